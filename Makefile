@@ -1,0 +1,45 @@
+# Passeurs d'images intranet — the two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+WORKERS ?= 3
+export INTRANET_DATA_DIR ?= $(CURDIR)/instance
+
+.PHONY: run test install install-test migrate bench clean-venv
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+## make run: install, migrate, load reference data, create the first admin, serve with gunicorn.
+run: install
+	$(BIN)/intranet bootstrap
+	@echo "Intranet : http://$(HOST):$(PORT)  (données dans $(INTRANET_DATA_DIR))"
+	$(BIN)/python -m intranet.serve --bind $(HOST):$(PORT) --workers $(WORKERS)
+
+## make test: install the test dependencies and run the whole suite.
+test: install-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+migrate: install
+	$(BIN)/intranet db upgrade
+
+bench: install-test
+	$(BIN)/python -m bench
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,18 @@
+"""All models, imported here so that ``Base.metadata`` knows every table."""
+
+from documents.models.accounts import ApiToken, LoginAttempt, Role, User, UserSession
+from documents.models.audit import AuditEvent
+from documents.models.reference import Organisation, OrganisationKind, Quartier, Region
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "LoginAttempt",
+    "Organisation",
+    "OrganisationKind",
+    "Quartier",
+    "Region",
+    "Role",
+    "User",
+    "UserSession",
+]

@@ -1,0 +1,91 @@
+"""Reference data from the 2009 protocol: regions, organisations, quartiers."""
+
+from __future__ import annotations
+
+import enum
+
+from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from documents.db import Base
+
+
+class Region(Base):
+    """A region of the 2009 map, with its annex 2 code (11, 21, …, 971)."""
+
+    __tablename__ = "region"
+
+    code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+
+
+class OrganisationKind(str, enum.Enum):
+    """Kinds of organisations named in the documents."""
+
+    SIGNATAIRE = "signataire"
+    COORDINATION_NATIONALE = "coordination_nationale"
+    DRAC = "drac"
+    COORDINATION_REGIONALE = "coordination_regionale"
+    COORDINATION_LOCALE = "coordination_locale"
+    PARTENAIRE = "partenaire"
+
+    @property
+    def label(self) -> str:
+        """French label."""
+        return ORGANISATION_KIND_LABELS[self]
+
+
+ORGANISATION_KIND_LABELS = {
+    OrganisationKind.SIGNATAIRE: "Signataire national",
+    OrganisationKind.COORDINATION_NATIONALE: "Coordination nationale",
+    OrganisationKind.DRAC: "DRAC",
+    OrganisationKind.COORDINATION_REGIONALE: "Coordination régionale",
+    OrganisationKind.COORDINATION_LOCALE: "Coordination locale / porteur de projet",
+    OrganisationKind.PARTENAIRE: "Partenaire",
+}
+
+
+class Organisation(Base):
+    """A signatory, the national coordination, a DRAC, a coordination, a partner."""
+
+    __tablename__ = "organisation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    short_name: Mapped[str] = mapped_column(String(100), default="")
+    kind: Mapped[str] = mapped_column(String(40))
+    region_code: Mapped[str | None] = mapped_column(
+        String(8), ForeignKey("region.code"), nullable=True, index=True
+    )
+    address: Mapped[str] = mapped_column(Text, default="")
+    representative: Mapped[str] = mapped_column(String(200), default="")
+    representative_title: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+
+    region = relationship("Region", lazy="joined")
+
+    @property
+    def kind_label(self) -> str:
+        """French label of the kind."""
+        try:
+            return OrganisationKind(self.kind).label
+        except ValueError:
+            return self.kind
+
+
+class Quartier(Base):
+    """One of the 215 quartiers of the "Espoir banlieues" programme (annex 2)."""
+
+    __tablename__ = "quartier"
+
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(8), ForeignKey("region.code"), index=True)
+    region_name: Mapped[str] = mapped_column(String(100))
+    departement: Mapped[str] = mapped_column(String(100), index=True)
+    communes: Mapped[str] = mapped_column(Text)
+    names: Mapped[str] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(String(20))
+
+    region = relationship("Region", lazy="joined")

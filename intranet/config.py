@@ -1,0 +1,108 @@
+"""Settings from the environment, with safe development defaults."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+#: Marker of a key that was generated for development; production refuses it.
+DEV_SECRET_FILE = "secret_key"
+MIN_SECRET_LENGTH = 32
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "oui", "on"}
+
+
+def data_dir_from_env(environ: dict[str, str] | None = None) -> Path:
+    """The single data folder: ``INTRANET_DATA_DIR`` or ``./instance``."""
+    environ = dict(os.environ) if environ is None else environ
+    return Path(environ.get("INTRANET_DATA_DIR") or Path.cwd() / "instance").resolve()
+
+
+def _dev_secret(data_dir: Path) -> str:
+    # Generated once per data folder so that development sessions survive restarts.
+    path = data_dir / DEV_SECRET_FILE
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(key)
+    return key
+
+
+def load_config(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Build the Flask configuration mapping from environment variables."""
+    env = dict(os.environ) if environ is None else environ
+    mode = (env.get("INTRANET_ENV") or "development").strip().lower()
+    production = mode == "production"
+    data_dir = data_dir_from_env(env)
+    secret = env.get("SECRET_KEY") or ("" if production else _dev_secret(data_dir))
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'intranet.sqlite3'}"
+    max_upload_mb = int(env.get("INTRANET_MAX_UPLOAD_MB") or 50)
+    return {
+        "ENV_NAME": mode,
+        "DEBUG": _bool(env.get("FLASK_DEBUG"), False),
+        "TESTING": False,
+        "SECRET_KEY": secret,
+        "SECRET_KEY_IS_DEV": not env.get("SECRET_KEY"),
+        "DATA_DIR": str(data_dir),
+        "DATABASE_URL": database_url,
+        "STORAGE_DIR": str(data_dir / "files"),
+        "INDEX_DIR": str(data_dir / "index"),
+        "MAIL_OUTBOX_DIR": str(data_dir / "mail"),
+        "MAX_CONTENT_LENGTH": max_upload_mb * 1024 * 1024,
+        "SESSION_COOKIE_NAME": "intranet_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), production),
+        "PERMANENT_SESSION_LIFETIME": int(env.get("INTRANET_SESSION_HOURS") or 8) * 3600,
+        # Remember-me is never offered; keep its cookie harmless anyway.
+        "REMEMBER_COOKIE_DURATION": 0,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), production),
+        "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+        "WTF_CSRF_SSL_STRICT": production,
+        "HSTS": production,
+        "SMTP_HOST": env.get("SMTP_HOST", ""),
+        "SMTP_PORT": int(env.get("SMTP_PORT") or 25),
+        "SMTP_USER": env.get("SMTP_USER", ""),
+        "SMTP_PASSWORD": env.get("SMTP_PASSWORD", ""),
+        "SMTP_STARTTLS": _bool(env.get("SMTP_STARTTLS"), True),
+        "MAIL_FROM": env.get("MAIL_FROM", "intranet@passeurs.local"),
+        "BASE_URL": env.get("INTRANET_BASE_URL", "http://127.0.0.1:5000"),
+        "TRUSTED_PROXIES": int(env.get("INTRANET_TRUSTED_PROXIES") or 0),
+    }
+
+
+def deploy_problems(config: dict[str, Any]) -> list[str]:
+    """French list of what makes ``config`` unsafe for production (like ``check --deploy``)."""
+    problems: list[str] = []
+    secret = config.get("SECRET_KEY") or ""
+    if not secret or config.get("SECRET_KEY_IS_DEV"):
+        problems.append("SECRET_KEY n'est pas défini : fixez une clé secrète aléatoire dans l'environnement.")
+    elif len(secret) < MIN_SECRET_LENGTH:
+        problems.append(
+            f"SECRET_KEY est trop courte ({len(secret)} caractères) : il en faut au moins {MIN_SECRET_LENGTH}."
+        )
+    elif secret.lower() in {"dev", "changeme", "secret", "change-me", "development"}:
+        problems.append("SECRET_KEY a une valeur par défaut : choisissez une clé aléatoire.")
+    if not config.get("SESSION_COOKIE_SECURE"):
+        problems.append("SESSION_COOKIE_SECURE doit valoir true en production (cookies HTTPS uniquement).")
+    if not config.get("REMEMBER_COOKIE_SECURE"):
+        problems.append("REMEMBER_COOKIE_SECURE doit valoir true en production.")
+    if config.get("DEBUG"):
+        problems.append("Le mode debug (FLASK_DEBUG) doit être désactivé en production.")
+    if config.get("TESTING"):
+        problems.append("Le mode test doit être désactivé en production.")
+    return problems
+
+
+class ConfigError(RuntimeError):
+    """Raised at start-up when the production configuration is unsafe."""

@@ -1,0 +1,49 @@
+"""Extensions, created unbound and bound to an app in ``create_app``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, current_app, g
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy.orm import Session, sessionmaker
+
+from documents.db import make_engine, make_session_factory
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+
+class Database:
+    """One SQLAlchemy session per request (or app context), closed at teardown."""
+
+    def init_app(self, app: Flask) -> None:
+        """Create the engine for ``app.config['DATABASE_URL']``."""
+        engine = make_engine(app.config["DATABASE_URL"])
+        app.extensions["db_engine"] = engine
+        app.extensions["db_factory"] = make_session_factory(engine)
+        app.teardown_appcontext(self._teardown)
+
+    @property
+    def factory(self) -> sessionmaker[Session]:
+        """The session factory of the current app."""
+        return current_app.extensions["db_factory"]
+
+    @property
+    def session(self) -> Session:
+        """The session of the current app context."""
+        if "db_session" not in g:
+            g.db_session = self.factory()
+        return g.db_session
+
+    @staticmethod
+    def _teardown(exc: BaseException | None) -> None:
+        session: Any = g.pop("db_session", None)
+        if session is not None:
+            if exc is not None:
+                session.rollback()
+            session.close()
+
+
+db = Database()

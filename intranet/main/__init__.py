@@ -1,0 +1,37 @@
+"""Home dashboard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, render_template
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from documents.models import Organisation, Quartier, Region
+from intranet.extensions import db
+
+bp = Blueprint("main", __name__)
+
+#: Panels that features add to the home page: (template, context function).
+DASHBOARD_PANELS: list[tuple[str, Any]] = []
+
+
+@bp.route("/")
+@login_required
+def index() -> Any:
+    """The home dashboard; each feature contributes a panel."""
+    counts = {
+        "regions": db.session.scalar(select(func.count()).select_from(Region)) or 0,
+        "organisations": db.session.scalar(select(func.count()).select_from(Organisation)) or 0,
+        "quartiers": db.session.scalar(select(func.count()).select_from(Quartier)) or 0,
+    }
+    panels = [(template, fn(current_user)) for template, fn in DASHBOARD_PANELS]
+    return render_template("main/index.html", counts=counts, panels=panels)
+
+
+@bp.route("/sante")
+def health() -> Any:
+    """Liveness probe for the load balancer: answers without a session."""
+    db.session.execute(select(1))
+    return {"status": "ok"}

@@ -1,0 +1,20 @@
+"""Forms of the référentiel."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+
+class OrganisationForm(FlaskForm):
+    """Edit an organisation."""
+
+    name = StringField("Nom", validators=[DataRequired("Le nom est obligatoire."), Length(max=300)])
+    short_name = StringField("Sigle ou nom court", validators=[Optional(), Length(max=100)])
+    kind = SelectField("Type d'organisation")
+    address = TextAreaField("Adresse", validators=[Optional(), Length(max=2000)])
+    representative = StringField("Représentant", validators=[Optional(), Length(max=200)])
+    representative_title = StringField("Qualité du représentant", validators=[Optional(), Length(max=200)])
+    email = StringField("E-mail", validators=[Optional(), Regexp(r"^[^@\s]+@[^@\s]+$", message="Adresse e-mail invalide."), Length(max=254)])
+    submit = SubmitField("Enregistrer")

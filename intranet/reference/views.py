@@ -1,0 +1,149 @@
+"""Views of the référentiel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+from sqlalchemy import or_, select
+
+from documents import reference
+from documents.errors import ValidationError
+from documents.models import Organisation, OrganisationKind, Quartier, Region
+from intranet.extensions import db
+from intranet.forms import choices
+from intranet.pagination import paginate, parse_page_args
+from intranet.reference import bp
+from intranet.reference.forms import OrganisationForm
+from intranet.web import admin_required, current_actor
+
+
+def quartier_query(args: Any) -> Any:
+    """The filtered select of quartiers (shared with the API)."""
+    stmt = select(Quartier).order_by(Quartier.region_code, Quartier.departement, Quartier.code)
+    region = (args.get("region") or "").strip()
+    departement = (args.get("departement") or "").strip()
+    commune = (args.get("commune") or "").strip()
+    text = (args.get("q") or "").strip()[:200]
+    if region:
+        stmt = stmt.where(Quartier.region_code == region)
+    if departement:
+        stmt = stmt.where(Quartier.departement.ilike(f"%{_like(departement)}%", escape="\\"))
+    if commune:
+        stmt = stmt.where(Quartier.communes.ilike(f"%{_like(commune)}%", escape="\\"))
+    if text:
+        pattern = f"%{_like(text)}%"
+        stmt = stmt.where(or_(
+            Quartier.names.ilike(pattern, escape="\\"),
+            Quartier.communes.ilike(pattern, escape="\\"),
+            Quartier.code.ilike(pattern, escape="\\"),
+            Quartier.departement.ilike(pattern, escape="\\"),
+        ))
+    return stmt
+
+
+def _like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@bp.route("/")
+@login_required
+def index() -> Any:
+    """Overview of the référentiel."""
+    return redirect(url_for("reference.regions"))
+
+
+@bp.route("/regions")
+@login_required
+def regions() -> Any:
+    """All regions with their DRAC and coordination."""
+    rows = db.session.scalars(select(Region).order_by(Region.name)).all()
+    orgs = db.session.scalars(
+        select(Organisation).where(Organisation.kind.in_(["drac", "coordination_regionale"]))
+    ).all()
+    by_region: dict[str, dict[str, Organisation]] = {}
+    for org in orgs:
+        by_region.setdefault(org.region_code or "", {})[org.kind] = org
+    return render_template("reference/regions.html", regions=rows, by_region=by_region)
+
+
+@bp.route("/organisations")
+@login_required
+def organisations() -> Any:
+    """Organisations, filterable by kind, region and text."""
+    stmt = select(Organisation).order_by(Organisation.kind, Organisation.name)
+    kind = (request.args.get("kind") or "").strip()
+    region = (request.args.get("region") or "").strip()
+    text = (request.args.get("q") or "").strip()[:200]
+    if kind:
+        stmt = stmt.where(Organisation.kind == kind)
+    if region:
+        stmt = stmt.where(Organisation.region_code == region)
+    if text:
+        stmt = stmt.where(Organisation.name.ilike(f"%{_like(text)}%", escape="\\"))
+    page, per_page = parse_page_args(request.args)
+    result = paginate(db.session, stmt, page, per_page)
+    return render_template(
+        "reference/organisations.html", page=result, kinds=list(OrganisationKind),
+        regions=db.session.scalars(select(Region).order_by(Region.name)).all(), args=request.args,
+    )
+
+
+@bp.route("/organisations/<int:org_id>/modifier", methods=["GET", "POST"])
+@admin_required
+def edit_organisation(org_id: int) -> Any:
+    """Admins edit an organisation's name, kind, address and representative."""
+    org = db.session.get(Organisation, org_id)
+    if org is None:
+        abort(404)
+    form = OrganisationForm(obj=org)
+    form.kind.choices = choices((k.value, k.label) for k in OrganisationKind)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            reference.update_organisation(
+                db.session, org, actor=current_actor(),
+                name=form.name.data or "", short_name=form.short_name.data or "",
+                kind=form.kind.data or "", address=form.address.data or "",
+                representative=form.representative.data or "",
+                representative_title=form.representative_title.data or "",
+                email=form.email.data or "",
+            )
+        except ValidationError as exc:
+            for field, message in exc.errors.items():
+                getattr(form, field).errors = [message]
+            status = 422
+        else:
+            db.session.commit()
+            flash("Organisation enregistrée.", "success")
+            return redirect(url_for("reference.organisations"))
+    elif request.method == "POST":
+        status = 422
+    return render_template("reference/organisation_form.html", form=form, org=org), status
+
+
+@bp.route("/quartiers")
+@login_required
+def quartiers() -> Any:
+    """The 215 quartiers of annex 2, with filters."""
+    page, per_page = parse_page_args(request.args)
+    result = paginate(db.session, quartier_query(request.args), page, per_page)
+    departements = db.session.scalars(
+        select(Quartier.departement).distinct().order_by(Quartier.departement)
+    ).all()
+    return render_template(
+        "reference/quartiers.html", page=result, args=request.args,
+        regions=db.session.scalars(select(Region).order_by(Region.name)).all(),
+        departements=departements,
+    )
+
+
+@bp.route("/quartiers/<code>")
+@login_required
+def quartier(code: str) -> Any:
+    """One quartier."""
+    row = db.session.get(Quartier, code)
+    if row is None:
+        abort(404)
+    return render_template("reference/quartier.html", quartier=row)
