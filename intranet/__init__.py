@@ -67,14 +67,22 @@ def register_blueprints(app: Flask) -> None:
     from intranet.admin import bp as admin_bp
     from intranet.api import bp as api_bp
     from intranet.auth import bp as auth_bp
+    from intranet.committees import bp as committees_bp
+    from intranet.drafting import bp as drafting_bp
     from intranet.extensions import csrf
+    from intranet.library import bp as library_bp
     from intranet.main import bp as main_bp
     from intranet.reference import bp as reference_bp
+    from intranet.search import bp as search_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(reference_bp, url_prefix="/referentiel")
+    app.register_blueprint(library_bp, url_prefix="/documents")
+    app.register_blueprint(search_bp, url_prefix="/recherche")
+    app.register_blueprint(drafting_bp, url_prefix="/modeles")
+    app.register_blueprint(committees_bp, url_prefix="/comites")
     # The API checks CSRF itself for cookie sessions; token calls need none.
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")

@@ -44,7 +44,7 @@ def db_group() -> None:
 
 
 @db_group.command("upgrade")
-@click.option("--revision", default="head", show_default=True)
+@click.option("--revision", default="heads", show_default=True)
 @with_appcontext
 def db_upgrade(revision: str) -> None:
     """Applique les migrations."""
@@ -161,8 +161,14 @@ COMMANDS = [db_group, load_reference_cmd, create_user_cmd, create_token_cmd, che
 
 
 def register(app: Flask) -> None:
-    """Attach every command to ``app.cli``."""
-    for command in COMMANDS:
+    """Attach every command (foundation and features) to ``app.cli``."""
+    from intranet.committees import cli as committees_cli
+    from intranet.drafting import cli as drafting_cli
+    from intranet.library import cli as library_cli
+    from intranet.search import cli as search_cli
+
+    for command in [*COMMANDS, *library_cli.COMMANDS, *search_cli.COMMANDS, *drafting_cli.COMMANDS,
+                    *committees_cli.COMMANDS]:
         app.cli.add_command(command)
 
 

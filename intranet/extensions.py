@@ -47,3 +47,12 @@ class Database:
 
 
 db = Database()
+
+
+def storage() -> Any:
+    """The file store of the current app (a ``documents.storage.Storage``)."""
+    from documents.storage import LocalStorage
+
+    if "storage" not in current_app.extensions:
+        current_app.extensions["storage"] = LocalStorage(current_app.config["STORAGE_DIR"])
+    return current_app.extensions["storage"]

@@ -1,0 +1,497 @@
+"""Archive operations: file, version, describe, link, trash, restore and purge documents.
+
+Every verb takes an explicit session and plain values, checks permissions, writes the
+audit log and an index-outbox row in the same transaction, and commits. Verbs that write
+files also undo the file when the database transaction fails, so that a failure leaves
+neither an orphan row nor an orphan file (``intranet check`` mends what a killed
+process may still leave).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from documents import audit, filetypes, permissions
+from documents.db import utcnow
+from documents.errors import DomainError, NotFound, PermissionDenied, ValidationError
+from documents.models import (
+    DocStatus,
+    DocType,
+    Document,
+    DocumentLink,
+    DocumentVersion,
+    IndexOutbox,
+    LinkType,
+    Organisation,
+    Quartier,
+    Region,
+    TextStatus,
+    User,
+)
+from documents.storage import Storage, StorageError, sha256_file
+
+logger = logging.getLogger(__name__)
+
+MAX_TITLE = 500
+
+
+class DuplicateDocument(DomainError):
+    """The exact same file is already archived."""
+
+    status = 409
+
+    def __init__(self, message: str, *, document_id: int | None) -> None:
+        super().__init__(message)
+        self.document_id = document_id
+
+
+@dataclass
+class Metadata:
+    """Descriptive metadata of a document, as plain values."""
+
+    title: str
+    doc_type: str = DocType.AUTRE.value
+    region_code: str | None = None
+    year: int | None = None
+    status: str = DocStatus.BROUILLON.value
+    signature_date: dt.date | None = None
+    effective_date: dt.date | None = None
+    end_date: dt.date | None = None
+    duration_months: int | None = None
+    tacit_renewal: bool = False
+    notice_months: int | None = None
+    keywords: list[str] = field(default_factory=list)
+    notes: str = ""
+    party_ids: list[int] = field(default_factory=list)
+    quartier_codes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, document: Document) -> Metadata:
+        """The metadata of an existing document."""
+        return cls(
+            title=document.title, doc_type=document.doc_type, region_code=document.region_code,
+            year=document.year, status=document.status, signature_date=document.signature_date,
+            effective_date=document.effective_date, end_date=document.end_date,
+            duration_months=document.duration_months, tacit_renewal=document.tacit_renewal,
+            notice_months=document.notice_months, keywords=document.keyword_list, notes=document.notes,
+            party_ids=[p.id for p in document.parties], quartier_codes=[q.code for q in document.quartiers],
+        )
+
+
+# --------------------------------------------------------------------------- access
+
+
+def visible_documents(user: User | None, *, include_trash: bool = False) -> Select[tuple[Document]]:
+    """A select of the documents ``user`` may read (the scope is applied in SQL)."""
+    stmt = select(Document)
+    allowed = permissions.visible_regions(user)
+    if allowed is not None:
+        regions = [r for r in allowed if r != permissions.NATIONAL]
+        conditions = []
+        if permissions.NATIONAL in allowed:
+            conditions.append(Document.region_code.is_(None))
+        if regions:
+            conditions.append(Document.region_code.in_(regions))
+        stmt = stmt.where(or_(*conditions)) if conditions else stmt.where(False)
+    if not include_trash:
+        stmt = stmt.where(Document.deleted_at.is_(None))
+    return stmt
+
+
+def get_document(session: Session, user: User | None, document_id: int, *,
+                 include_trash: bool = False) -> Document:
+    """The document if ``user`` may read it; NotFound otherwise (no hint that it exists)."""
+    doc = session.get(Document, document_id)
+    if doc is None or not permissions.can_read_region(user, doc.region_code):
+        raise NotFound("Document introuvable.")
+    if doc.in_trash and not (include_trash and permissions.can_write_region(user, doc.region_code)):
+        raise NotFound("Document introuvable.")
+    return doc
+
+
+def get_version(session: Session, user: User | None, document_id: int, number: int) -> DocumentVersion:
+    """One version of a readable document."""
+    doc = get_document(session, user, document_id)
+    for version in doc.versions:
+        if version.number == number:
+            return version
+    raise NotFound("Version introuvable.")
+
+
+def _require_write(user: User | None, region_code: str | None) -> None:
+    if not permissions.can_write_region(user, region_code):
+        raise PermissionDenied("Vous ne pouvez pas modifier les documents de cette région.")
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _clean_metadata(session: Session, meta: Metadata) -> Metadata:
+    errors: dict[str, str] = {}
+    title = " ".join((meta.title or "").split())[:MAX_TITLE]
+    if not title:
+        errors["title"] = "Le titre est obligatoire."
+    try:
+        DocType(meta.doc_type)
+    except ValueError:
+        errors["doc_type"] = "Type de document inconnu."
+    try:
+        DocStatus(meta.status)
+    except ValueError:
+        errors["status"] = "Statut inconnu."
+    region_code = (meta.region_code or "").strip() or None
+    if region_code in (permissions.NATIONAL, "national"):
+        region_code = None
+    if region_code is not None and session.get(Region, region_code) is None:
+        errors["region_code"] = f"Aucune région n'a le code {region_code}."
+    if meta.year is not None and not 1900 <= meta.year <= 2200:
+        errors["year"] = "L'année doit être comprise entre 1900 et 2200."
+    for name in ("duration_months", "notice_months"):
+        value = getattr(meta, name)
+        if value is not None and not 0 <= value <= 1200:
+            errors[name] = "Indiquez un nombre de mois entre 0 et 1200."
+    if meta.effective_date and meta.end_date and meta.end_date < meta.effective_date:
+        errors["end_date"] = "L'échéance ne peut pas précéder la date d'effet."
+    party_ids = sorted(set(meta.party_ids))
+    if party_ids:
+        found = set(session.scalars(select(Organisation.id).where(Organisation.id.in_(party_ids))))
+        if found != set(party_ids):
+            errors["party_ids"] = "Une des parties n'existe pas dans le référentiel."
+    codes = sorted({c.strip() for c in meta.quartier_codes if c.strip()})
+    if codes:
+        found_codes = set(session.scalars(select(Quartier.code).where(Quartier.code.in_(codes))))
+        missing = [c for c in codes if c not in found_codes]
+        if missing:
+            errors["quartier_codes"] = "Quartier inconnu : " + ", ".join(missing[:5])
+    if errors:
+        raise ValidationError("Certaines informations du document sont invalides.", errors=errors)
+    keywords = []
+    for k in meta.keywords:
+        k = " ".join(k.split())[:100]
+        if k and k not in keywords:
+            keywords.append(k)
+    return Metadata(
+        title=title, doc_type=meta.doc_type, region_code=region_code, year=meta.year, status=meta.status,
+        signature_date=meta.signature_date, effective_date=meta.effective_date, end_date=meta.end_date,
+        duration_months=meta.duration_months, tacit_renewal=bool(meta.tacit_renewal),
+        notice_months=meta.notice_months, keywords=keywords[:50], notes=(meta.notes or "")[:20000],
+        party_ids=party_ids, quartier_codes=codes,
+    )
+
+
+def _apply(session: Session, doc: Document, meta: Metadata) -> None:
+    doc.title, doc.doc_type, doc.region_code, doc.year = meta.title, meta.doc_type, meta.region_code, meta.year
+    doc.status, doc.signature_date = meta.status, meta.signature_date
+    doc.effective_date, doc.end_date = meta.effective_date, meta.end_date
+    doc.duration_months, doc.tacit_renewal, doc.notice_months = (
+        meta.duration_months, meta.tacit_renewal, meta.notice_months)
+    doc.keywords, doc.notes = ", ".join(meta.keywords), meta.notes
+    doc.parties = list(session.scalars(select(Organisation).where(Organisation.id.in_(meta.party_ids)))) \
+        if meta.party_ids else []
+    doc.quartiers = list(session.scalars(select(Quartier).where(Quartier.code.in_(meta.quartier_codes)))) \
+        if meta.quartier_codes else []
+
+
+def enqueue(session: Session, object_id: int, *, action: str = "upsert", object_type: str = "document") -> None:
+    """Ask the indexer to (re)index or delete an object, in the caller's transaction."""
+    session.add(IndexOutbox(object_type=object_type, object_id=object_id, action=action))
+
+
+# --------------------------------------------------------------------------- files
+
+
+@dataclass
+class PreparedFile:
+    """A checked, hashed, stored and parsed upload, ready to become a version."""
+
+    sha256: str
+    size: int
+    filename: str
+    kind: str
+    mime_type: str
+    text: str | None
+    text_status: str
+    text_reason: str
+    pages: int | None
+    newly_stored: bool
+
+
+def find_by_sha(session: Session, sha256: str) -> DocumentVersion | None:
+    """A version holding exactly these bytes, if any."""
+    return session.scalar(select(DocumentVersion).where(DocumentVersion.sha256 == sha256).limit(1))
+
+
+def prepare_file(session: Session, storage: Storage, path: Path, filename: str, *,
+                 extract: bool = True, allow_duplicate_of: int | None = None) -> PreparedFile:
+    """The pipeline's first stages: checks → dedup → store → parse. Nothing is written to the DB."""
+    check = filetypes.check_upload(path, filename)
+    sha = sha256_file(path)
+    existing = find_by_sha(session, sha)
+    if existing is not None and existing.document_id != allow_duplicate_of:
+        raise DuplicateDocument(
+            "Ce fichier est déjà archivé : ouvrez le document existant plutôt que d'en créer un second.",
+            document_id=existing.document_id,
+        )
+    newly_stored = not storage.exists(sha)
+    storage.put_file(path, sha)
+    text, status, reason, pages = None, TextStatus.NONE.value, "", None
+    if extract:
+        from documents import extraction
+
+        try:
+            result = extraction.extract_text(storage.local_path(sha), check.kind)
+        except Exception as exc:  # noqa: BLE001 - extraction failure must never lose the file
+            logger.exception("extraction crashed")
+            result = None
+            reason = f"Extraction impossible ({type(exc).__name__}) : texte non indexé."
+            status = TextStatus.FAILED.value
+        if result is not None:
+            if result.status == "ok":
+                text, status, pages = result.text or "", TextStatus.OK.value, result.pages
+            else:
+                status, reason, pages = TextStatus.FAILED.value, result.reason or "Texte non indexé.", result.pages
+    return PreparedFile(
+        sha256=sha, size=check.size, filename=filetypes.safe_filename(filename), kind=check.kind,
+        mime_type=check.mime_type, text=text, text_status=status, text_reason=reason[:500], pages=pages,
+        newly_stored=newly_stored,
+    )
+
+
+def _discard(session: Session, storage: Storage, prepared: PreparedFile) -> None:
+    # Undo the file only if we stored it and nothing else references it.
+    if prepared.newly_stored and find_by_sha(session, prepared.sha256) is None:
+        try:
+            storage.delete(prepared.sha256)
+        except StorageError:
+            logger.exception("could not remove orphan file %s", prepared.sha256)
+
+
+def _new_version(doc: Document, prepared: PreparedFile, *, number: int, actor: User | None,
+                 comment: str, origin: dict[str, Any] | None) -> DocumentVersion:
+    return DocumentVersion(
+        document=doc, number=number, sha256=prepared.sha256, size=prepared.size,
+        filename=prepared.filename, kind=prepared.kind, mime_type=prepared.mime_type,
+        comment=(comment or "")[:5000], created_by_id=actor.id if actor else None,
+        text=prepared.text, text_status=prepared.text_status, text_reason=prepared.text_reason,
+        pages=prepared.pages, origin=origin or {},
+    )
+
+
+# --------------------------------------------------------------------------- verbs
+
+
+def archive_document(
+    session: Session,
+    storage: Storage,
+    *,
+    actor: User | None,
+    path: Path,
+    filename: str,
+    meta: Metadata,
+    comment: str = "",
+    origin: dict[str, Any] | None = None,
+    ip: str = "",
+    check_permissions: bool = True,
+) -> Document:
+    """File a new document from the file at ``path``: checks, store, parse, record, index."""
+    meta = _clean_metadata(session, meta)
+    if check_permissions:
+        _require_write(actor, meta.region_code)
+    prepared = prepare_file(session, storage, path, filename)
+    try:
+        doc = Document(created_by_id=actor.id if actor else None, updated_by_id=actor.id if actor else None)
+        _apply(session, doc, meta)
+        session.add(doc)
+        doc.versions.append(_new_version(doc, prepared, number=1, actor=actor,
+                                         comment=comment or "Version initiale", origin=origin))
+        session.flush()
+        enqueue(session, doc.id)
+        audit.record(session, "document.upload", actor=actor, object_type="document", object_id=doc.id,
+                     region_code=doc.region_code, ip=ip,
+                     details={"filename": prepared.filename, "sha256": prepared.sha256, "version": 1,
+                              "text": prepared.text_status})
+        session.commit()
+    except BaseException:
+        session.rollback()
+        _discard(session, storage, prepared)
+        raise
+    return doc
+
+
+def add_version(
+    session: Session,
+    storage: Storage,
+    document: Document,
+    *,
+    actor: User | None,
+    path: Path,
+    filename: str,
+    comment: str = "",
+    origin: dict[str, Any] | None = None,
+    ip: str = "",
+    check_permissions: bool = True,
+) -> DocumentVersion:
+    """Add a new version of ``document``; earlier versions stay downloadable."""
+    if check_permissions:
+        _require_write(actor, document.region_code)
+    if document.in_trash:
+        raise ValidationError("Ce document est dans la corbeille : restaurez-le d'abord.")
+    prepared = prepare_file(session, storage, path, filename, allow_duplicate_of=document.id)
+    current = document.current
+    if current is not None and current.sha256 == prepared.sha256:
+        raise DuplicateDocument("Ce fichier est identique à la version actuelle.", document_id=document.id)
+    try:
+        number = (session.scalar(select(func.max(DocumentVersion.number))
+                                 .where(DocumentVersion.document_id == document.id)) or 0) + 1
+        version = _new_version(document, prepared, number=number, actor=actor, comment=comment, origin=origin)
+        session.add(version)
+        document.updated_at = utcnow()
+        document.updated_by_id = actor.id if actor else None
+        session.flush()
+        enqueue(session, document.id)
+        audit.record(session, "document.version", actor=actor, object_type="document", object_id=document.id,
+                     region_code=document.region_code, ip=ip,
+                     details={"filename": prepared.filename, "sha256": prepared.sha256, "version": number})
+        session.commit()
+    except BaseException:
+        session.rollback()
+        _discard(session, storage, prepared)
+        raise
+    return version
+
+
+def update_metadata(session: Session, document: Document, *, actor: User | None, meta: Metadata,
+                    ip: str = "") -> Document:
+    """Change a document's metadata; moving it to another region needs rights on both."""
+    _require_write(actor, document.region_code)
+    meta = _clean_metadata(session, meta)
+    _require_write(actor, meta.region_code)
+    before = Metadata.of(document)
+    changed = {k: str(getattr(meta, k)) for k in vars(meta) if getattr(meta, k) != getattr(before, k)}
+    _apply(session, document, meta)
+    document.updated_at = utcnow()
+    document.updated_by_id = actor.id if actor else None
+    enqueue(session, document.id)
+    audit.record(session, "document.metadata", actor=actor, object_type="document", object_id=document.id,
+                 region_code=document.region_code, ip=ip, details={"changed": sorted(changed)})
+    session.commit()
+    return document
+
+
+def link_documents(session: Session, *, actor: User | None, source: Document, target: Document,
+                   link_type: str, ip: str = "") -> DocumentLink:
+    """Record that ``source`` modifie / relève de / remplace / concerne ``target``."""
+    try:
+        kind = LinkType(link_type)
+    except ValueError:
+        raise ValidationError("Type de lien inconnu.", errors={"link_type": "Choisissez un type de lien."}) \
+            from None
+    _require_write(actor, source.region_code)
+    if not permissions.can_read_region(actor, target.region_code) or target.in_trash:
+        raise NotFound("Document lié introuvable.")
+    if source.id == target.id:
+        raise ValidationError("Un document ne peut pas être lié à lui-même.")
+    duplicate = session.scalar(select(DocumentLink).where(
+        DocumentLink.source_id == source.id, DocumentLink.target_id == target.id,
+        DocumentLink.link_type == kind.value))
+    if duplicate is not None:
+        raise ValidationError("Ce lien existe déjà.")
+    link = DocumentLink(source_id=source.id, target_id=target.id, link_type=kind.value,
+                        created_by_id=actor.id if actor else None)
+    session.add(link)
+    session.flush()
+    audit.record(session, "document.link", actor=actor, object_type="document", object_id=source.id,
+                 region_code=source.region_code, ip=ip, details={"type": kind.value, "target": target.id})
+    session.commit()
+    return link
+
+
+def unlink_documents(session: Session, *, actor: User | None, link: DocumentLink, ip: str = "") -> None:
+    """Remove a link (the documents stay)."""
+    _require_write(actor, link.source.region_code)
+    audit.record(session, "document.unlink", actor=actor, object_type="document", object_id=link.source_id,
+                 region_code=link.source.region_code, ip=ip,
+                 details={"type": link.link_type, "target": link.target_id})
+    session.delete(link)
+    session.commit()
+
+
+def links_of(session: Session, user: User | None, document: Document) -> tuple[list[DocumentLink], list[DocumentLink]]:
+    """(outgoing, incoming) links whose other end ``user`` may read and is not in the trash."""
+    outgoing = session.scalars(select(DocumentLink).where(DocumentLink.source_id == document.id)).all()
+    incoming = session.scalars(select(DocumentLink).where(DocumentLink.target_id == document.id)).all()
+
+    def ok(doc: Document) -> bool:
+        return not doc.in_trash and permissions.can_read_region(user, doc.region_code)
+
+    return [link for link in outgoing if ok(link.target)], [link for link in incoming if ok(link.source)]
+
+
+def trash_document(session: Session, document: Document, *, actor: User | None, ip: str = "") -> None:
+    """Send a document to the trash (restorable; bytes and rows are kept)."""
+    _require_write(actor, document.region_code)
+    if document.in_trash:
+        return
+    document.deleted_at = utcnow()
+    document.deleted_by_id = actor.id if actor else None
+    enqueue(session, document.id, action="delete")
+    audit.record(session, "document.trash", actor=actor, object_type="document", object_id=document.id,
+                 region_code=document.region_code, ip=ip)
+    session.commit()
+
+
+def restore_document(session: Session, document: Document, *, actor: User | None, ip: str = "") -> None:
+    """Bring a document back from the trash (administrators)."""
+    if not permissions.is_admin(actor):
+        raise PermissionDenied("Seuls les administrateurs restaurent depuis la corbeille.")
+    if not document.in_trash:
+        return
+    document.deleted_at = None
+    document.deleted_by_id = None
+    enqueue(session, document.id)
+    audit.record(session, "document.restore", actor=actor, object_type="document", object_id=document.id,
+                 region_code=document.region_code, ip=ip)
+    session.commit()
+
+
+def purge_document(session: Session, storage: Storage, document: Document, *, actor: User | None,
+                   ip: str = "") -> None:
+    """Remove a trashed document for good, with the files no other version uses (admins only)."""
+    if not permissions.is_admin(actor):
+        raise PermissionDenied("Seuls les administrateurs peuvent purger un document.")
+    if not document.in_trash:
+        raise ValidationError("Mettez d'abord le document à la corbeille.")
+    hashes = {v.sha256 for v in document.versions}
+    doc_id, region, title = document.id, document.region_code, document.title
+    session.delete(document)
+    enqueue(session, doc_id, action="delete")
+    audit.record(session, "document.purge", actor=actor, object_type="document", object_id=doc_id,
+                 region_code=region, ip=ip, details={"title": title, "files": len(hashes)})
+    session.commit()
+    # Bytes go last: if this fails, `intranet check` finds the unreferenced files.
+    for sha in hashes:
+        if not session.scalar(select(exists().where(DocumentVersion.sha256 == sha))):
+            storage.delete(sha)
+
+
+def record_access(session: Session, action: str, document: Document, *, actor: User | None, ip: str = "",
+                  version: int | None = None) -> None:
+    """Audit a view or a download, and commit it."""
+    audit.record(session, action, actor=actor, object_type="document", object_id=document.id,
+                 region_code=document.region_code, ip=ip,
+                 details={"version": version} if version is not None else None)
+    session.commit()
+
+
+def regions_for_select(session: Session, user: User | None) -> Iterable[Region]:
+    """Regions the user may file documents for."""
+    regions = session.scalars(select(Region).order_by(Region.name)).all()
+    return [r for r in regions if permissions.can_write_region(user, r.code)]

@@ -1,0 +1,5 @@
+"""API endpoints: search."""
+
+from __future__ import annotations
+
+from intranet.api import bp  # noqa: F401

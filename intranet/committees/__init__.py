@@ -1,0 +1,9 @@
+"""Committees, meetings and minutes."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("committees", __name__)
+
+from intranet.committees import views  # noqa: E402,F401

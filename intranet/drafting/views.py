@@ -1,0 +1,5 @@
+"""Views of the drafting blueprint."""
+
+from __future__ import annotations
+
+from intranet.drafting import bp  # noqa: F401

@@ -1,0 +1,9 @@
+"""Archive: documents, versions, links, trash, échéances."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("library", __name__)
+
+from intranet.library import views  # noqa: E402,F401

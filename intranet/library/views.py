@@ -1,0 +1,5 @@
+"""Views of the library blueprint."""
+
+from __future__ import annotations
+
+from intranet.library import bp  # noqa: F401
