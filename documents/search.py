@@ -1,0 +1,1291 @@
+"""Full-text search: French analysis, a bounded query language, scoped results.
+
+All Whoosh code of the project lives in this module, behind plain values
+(``IndexEntry``, ``SearchScope``, ``SearchResults``) so that another engine can
+later sit behind the same functions.  Nothing here knows about the database:
+callers feed entries through ``writing()`` / ``rebuild()`` and give the text
+for snippets through a ``text_for`` callback at search time.
+
+On-disk layout of an index ``root``::
+
+    root/CURRENT          name of the live generation (replaced atomically)
+    root/gen-<stamp>/     one complete Whoosh index + SCHEMA_VERSION
+
+A rebuild writes a new generation beside the live one, then swaps CURRENT, so
+searchers never see a half-built index.
+"""
+
+from __future__ import annotations
+
+import gc
+import html
+import logging
+import os
+import re
+import shutil
+import threading
+import time
+import unicodedata
+import uuid
+import warnings
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field as dc_field
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from whoosh import collectors, highlight, query as wq, sorting
+from whoosh.analysis import (
+    CharsetFilter,
+    Filter,
+    IDTokenizer,
+    LowercaseFilter,
+    RegexTokenizer,
+    StemFilter,
+    StopFilter,
+)
+from whoosh.analysis.analyzers import CompositeAnalyzer
+from whoosh.fields import DATETIME, ID, KEYWORD, TEXT, Schema
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import Index, LockError
+from whoosh.lang import stopwords_for_language
+from whoosh.searching import Searcher
+from whoosh.support.charset import accent_map
+
+from documents.errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "FacetValue",
+    "IndexBusy",
+    "IndexEntry",
+    "IndexWriterSession",
+    "SearchHit",
+    "SearchIndex",
+    "SearchIndexError",
+    "SearchQueryError",
+    "SearchResults",
+    "SearchScope",
+    "SearchTimeout",
+    "SearcherCache",
+    "fold",
+    "french_analyzer",
+    "open_index",
+    "rebuild",
+    "search",
+    "writing",
+]
+
+#: Bumped whenever the schema or the analysis chain changes: an index written
+#: with another version is replaced by an empty one flagged ``needs_reindex``.
+SCHEMA_VERSION = 1
+
+NATIONAL = "national"
+KINDS = ("document", "meeting", "minutes")
+
+# Bounds (SECURITY 25-26).  Measured on the bench corpus, see bench/search_engine.py.
+MAX_QUERY_LENGTH = 500
+MAX_PAREN_DEPTH = 8
+MAX_CLAUSES = 40
+MAX_PREFIXES = 4
+MIN_PREFIX_LENGTH = 3
+MAX_PREFIX_EXPANSION = 256
+MAX_PER_PAGE = 100
+MAX_RESULT_WINDOW = 1000
+DEFAULT_TIME_LIMIT = 1.0
+#: Text given to the highlighter is cut here: highlighting re-analyses it.
+HIGHLIGHT_TEXT_CAP = 200_000
+#: Text indexed per entry is cut here: beyond that it is mostly OCR noise or
+#: tables and would only bloat the index.
+INDEX_TEXT_CAP = 2_000_000
+SNIPPET_FALLBACK_CHARS = 240
+
+
+# --------------------------------------------------------------------------
+# Errors
+# --------------------------------------------------------------------------
+
+
+class SearchQueryError(DomainError):
+    """The query text cannot be run as written; the message says how to fix it."""
+
+    status = 400
+
+
+class SearchTimeout(SearchQueryError):
+    """The query took longer than the time bound."""
+
+    status = 400
+
+
+class SearchIndexError(DomainError):
+    """The index cannot be opened or written (missing, busy, broken)."""
+
+    status = 503
+
+
+class IndexBusy(SearchIndexError):
+    """Another writer holds the index lock for longer than the timeout."""
+
+
+# --------------------------------------------------------------------------
+# French analysis
+# --------------------------------------------------------------------------
+
+# accent_map has no entry for the ligatures, which French uses (œuvre, cœur).
+_FOLD_MAP: dict[int, str] = dict(accent_map)
+_FOLD_MAP.update({ord("œ"): "oe", ord("Œ"): "oe", ord("æ"): "ae", ord("Æ"): "ae"})
+
+_ELISIONS = ("jusqu", "lorsqu", "puisqu", "qu", "l", "d", "j", "n", "s", "c", "m", "t")
+_ELISION_RE = re.compile(r"^(?:%s)'" % "|".join(_ELISIONS))
+_APOSTROPHES = str.maketrans({"’": "'", "ʼ": "'", "‘": "'"})
+# Words keep inner apostrophes so that the elision filter can see "l'école";
+# everything else (hyphens, slashes, colons, wildcard signs) separates words.
+_WORD_PATTERN = r"\w+(?:['’ʼ]\w+)*"
+
+
+def fold(text: str) -> str:
+    """Lowercase ``text`` and strip its accents, as the index does ("Signé" -> "signe")."""
+    text = unicodedata.normalize("NFC", text).lower()
+    return text.translate(_FOLD_MAP).strip()
+
+
+class ElisionFilter(Filter):
+    """Drops French elided articles and pronouns: "l'hôpital" -> "hopital"."""
+
+    def __call__(self, tokens):  # type: ignore[no-untyped-def]
+        for t in tokens:
+            text = t.text.translate(_APOSTROPHES)
+            m = _ELISION_RE.match(text)
+            if m and len(text) > m.end():
+                cut = m.end()
+                text = text[cut:]
+                # Keep highlights on the word itself, not on "l'".
+                if t.chars and t.startchar is not None:
+                    t.startchar += cut
+            t.text = text
+            yield t
+
+
+_FOLDED_STOPWORDS = frozenset(fold(w) for w in stopwords_for_language("fr")) | frozenset(
+    _ELISIONS
+)
+
+
+def french_analyzer() -> CompositeAnalyzer:
+    """Tokenize, lowercase, fold accents, drop elisions and stop words, then stem (French)."""
+    return (
+        RegexTokenizer(_WORD_PATTERN)
+        | LowercaseFilter()
+        | CharsetFilter(_FOLD_MAP)
+        | ElisionFilter()
+        | StopFilter(stoplist=_FOLDED_STOPWORDS, minsize=1, maxsize=60)
+        | StemFilter(lang="fr", cachesize=100_000)
+    )
+
+
+def _id_analyzer() -> CompositeAnalyzer:
+    # Filter values are folded so that ``statut:signe`` finds "signé".
+    return IDTokenizer() | LowercaseFilter() | CharsetFilter(_FOLD_MAP)
+
+
+def _keyword_field() -> KEYWORD:
+    kw = KEYWORD(lowercase=True, commas=True, scorable=False)
+    kw.analyzer = kw.analyzer | CharsetFilter(_FOLD_MAP)
+    return kw
+
+
+def build_schema() -> Schema:
+    """Schema of the index (see ``IndexEntry`` for the meaning of each field)."""
+    analyzer = french_analyzer()
+    return Schema(
+        id=ID(unique=True, stored=True),
+        kind=ID(stored=True, sortable=True, analyzer=_id_analyzer()),
+        title=TEXT(analyzer=analyzer, stored=True, field_boost=3.0, spelling=True),
+        # Not stored: snippets come from the caller's stored extraction.
+        text=TEXT(analyzer=analyzer, stored=False, spelling=True),
+        type=ID(stored=True, sortable=True, analyzer=_id_analyzer()),
+        region=ID(stored=True, sortable=True, analyzer=_id_analyzer()),
+        year=ID(stored=True, sortable=True, analyzer=_id_analyzer()),
+        status=ID(stored=True, sortable=True, analyzer=_id_analyzer()),
+        version=ID(stored=True, analyzer=_id_analyzer()),
+        parties=_keyword_field(),
+        quartiers=_keyword_field(),
+        keywords=_keyword_field(),
+        date=DATETIME(stored=True, sortable=True),
+        updated=DATETIME(stored=True, sortable=True),
+    )
+
+
+# --------------------------------------------------------------------------
+# Plain values in and out
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """One searchable object, as plain values (the caller builds it from the database).
+
+    ``id`` must be unique across kinds, e.g. ``"document:12"`` (see ``entry_id``).
+    ``region`` is a region code or ``"national"``.
+    """
+
+    id: str
+    kind: str
+    title: str
+    text: str = ""
+    type: str = ""
+    region: str = NATIONAL
+    year: int | None = None
+    status: str = ""
+    version: int | None = None
+    parties: Sequence[str] = ()
+    quartiers: Sequence[str] = ()
+    keywords: Sequence[str] = ()
+    date: datetime | None = None
+    updated: datetime | None = None
+
+    def to_fields(self) -> dict[str, object]:
+        """Field values for Whoosh (missing values are left out, not indexed as "")."""
+        if not self.id:
+            raise ValueError("IndexEntry.id must not be empty")
+        if self.kind not in KINDS:
+            raise ValueError(f"IndexEntry.kind must be one of {KINDS}, not {self.kind!r}")
+        fields: dict[str, object] = {
+            "id": self.id,
+            "kind": self.kind,
+            "title": self.title,
+            "text": self.text[:INDEX_TEXT_CAP],
+            "region": self.region or NATIONAL,
+        }
+        if self.type:
+            fields["type"] = self.type
+        if self.year is not None:
+            fields["year"] = str(self.year)
+        if self.status:
+            fields["status"] = self.status
+        if self.version is not None:
+            fields["version"] = str(self.version)
+        for name in ("parties", "quartiers", "keywords"):
+            # Commas separate values in a KEYWORD field: a comma inside a value
+            # would split it, so it becomes a space.
+            values = [v.replace(",", " ").strip() for v in getattr(self, name)]
+            if any(values):
+                fields[name] = ",".join(v for v in values if v)
+        if self.date is not None:
+            fields["date"] = self.date
+        if self.updated is not None:
+            fields["updated"] = self.updated
+        return fields
+
+
+def entry_id(kind: str, pk: int | str) -> str:
+    """Index id of a database object: ``entry_id("document", 12) == "document:12"``."""
+    return f"{kind}:{pk}"
+
+
+@dataclass(frozen=True)
+class SearchScope:
+    """What a user may see: every region (``regions is None``) or only these region codes."""
+
+    regions: frozenset[str] | None
+
+    @classmethod
+    def all(cls) -> SearchScope:
+        """Scope of a national user or an admin: everything."""
+        return cls(None)
+
+    @classmethod
+    def only(cls, regions: Iterable[str]) -> SearchScope:
+        """Scope limited to these region codes (``"national"`` must be listed to see national items)."""
+        return cls(frozenset(regions))
+
+    @classmethod
+    def from_visible(cls, regions: Collection[str] | None) -> SearchScope:
+        """Scope from ``documents.permissions.visible_regions`` (None means all)."""
+        return cls.all() if regions is None else cls.only(regions)
+
+    def as_filter(self) -> wq.Query | None:
+        """Whoosh filter query for this scope (None = no restriction)."""
+        if self.regions is None:
+            return None
+        if not self.regions:
+            return wq.NullQuery
+        return wq.Or([wq.Term("region", fold(r)) for r in sorted(self.regions)])
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One result; ``title_html`` and ``snippet_html`` are escaped HTML with ``<mark>``."""
+
+    id: str
+    kind: str
+    title: str
+    type: str
+    region: str
+    year: int | None
+    status: str
+    version: int | None
+    date: datetime | None
+    score: float
+    title_html: str
+    snippet_html: str
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    """One value of a facet and how many results carry it."""
+
+    value: str
+    count: int
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    """A page of results with the total, the facets and an optional suggestion."""
+
+    query: str
+    total: int
+    page: int
+    per_page: int
+    hits: tuple[SearchHit, ...]
+    facets: dict[str, tuple[FacetValue, ...]]
+    suggestion: str | None = None
+    notices: tuple[str, ...] = ()
+
+    @property
+    def pages(self) -> int:
+        """Number of pages for ``total`` results."""
+        return max(1, -(-self.total // self.per_page))
+
+
+# --------------------------------------------------------------------------
+# Index lifecycle
+# --------------------------------------------------------------------------
+
+_CURRENT = "CURRENT"
+_SCHEMA_FILE = "SCHEMA_VERSION"
+_GEN_RE = re.compile(r"^gen-[0-9a-z-]{1,64}$")
+
+
+def _storage(path: Path) -> FileStorage:
+    # supports_mmap=False: measured, the default storage copies the whole
+    # index into memory for each searcher; plain files open in milliseconds.
+    return FileStorage(str(path), supports_mmap=False)
+
+
+def _new_generation_name() -> str:
+    return f"gen-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
+
+
+def _read_pointer(root: Path) -> str | None:
+    try:
+        name = (root / _CURRENT).read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return name if _GEN_RE.match(name) else None
+
+
+def _write_pointer(root: Path, name: str) -> None:
+    tmp = root / f"{_CURRENT}.{uuid.uuid4().hex}.tmp"
+    with open(tmp, "w", encoding="ascii") as fh:
+        fh.write(name)
+        fh.flush()
+        os.fsync(fh.fileno())
+    # os.replace is atomic on POSIX and Windows: readers see old or new, never half.
+    os.replace(tmp, root / _CURRENT)
+
+
+def _create_generation(root: Path) -> tuple[str, Index]:
+    name = _new_generation_name()
+    path = root / name
+    path.mkdir(parents=True)
+    ix = _storage(path).create_index(build_schema())
+    (path / _SCHEMA_FILE).write_text(str(SCHEMA_VERSION), encoding="ascii")
+    return name, ix
+
+
+def _open_generation(root: Path, name: str) -> Index:
+    path = root / name
+    version = (path / _SCHEMA_FILE).read_text(encoding="ascii").strip()
+    if version != str(SCHEMA_VERSION):
+        raise ValueError(f"schema version {version!r} != {SCHEMA_VERSION}")
+    ix = _storage(path).open_index()
+    # Opening a searcher reads every segment: a missing or truncated file
+    # shows up here rather than in the middle of a user's search.
+    with ix.searcher() as s:
+        s.doc_count_all()
+    return ix
+
+
+class SearchIndex:
+    """Handle on an index folder; follows the live generation across rebuilds."""
+
+    def __init__(self, root: Path, *, needs_reindex: bool = False) -> None:
+        self.root = root
+        #: True when the index was (re)created empty and must be fed again.
+        self.needs_reindex = needs_reindex
+        self._lock = threading.Lock()
+        self._opened: tuple[str, Index] | None = None
+        self.searchers = SearcherCache(self)
+
+    def current(self) -> tuple[str, Index]:
+        """The live generation name and its Whoosh index."""
+        name = _read_pointer(self.root)
+        if name is None:
+            raise SearchIndexError(
+                "L'index de recherche est introuvable ; lancez une réindexation complète."
+            )
+        with self._lock:
+            if self._opened is not None and self._opened[0] == name:
+                return self._opened
+            try:
+                ix = _storage(self.root / name).open_index()
+            except Exception as exc:  # noqa: BLE001 - any failure means "unusable index"
+                logger.exception("cannot open search index generation %s", name)
+                raise SearchIndexError(
+                    "L'index de recherche est illisible ; lancez une réindexation complète."
+                ) from exc
+            self._opened = (name, ix)
+            return self._opened
+
+    def doc_count(self) -> int:
+        """Number of entries in the live index."""
+        with self.searchers.searcher() as s:
+            return s.doc_count()
+
+    def close(self) -> None:
+        """Close the cached searchers."""
+        self.searchers.close()
+
+    def __enter__(self) -> SearchIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_index(path: str | os.PathLike[str], *, create: bool = True) -> SearchIndex:
+    """Open the index at ``path``; a missing or broken index is recreated empty with ``needs_reindex``."""
+    root = Path(path)
+    name = _read_pointer(root)
+    if name is not None:
+        # Whoosh leaves the files it had opened when a segment turns out to be
+        # missing or truncated: silence their ResourceWarning and free them now.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            try:
+                _open_generation(root, name)
+                return SearchIndex(root)
+            except Exception as exc:  # noqa: BLE001 - corrupted or stale: rebuild, not crash
+                # Only text in the log record: the exception object would pin the files.
+                logger.error("search index generation %s is unusable: %s", name, repr(exc))
+            gc.collect()
+        if not create:
+            raise SearchIndexError(
+                "L'index de recherche est illisible ; lancez une réindexation complète."
+            )
+    elif not create:
+        raise SearchIndexError(
+            "L'index de recherche est introuvable ; lancez une réindexation complète."
+        )
+    root.mkdir(parents=True, exist_ok=True)
+    new_name, _ = _create_generation(root)
+    _write_pointer(root, new_name)
+    if name is not None:
+        shutil.rmtree(root / name, ignore_errors=True)
+    logger.warning("search index at %s recreated empty; a full reindex is needed", root)
+    return SearchIndex(root, needs_reindex=True)
+
+
+class IndexWriterSession:
+    """Pending changes to the index; used through ``writing()``."""
+
+    def __init__(self, writer: object) -> None:
+        self._writer = writer
+        self.upserts = 0
+        self.deletes = 0
+
+    def upsert(self, entry: IndexEntry) -> None:
+        """Add the entry, or replace the one with the same id."""
+        self._writer.update_document(**entry.to_fields())  # type: ignore[attr-defined]
+        self.upserts += 1
+
+    def delete(self, entry_id: str) -> None:
+        """Remove the entry with this id (no error if it is absent)."""
+        self._writer.delete_by_term("id", entry_id)  # type: ignore[attr-defined]
+        self.deletes += 1
+
+
+@contextmanager
+def writing(index: SearchIndex, *, timeout: float = 10.0) -> Iterator[IndexWriterSession]:
+    """Write to the index: commits at the end, cancels everything if the block raises."""
+    while True:
+        name, ix = index.current()
+        try:
+            writer = ix.writer(timeout=timeout, delay=0.05)
+        except LockError as exc:
+            raise IndexBusy(
+                "L'index de recherche est occupé par une autre écriture ; réessayez dans un instant.",
+            ) from exc
+        # A rebuild may have swapped generations while we waited for the lock:
+        # writing into the retired one would lose the change.
+        if _read_pointer(index.root) == name:
+            break
+        writer.cancel()
+    session = IndexWriterSession(writer)
+    try:
+        yield session
+    except BaseException:
+        writer.cancel()
+        raise
+    else:
+        writer.commit()
+
+
+def rebuild(
+    path: str | os.PathLike[str],
+    entries: Iterable[IndexEntry],
+    *,
+    procs: int = 1,
+    progress: Callable[[int], None] | None = None,
+    progress_every: int = 100,
+    limitmb: int = 128,
+) -> int:
+    """Index ``entries`` into a fresh generation, then swap it in atomically; returns the count.
+
+    Changes committed through ``writing()`` while this runs go to the old
+    generation and are not carried over: replay them (outbox) after it returns.
+    """
+    root = Path(path)
+    root.mkdir(parents=True, exist_ok=True)
+    old_name = _read_pointer(root)
+    new_name, ix = _create_generation(root)
+    count = 0
+    try:
+        kwargs: dict[str, object] = {"limitmb": limitmb}
+        if procs > 1:
+            kwargs["procs"] = procs
+            kwargs["multisegment"] = True
+        writer = ix.writer(**kwargs)
+        try:
+            for entry in entries:
+                writer.add_document(**entry.to_fields())
+                count += 1
+                if progress is not None and count % progress_every == 0:
+                    progress(count)
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit()
+        _open_generation(root, new_name)
+    except BaseException:
+        shutil.rmtree(root / new_name, ignore_errors=True)
+        raise
+    _write_pointer(root, new_name)
+    if progress is not None:
+        progress(count)
+    if old_name is not None and old_name != new_name:
+        # Open searchers keep their file handles (POSIX), so removal is safe.
+        shutil.rmtree(root / old_name, ignore_errors=True)
+    return count
+
+
+class SearcherCache:
+    """Reuses one searcher per thread and refreshes it when the index changed.
+
+    Per thread because a searcher over plain files (no mmap) seeks and reads
+    shared file handles, which is not safe across threads.
+    """
+
+    def __init__(self, index: SearchIndex) -> None:
+        self._index = index
+        self._local = threading.local()
+        self._all: list[Searcher] = []
+        self._lock = threading.Lock()
+        self.opened = 0
+        self.refreshed = 0
+
+    @contextmanager
+    def searcher(self) -> Iterator[Searcher]:
+        """A searcher on the latest committed state of the live generation."""
+        name, ix = self._index.current()
+        cached: tuple[str, Searcher] | None = getattr(self._local, "entry", None)
+        if cached is not None and cached[0] == name:
+            s = cached[1]
+            fresh = s.refresh()
+            if fresh is not s:
+                self.refreshed += 1
+                self._track(s, fresh)
+                s = fresh
+        else:
+            if cached is not None:
+                self._track(cached[1], None)
+                cached[1].close()
+            s = ix.searcher()
+            self.opened += 1
+            self._track(None, s)
+        self._local.entry = (name, s)
+        yield s
+
+    def _track(self, old: Searcher | None, new: Searcher | None) -> None:
+        with self._lock:
+            if old is not None and old in self._all:
+                self._all.remove(old)
+            if new is not None:
+                self._all.append(new)
+
+    def close(self) -> None:
+        """Close every cached searcher."""
+        with self._lock:
+            for s in self._all:
+                try:
+                    s.close()
+                except Exception:  # noqa: BLE001 - closing must not fail shutdown
+                    logger.exception("closing a searcher failed")
+            self._all.clear()
+        self._local = threading.local()
+
+
+# --------------------------------------------------------------------------
+# Query language
+# --------------------------------------------------------------------------
+
+#: French (and English) names of the filterable fields.
+FIELD_ALIASES: dict[str, str] = {
+    "type": "type",
+    "region": "region",
+    "annee": "year",
+    "an": "year",
+    "year": "year",
+    "statut": "status",
+    "etat": "status",
+    "status": "status",
+    "nature": "kind",
+    "kind": "kind",
+    "version": "version",
+    "partie": "parties",
+    "parties": "parties",
+    "signataire": "parties",
+    "signataires": "parties",
+    "quartier": "quartiers",
+    "quartiers": "quartiers",
+    "motcle": "keywords",
+    "mot-cle": "keywords",
+    "motscles": "keywords",
+    "mots-cles": "keywords",
+    "keywords": "keywords",
+    "titre": "title",
+    "title": "title",
+    "texte": "text",
+    "text": "text",
+}
+_TEXT_FIELDS = ("title", "text")
+FACET_FIELDS = ("type", "region", "year", "status", "kind")
+
+_OPERATORS = {"AND": "AND", "ET": "AND", "OR": "OR", "OU": "OR", "NOT": "NOT", "SAUF": "NOT"}
+_QUOTES = {'"': '"', "“": "”", "«": "»", "„": "“"}
+_STOP_CHARS = set(" \t\r\n()") | set(_QUOTES)
+_LUCENE_SUFFIX = re.compile(r"[~^][\d.]*$")
+_FIELD_RE = re.compile(r"^([^\W\d_][\w-]*):(.*)$", re.S)
+
+
+@dataclass
+class _Tok:
+    kind: str  # WORD PHRASE FIELD LPAREN RPAREN AND OR NOT
+    text: str
+    start: int
+    end: int
+
+
+@dataclass
+class _Node:
+    op: str  # word phrase field and or not all
+    text: str = ""
+    field: str | None = None
+    prefix: bool = False
+    children: list[_Node] = dc_field(default_factory=list)
+    start: int = 0
+    end: int = 0
+
+
+def _err(message: str) -> SearchQueryError:
+    return SearchQueryError(message)
+
+
+def _lex(q: str) -> list[_Tok]:
+    toks: list[_Tok] = []
+    i, n, depth = 0, len(q), 0
+    while i < n:
+        c = q[i]
+        if c.isspace():
+            i += 1
+        elif c == "(":
+            depth += 1
+            if depth > MAX_PAREN_DEPTH:
+                raise _err(
+                    f"La recherche imbrique trop de parenthèses ({MAX_PAREN_DEPTH} niveaux au plus) ; "
+                    "simplifiez-la."
+                )
+            toks.append(_Tok("LPAREN", c, i, i + 1))
+            i += 1
+        elif c == ")":
+            depth -= 1
+            if depth < 0:
+                raise _err(
+                    "Une parenthèse fermante « ) » n'a pas de parenthèse ouvrante ; "
+                    "retirez-la ou ajoutez « ( »."
+                )
+            toks.append(_Tok("RPAREN", c, i, i + 1))
+            i += 1
+        elif c in _QUOTES:
+            close = q.find(_QUOTES[c], i + 1)
+            if close < 0:
+                raise _err(
+                    "Un guillemet n'est pas fermé ; mettez l'expression exacte entre deux guillemets, "
+                    'par exemple "comité de pilotage".'
+                )
+            toks.append(_Tok("PHRASE", q[i + 1 : close], i, close + 1))
+            i = close + 1
+        elif c in "-+" and i + 1 < n and not q[i + 1].isspace() and (
+            i == 0 or q[i - 1].isspace() or q[i - 1] == "("
+        ):
+            if c == "-":
+                toks.append(_Tok("NOT", c, i, i + 1))
+            i += 1
+        else:
+            j = i
+            while j < n and q[j] not in _STOP_CHARS:
+                j += 1
+            chunk = q[i:j]
+            if chunk in _OPERATORS:
+                toks.append(_Tok(_OPERATORS[chunk], chunk, i, j))
+            else:
+                m = _FIELD_RE.match(chunk)
+                alias = fold(m.group(1)) if m else ""
+                if m and alias in FIELD_ALIASES:
+                    toks.append(_Tok("FIELD", FIELD_ALIASES[alias], i, i + len(m.group(1)) + 1))
+                    if m.group(2):
+                        toks.append(_Tok("WORD", m.group(2), i + len(m.group(1)) + 1, j))
+                else:
+                    toks.append(_Tok("WORD", chunk, i, j))
+            i = j
+    if depth > 0:
+        raise _err(
+            "Une parenthèse ouvrante « ( » n'est pas fermée ; ajoutez « ) » ou retirez-la."
+        )
+    return toks
+
+
+_OP_NAMES = {"AND": "ET", "OR": "OU", "NOT": "SAUF"}
+
+
+class _Parser:
+    """Recursive descent; depth is bounded by MAX_PAREN_DEPTH, checked in the lexer."""
+
+    def __init__(self, toks: list[_Tok]) -> None:
+        self.toks = toks
+        self.i = 0
+        self.clauses = 0
+
+    def peek(self) -> _Tok | None:
+        return self.toks[self.i] if self.i < len(self.toks) else None
+
+    def take(self) -> _Tok:
+        tok = self.toks[self.i]
+        self.i += 1
+        return tok
+
+    def parse(self) -> _Node:
+        if not self.toks:
+            return _Node("all")
+        node = self.parse_or(None)
+        tok = self.peek()
+        if tok is not None:  # only a stray ")" can stop parse_or early; the lexer catches it
+            raise _err(f"La recherche est mal formée près de « {tok.text} ».")
+        return node
+
+    def parse_or(self, fld: str | None) -> _Node:
+        items = [self.parse_and(fld)]
+        while (tok := self.peek()) is not None and tok.kind == "OR":
+            self.take()
+            items.append(self.parse_and(fld))
+        return items[0] if len(items) == 1 else _Node("or", children=items)
+
+    def parse_and(self, fld: str | None) -> _Node:
+        items = [self.parse_unary(fld)]
+        while (tok := self.peek()) is not None and tok.kind not in ("OR", "RPAREN"):
+            if tok.kind == "AND":
+                self.take()
+            items.append(self.parse_unary(fld))
+        return items[0] if len(items) == 1 else _Node("and", children=items)
+
+    def parse_unary(self, fld: str | None) -> _Node:
+        negate = False
+        while (tok := self.peek()) is not None and tok.kind == "NOT":
+            self.take()
+            negate = not negate
+        tok = self.peek()
+        if tok is None or tok.kind in ("AND", "OR", "RPAREN"):
+            before = self.toks[self.i - 1] if self.i else None
+            if before is not None and before.kind in _OP_NAMES:
+                name = _OP_NAMES[before.kind]
+                raise _err(
+                    f"L'opérateur {name} doit être suivi d'un mot ; complétez ou retirez-le."
+                )
+            if tok is not None and tok.kind in _OP_NAMES:
+                name = _OP_NAMES[tok.kind]
+                raise _err(f"L'opérateur {name} doit relier deux mots ; complétez ou retirez-le.")
+            raise _err("Les parenthèses sont vides ; mettez-y au moins un mot.")
+        node = self.parse_primary(fld)
+        return _Node("not", children=[node]) if negate else node
+
+    def parse_primary(self, fld: str | None) -> _Node:
+        tok = self.take()
+        if tok.kind == "LPAREN":
+            node = self.parse_or(fld)
+            end = self.peek()
+            if end is None or end.kind != "RPAREN":  # pragma: no cover - lexer balances
+                raise _err("Une parenthèse n'est pas fermée.")
+            self.take()
+            return node
+        if tok.kind == "FIELD":
+            if fld is not None:
+                raise _err("Un filtre ne peut pas contenir un autre filtre ; séparez-les.")
+            nxt = self.peek()
+            if nxt is None or nxt.kind not in ("WORD", "PHRASE", "LPAREN") or nxt.start != tok.end:
+                raise _err(
+                    f"Le filtre « {tok.text} » n'a pas de valeur ; écrivez par exemple "
+                    "type:convention ou region:11."
+                )
+            return self.parse_primary(tok.text)
+        self.clauses += 1
+        if self.clauses > MAX_CLAUSES:
+            raise _err(f"La recherche contient trop de mots ({MAX_CLAUSES} au plus) ; raccourcissez-la.")
+        if tok.kind == "PHRASE":
+            return _Node("phrase", text=tok.text, field=fld, start=tok.start, end=tok.end)
+        # Lucene habits ("word~2" fuzzy, "word^3" boost) are neutralised to the plain word.
+        text = _LUCENE_SUFFIX.sub("", tok.text) or tok.text
+        prefix = False
+        if "*" in text:
+            if text.count("*") > 1 or not text.endswith("*") or fld not in (None, *_TEXT_FIELDS):
+                raise _err(
+                    "L'étoile * n'est permise qu'à la fin d'un mot, par exemple conven* ; "
+                    "retirez les autres étoiles."
+                )
+            text = text[:-1]
+            prefix = True
+        return _Node("word", text=text, field=fld, prefix=prefix, start=tok.start, end=tok.end)
+
+
+def parse_query(q: str) -> _Node:
+    """Check and parse a user query into a syntax tree (raises ``SearchQueryError``)."""
+    if len(q) > MAX_QUERY_LENGTH:
+        raise _err(
+            f"La recherche est trop longue ({len(q)} caractères, {MAX_QUERY_LENGTH} au plus) ; "
+            "raccourcissez-la."
+        )
+    q = unicodedata.normalize("NFC", q).replace("\x00", " ")
+    return _Parser(_lex(q)).parse()
+
+
+class _Compiler:
+    """Turns the tree into a Whoosh query, expanding prefixes within bounds."""
+
+    def __init__(self, searcher: Searcher) -> None:
+        self.searcher = searcher
+        self.reader = searcher.reader()
+        self.analyzer = searcher.schema["text"].analyzer
+        #: stems to highlight (positive clauses only).
+        self.highlight: set[str] = set()
+        #: plain words that may be spell-corrected: (node, stems)
+        self.words: list[tuple[_Node, list[str]]] = []
+        self.prefixes = 0
+        self.dropped_stopwords = False
+
+    def stems(self, text: str) -> list[str]:
+        return [t.text for t in self.analyzer(text)]
+
+    def compile(self, node: _Node, *, negated: bool = False) -> wq.Query | None:
+        op = node.op
+        if op == "all":
+            return wq.Every()
+        if op == "and":
+            pos: list[wq.Query] = []
+            neg: list[wq.Query] = []
+            for child in node.children:
+                if child.op == "not":
+                    q = self.compile(child.children[0], negated=not negated)
+                    if q is not None:
+                        neg.append(q)
+                else:
+                    q = self.compile(child, negated=negated)
+                    if q is not None:
+                        pos.append(q)
+            if not pos and not neg:
+                return None
+            base: wq.Query = wq.And(pos) if len(pos) > 1 else pos[0] if pos else wq.Every()
+            if neg:
+                return wq.AndNot(base, wq.Or(neg) if len(neg) > 1 else neg[0])
+            return base
+        if op == "or":
+            parts = [self.compile(c, negated=negated) for c in node.children]
+            kept = [p for p in parts if p is not None]
+            if not kept:
+                return None
+            return wq.Or(kept) if len(kept) > 1 else kept[0]
+        if op == "not":
+            inner = self.compile(node.children[0], negated=not negated)
+            if inner is None:
+                return None
+            return wq.AndNot(wq.Every(), inner)
+        fld = node.field
+        if fld is not None and fld not in _TEXT_FIELDS:
+            return self.compile_filter(fld, node.text)
+        fields = (fld,) if fld else _TEXT_FIELDS
+        if op == "word" and node.prefix:
+            return self.compile_prefix(node, fields, negated=negated)
+        stems = self.stems(node.text)
+        if not stems:
+            if re.search(r"\w", node.text):
+                self.dropped_stopwords = True
+            return None
+        if not negated:
+            self.highlight.update(stems)
+            if op == "word" and fld is None and len(stems) == 1:
+                self.words.append((node, stems))
+        if len(stems) == 1:
+            subs: list[wq.Query] = [wq.Term(f, stems[0]) for f in fields]
+        else:
+            subs = [wq.Phrase(f, stems) for f in fields]
+        return wq.Or(subs) if len(subs) > 1 else subs[0]
+
+    def compile_filter(self, fld: str, value: str) -> wq.Query:
+        folded = fold(value)
+        if not folded:
+            raise _err(
+                f"Le filtre « {fld} » n'a pas de valeur ; écrivez par exemple "
+                "type:convention ou region:11."
+            )
+        return wq.Term(fld, folded)
+
+    def compile_prefix(self, node: _Node, fields: Sequence[str], *, negated: bool) -> wq.Query:
+        self.prefixes += 1
+        if self.prefixes > MAX_PREFIXES:
+            raise _err(
+                f"La recherche contient trop de troncatures * ({MAX_PREFIXES} au plus) ; "
+                "retirez-en."
+            )
+        base = fold(node.text).translate(_APOSTROPHES)
+        m = _ELISION_RE.match(base)
+        if m:
+            base = base[m.end() :]
+        if len(base) < MIN_PREFIX_LENGTH or not re.fullmatch(r"\w+", base):
+            raise _err(
+                f"Une troncature * demande au moins {MIN_PREFIX_LENGTH} lettres avant l'étoile, "
+                "par exemple conven*."
+            )
+        # Expand over the unstemmed word lists (spell_*), then stem: "region*"
+        # then finds "régionales" whose stem "regional" is not a prefix match.
+        words: set[str] = set()
+        for f in fields:
+            spell = self.searcher.schema[f].spelling_fieldname(f)
+            if spell not in self.reader.indexed_field_names():
+                continue
+            for raw in self.reader.expand_prefix(spell, base):
+                words.add(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+                # Bounded: at most MAX_PREFIX_EXPANSION words, whatever the prefix.
+                if len(words) >= MAX_PREFIX_EXPANSION:
+                    break
+        stems = sorted({s for w in words for s in self.stems(w)})
+        if not negated:
+            self.highlight.update(stems)
+        if not stems:
+            return wq.NullQuery
+        return wq.Or([wq.Term(f, s) for f in fields for s in stems])
+
+
+# --------------------------------------------------------------------------
+# Highlighting
+# --------------------------------------------------------------------------
+
+
+class _MarkFormatter(highlight.Formatter):
+    """Escapes every piece of the document text and wraps hits in <mark>.
+
+    Escaping piece by piece (rather than escaping the whole text first) keeps
+    character offsets right and never splits an entity such as ``&amp;``.
+    """
+
+    between = " … "
+
+    def _text(self, text: str) -> str:
+        return html.escape(text, quote=True)
+
+    def format_token(self, text, token, replace=False):  # type: ignore[no-untyped-def]
+        return "<mark>%s</mark>" % html.escape(highlight.get_text(text, token, replace), quote=True)
+
+
+def _highlight(text: str, terms: frozenset[str], analyzer: object, *, whole: bool) -> str | None:
+    if not terms or not text:
+        return None
+    fragmenter = (
+        highlight.WholeFragmenter(charlimit=None)
+        if whole
+        else highlight.ContextFragmenter(maxchars=200, surround=60, charlimit=None)
+    )
+    out = highlight.highlight(
+        text[:HIGHLIGHT_TEXT_CAP], terms, analyzer, fragmenter, _MarkFormatter(), top=3
+    )
+    return out or None
+
+
+def _plain_snippet(text: str) -> str:
+    text = " ".join(text[: SNIPPET_FALLBACK_CHARS * 2].split())
+    if len(text) > SNIPPET_FALLBACK_CHARS:
+        text = text[:SNIPPET_FALLBACK_CHARS].rsplit(" ", 1)[0] + " …"
+    return html.escape(text, quote=True)
+
+
+# --------------------------------------------------------------------------
+# Search
+# --------------------------------------------------------------------------
+
+TextFor = Callable[[Sequence[str]], Mapping[str, str]]
+
+
+def _filters_query(filters: Mapping[str, str | Sequence[str]] | None) -> list[wq.Query]:
+    out: list[wq.Query] = []
+    for key, value in (filters or {}).items():
+        fld = FIELD_ALIASES.get(fold(key))
+        if fld is None or fld in _TEXT_FIELDS:
+            raise _err(f"Le filtre « {key} » n'existe pas.")
+        values = [value] if isinstance(value, str) else list(value)
+        terms = [wq.Term(fld, fold(str(v))) for v in values if fold(str(v))]
+        if terms:
+            out.append(wq.Or(terms) if len(terms) > 1 else terms[0])
+    return out
+
+
+def _hit_value(fields: Mapping[str, object], name: str) -> str:
+    value = fields.get(name)
+    return str(value) if value is not None else ""
+
+
+def _int_or_none(value: object) -> int | None:
+    try:
+        return int(str(value)) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+class _Deadline:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+
+    def left(self) -> float:
+        return self.end - time.monotonic()
+
+    def passed(self) -> bool:
+        return self.left() <= 0
+
+
+class _DeadlineCollector(collectors.WrappingCollector):
+    """Raises ``TimeLimit`` once the deadline has passed, checked every few documents."""
+
+    def __init__(self, child: collectors.Collector, deadline: _Deadline) -> None:
+        self.child = child
+        self.deadline = deadline
+        self.seen = 0
+
+    def collect(self, sub_docnum: int):  # type: ignore[no-untyped-def]
+        self.seen += 1
+        if self.seen % 32 == 0 and self.deadline.passed():
+            raise collectors.TimeLimit
+        return self.child.collect(sub_docnum)
+
+    def collect_matches(self) -> None:
+        # Route every match through collect() so that the check runs even
+        # when no filter collector sits above us.
+        for sub_docnum in self.child.matches():
+            self.collect(sub_docnum)
+
+
+def _timeout_error() -> SearchTimeout:
+    return SearchTimeout(
+        "La recherche a pris trop de temps ; précisez-la avec des mots plus rares ou un filtre."
+    )
+
+
+def search(
+    index: SearchIndex,
+    query: str,
+    *,
+    scope: SearchScope,
+    filters: Mapping[str, str | Sequence[str]] | None = None,
+    sort: Literal["relevance", "date"] = "relevance",
+    page: int = 1,
+    per_page: int = 20,
+    text_for: TextFor | None = None,
+    suggest: bool = True,
+    time_limit: float = DEFAULT_TIME_LIMIT,
+) -> SearchResults:
+    """Run a user query restricted to ``scope``; results, counts, facets, snippets and suggestion all respect it."""
+    if not isinstance(scope, SearchScope):
+        raise TypeError("scope must be a SearchScope")
+    deadline = _Deadline(time_limit)
+    # Normalised once here so that suggestion spans index the same string.
+    query = unicodedata.normalize("NFC", query)
+    tree = parse_query(query)
+    page = max(1, int(page))
+    per_page = min(max(1, int(per_page)), MAX_PER_PAGE)
+    if page * per_page > MAX_RESULT_WINDOW:
+        raise _err(
+            f"Seuls les {MAX_RESULT_WINDOW} premiers résultats sont consultables ; "
+            "précisez la recherche ou ajoutez un filtre."
+        )
+    if sort not in ("relevance", "date"):
+        raise _err("Le tri demandé n'existe pas : choisissez pertinence ou date.")
+    extra = _filters_query(filters)
+    scope_filter = scope.as_filter()
+    empty = SearchResults(query=query, total=0, page=page, per_page=per_page, hits=(), facets={})
+    if scope_filter is wq.NullQuery:
+        return empty
+
+    with index.searchers.searcher() as searcher:
+        compiler = _Compiler(searcher)
+        compiled = compiler.compile(tree)
+        notices: list[str] = []
+        if compiler.dropped_stopwords:
+            notices.append("Les mots trop courants (le, de, pour…) sont ignorés.")
+        if compiled is None:
+            return SearchResults(
+                query=query, total=0, page=page, per_page=per_page, hits=(), facets={},
+                notices=tuple(notices),
+            )
+        full = wq.And([compiled, *extra]) if extra else compiled
+        facets = {
+            name: sorting.FieldFacet(name, maptype=sorting.Count) for name in FACET_FIELDS
+        }
+        sortedby = sorting.FieldFacet("date", reverse=True) if sort == "date" else None
+        # The deadline check sits INSIDE the scope filter.  Whoosh's own
+        # TimeLimitCollector cannot be used here: wrapped around a filtered
+        # collector it iterates the raw matches and bypasses the filter, so a
+        # regional user would see every region (caught by the scope tests).
+        collector = searcher.collector(limit=page * per_page, sortedby=sortedby, groupedby=facets)
+        timed = collectors.FilterCollector(_DeadlineCollector(collector, deadline), scope_filter)
+        try:
+            searcher.search_with_collector(full, timed)
+        except collectors.TimeLimit:
+            raise _timeout_error() from None
+        if deadline.passed():
+            raise _timeout_error()
+        results = timed.results()
+        total = len(results)
+        facet_values = {
+            name: tuple(
+                FacetValue(str(k), int(v))
+                for k, v in sorted(results.groups(name).items(), key=lambda kv: (-kv[1], str(kv[0])))
+                if k is not None and k != ""
+            )
+            for name in FACET_FIELDS
+        }
+        page_hits = list(results)[(page - 1) * per_page : page * per_page]
+        ids = [h["id"] for h in page_hits]
+        texts: Mapping[str, str] = text_for(ids) if (text_for and ids) else {}
+        terms = frozenset(compiler.highlight)
+        analyzer = searcher.schema["text"].analyzer
+        hits: list[SearchHit] = []
+        for h in page_hits:
+            stored = h.fields()
+            title = _hit_value(stored, "title")
+            text = texts.get(h["id"], "") or ""
+            title_html = snippet = None
+            if not deadline.passed():
+                # Past the deadline, snippets degrade to plain text rather than fail.
+                title_html = _highlight(title, terms, analyzer, whole=True)
+                snippet = _highlight(text, terms, analyzer, whole=False)
+            hits.append(
+                SearchHit(
+                    id=h["id"],
+                    kind=_hit_value(stored, "kind"),
+                    title=title,
+                    type=_hit_value(stored, "type"),
+                    region=_hit_value(stored, "region"),
+                    year=_int_or_none(stored.get("year")),
+                    status=_hit_value(stored, "status"),
+                    version=_int_or_none(stored.get("version")),
+                    date=stored.get("date"),  # type: ignore[arg-type]
+                    score=float(h.score or 0.0),
+                    title_html=title_html or html.escape(title, quote=True),
+                    snippet_html=snippet or _plain_snippet(text),
+                )
+            )
+        suggestion = None
+        if suggest and total == 0 and compiler.words and not deadline.passed():
+            suggestion = _suggest(searcher, query, compiler, extra, scope_filter, deadline)
+    return SearchResults(
+        query=query,
+        total=total,
+        page=page,
+        per_page=per_page,
+        hits=tuple(hits),
+        facets=facet_values,
+        suggestion=suggestion,
+        notices=tuple(notices),
+    )
+
+
+def _allowed_hits(searcher: Searcher, q: wq.Query, scope_filter: wq.Query | None) -> bool:
+    return searcher.search(q, limit=1, filter=scope_filter).scored_length() > 0
+
+
+def _suggest(
+    searcher: Searcher,
+    query: str,
+    compiler: _Compiler,
+    extra: list[wq.Query],
+    scope_filter: wq.Query | None,
+    deadline: _Deadline,
+) -> str | None:
+    """A corrected query string whose words all occur in documents of the scope."""
+    corrector = searcher.corrector("text")
+    title_corrector = searcher.corrector("title")
+    replacements: list[tuple[_Node, str]] = []
+    for node, stems in compiler.words[:5]:
+        word_q = wq.Or([wq.Term(f, stems[0]) for f in _TEXT_FIELDS])
+        if _allowed_hits(searcher, word_q, scope_filter):
+            continue  # the word is fine where the user may look
+        folded = fold(node.text)
+        candidates: list[str] = []
+        for c in (*corrector.suggest(folded, limit=5), *title_corrector.suggest(folded, limit=3)):
+            if c not in candidates and c != folded:
+                candidates.append(c)
+        for cand in candidates[:6]:
+            if deadline.passed():
+                return None
+            cand_stems = compiler.stems(cand)
+            if len(cand_stems) != 1:
+                continue
+            cand_q = wq.Or([wq.Term(f, cand_stems[0]) for f in _TEXT_FIELDS])
+            # Candidates come from the whole index: keep only those the user may see.
+            if _allowed_hits(searcher, cand_q, scope_filter):
+                replacements.append((node, cand))
+                break
+    if not replacements:
+        return None
+    out = query
+    for node, cand in sorted(replacements, key=lambda r: r[0].start, reverse=True):
+        out = out[: node.start] + cand + out[node.end :]
+    # Propose it only if the whole corrected query finds something allowed.
+    try:
+        tree = parse_query(out)
+        check = _Compiler(searcher).compile(tree)
+    except SearchQueryError:
+        return None
+    if check is None or not _allowed_hits(searcher, wq.And([check, *extra]), scope_filter):
+        return None
+    return out
