@@ -507,5 +507,6 @@ def soffice_convert(data: bytes, source_ext: str, target: str) -> bytes | None:
             capture_output=True,
             timeout=120,
         )
-        produced = list((Path(tmp) / "out").iterdir())
+        out = Path(tmp) / "out"
+        produced = list(out.iterdir()) if out.is_dir() else []
         return produced[0].read_bytes() if produced else None
