@@ -111,6 +111,11 @@ class FileCheck:
     extension: str
     size: int
 
+    @property
+    def mime_type(self) -> str:
+        """Same as ``mime`` (the name documents.archive reads)."""
+        return self.mime
+
 
 # ------------------------------------------------------------------ reading
 

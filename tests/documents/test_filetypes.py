@@ -63,6 +63,7 @@ def test_real_documents_are_accepted_from_bytes_and_from_a_path(
     data = builder()  # type: ignore[operator]
     expected = FileCheck(kind=kind, mime=mime, extension=Path(filename).suffix.lower(), size=len(data))
     assert check_upload(data, filename) == expected
+    assert check_upload(data, filename).mime_type == mime
     assert check_upload(write_sample(tmp_path / filename, data), filename) == expected
 
 
