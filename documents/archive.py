@@ -255,7 +255,9 @@ def prepare_file(session: Session, storage: Storage, path: Path, filename: str, 
             status = TextStatus.FAILED.value
         if result is not None:
             if result.status == "ok":
+                # A partial text (page cap, truncation) is indexed, and the reason is kept.
                 text, status, pages = result.text or "", TextStatus.OK.value, result.pages
+                reason = result.reason or ""
             else:
                 status, reason, pages = TextStatus.FAILED.value, result.reason or "Texte non indexé.", result.pages
     return PreparedFile(
