@@ -1,0 +1,224 @@
+"""Benchmark of documents.search: indexing rate and search latency against bare Whoosh.
+
+Generates N French-like documents of about 2,000 words (vocabulary taken from the
+founding protocol when it is available, Zipf-distributed), rebuilds an index with
+``documents.search.rebuild``, then times ``search()`` (parse, scope filter, facets,
+highlighted snippets) against a bare Whoosh MultifieldParser query + ``hit.highlights``
+on the same index, and the worst time of hostile queries.
+
+    .venv/bin/python bench/search_engine.py --docs 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from documents.search import (  # noqa: E402
+    IndexEntry,
+    SearchQueryError,
+    SearchScope,
+    entry_id,
+    open_index,
+    rebuild,
+    search,
+)
+
+PROTOCOL = Path(__file__).resolve().parents[1].parent / "shared/brief/000_360ba534fe266b89.txt"
+# The protocol was extracted from a PDF with broken accents; repair the common ones.
+REPAIRS = str.maketrans({"®": "é", "ô": "'", "¨": "à", "¯": "è", "ò": '"', "¹": "ô", "°": "ê"})
+FALLBACK = (
+    "convention coordination régionale comité pilotage cinéma image éducation jeunes quartier "
+    "projection atelier réalisateur partenaire collectivité bilan évaluation avenant protocole "
+    "signataire région département commune association festival pratique action culturelle "
+    "hôpital prison rural politique ville dispositif financement subvention objectif annuel"
+).split()
+REGIONS = ["11", "21", "22", "23", "24", "25", "26", "31", "41", "42", "43", "52", "53", "54",
+           "72", "73", "74", "82", "83", "91", "93", "94", "national"]
+TYPES = ["convention", "avenant", "bilan", "compte-rendu", "protocole", "contrat-objectifs", "etude"]
+STATUSES = ["brouillon", "en signature", "signé", "archivé"]
+
+QUERIES = [
+    "convention",
+    "coordination régionale",
+    "hopital",
+    '"comité de pilotage"',
+    "cinéma jeunes quartier",
+    "type:convention coordination",
+    "region:93 OR atelier",
+    "éducation -festival",
+    "conven*",
+    "annee:2010 statut:signe",
+    "partenaires OR collectivités",
+    "coordinaton",  # typo: zero hits, suggestion path
+]
+HOSTILE = [
+    "a*",
+    "*ion",
+    "con*",
+    "pro* re* co*",
+    "(" * 8 + "convention" + ")" * 8,
+    "(" * 400,
+    '"' + "la " * 150,
+    " OR ".join(["de", "la", "le"] * 40),
+    "annee:[1900 TO 2100]",
+    "convention~2 cinema~2",
+    "NOT zzzzzz",
+    "x" * 600,
+]
+
+
+def vocabulary() -> list[str]:
+    """Words of the protocol (accents repaired), most frequent first."""
+    try:
+        text = PROTOCOL.read_text(encoding="utf-8", errors="replace").translate(REPAIRS)
+    except OSError:
+        return FALLBACK
+    counts: dict[str, int] = {}
+    for w in re.findall(r"[^\W\d_]{2,}", text):
+        counts[w.lower()] = counts.get(w.lower(), 0) + 1
+    words = sorted(counts, key=lambda w: -counts[w])
+    return words + [w for w in FALLBACK if w not in counts]
+
+
+def make_corpus(n: int, words_per_doc: int, seed: int) -> tuple[list[IndexEntry], dict[str, str]]:
+    """N entries with Zipf-distributed words, and their texts by id."""
+    rng = random.Random(seed)
+    vocab = vocabulary()
+    weights = [1.0 / (rank + 1) for rank in range(len(vocab))]
+    entries: list[IndexEntry] = []
+    texts: dict[str, str] = {}
+    for i in range(n):
+        words = rng.choices(vocab, weights, k=words_per_doc)
+        sentences = []
+        for start in range(0, len(words), 15):
+            chunk = words[start : start + 15]
+            sentences.append(" ".join(chunk).capitalize() + ".")
+        text = " ".join(sentences)
+        year = rng.randint(2005, 2015)
+        eid = entry_id("document", i)
+        texts[eid] = text
+        entries.append(
+            IndexEntry(
+                id=eid, kind="document", title=" ".join(rng.choices(vocab[:400], k=6)).capitalize(),
+                text=text, type=rng.choice(TYPES), region=rng.choice(REGIONS), year=year,
+                status=rng.choice(STATUSES), date=datetime(year, rng.randint(1, 12), rng.randint(1, 28)),
+            )
+        )
+    return entries, texts
+
+
+def percentile(values: list[float], p: float) -> float:
+    values = sorted(values)
+    k = max(0, min(len(values) - 1, round(p / 100 * (len(values) - 1))))
+    return values[k]
+
+
+def timed(fn: Callable[[], object], repeat: int) -> list[float]:
+    fn()  # warm-up (caches, first searcher)
+    out = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--docs", type=int, default=2000)
+    parser.add_argument("--words", type=int, default=2000)
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--procs", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args()
+
+    from whoosh import highlight as whighlight
+    from whoosh.qparser import MultifieldParser
+
+    t0 = time.perf_counter()
+    entries, texts = make_corpus(args.docs, args.words, args.seed)
+    print(f"corpus: {args.docs} docs x {args.words} words generated in {time.perf_counter() - t0:.1f} s")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "index"
+        t0 = time.perf_counter()
+        rebuild(root, entries, procs=args.procs)
+        took = time.perf_counter() - t0
+        size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+        print(f"indexing: {took:.1f} s, {args.docs / took:.0f} docs/s (procs={args.procs}), "
+              f"index {size / 1e6:.0f} MB")
+
+        ix = open_index(root)
+        text_for = lambda ids: {i: texts[i] for i in ids}  # noqa: E731
+        all_scope = SearchScope.all()
+        regional = SearchScope.only({"93", "national"})
+        _, wix = ix.current()
+        bare_searcher = wix.searcher()
+        qp = MultifieldParser(["title", "text"], wix.schema)
+
+        def bare(q: str) -> None:
+            results = bare_searcher.search(qp.parse(q), limit=20)
+            results.formatter = whighlight.HtmlFormatter()
+            for hit in results:
+                hit.highlights("text", text=texts[hit["id"]])
+
+        rows = []
+        for q in QUERIES:
+            r = search(ix, q, scope=all_scope, text_for=text_for)
+            ours = timed(lambda: search(ix, q, scope=all_scope, text_for=text_for), args.repeat)
+            scoped = timed(lambda: search(ix, q, scope=regional, text_for=text_for), args.repeat)
+            raw = timed(lambda: bare(q), args.repeat)
+            rows.append((q, r.total, ours, scoped, raw))
+
+        print()
+        print(f"{'query':34} {'hits':>5} | {'search() p50':>12} {'p95':>7} | {'regional p50':>12} {'p95':>7}"
+              f" | {'bare whoosh p50':>15} {'p95':>7}   (ms)")
+        print("-" * 118)
+        for q, total, ours, scoped, raw in rows:
+            print(f"{q[:34]:34} {total:>5} | {percentile(ours, 50):>12.1f} {percentile(ours, 95):>7.1f} | "
+                  f"{percentile(scoped, 50):>12.1f} {percentile(scoped, 95):>7.1f} | "
+                  f"{percentile(raw, 50):>15.1f} {percentile(raw, 95):>7.1f}")
+        allv = [v for row in rows for v in row[2]]
+        rawv = [v for row in rows for v in row[4]]
+        print("-" * 118)
+        print(f"{'all queries':34} {'':>5} | {percentile(allv, 50):>12.1f} {percentile(allv, 95):>7.1f} | "
+              f"{'':>12} {'':>7} | {percentile(rawv, 50):>15.1f} {percentile(rawv, 95):>7.1f}")
+
+        print()
+        print(f"{'hostile query':40} {'outcome':>10} {'search() worst ms':>18}")
+        worst = 0.0
+        for q in HOSTILE:
+            times = []
+            outcome = ""
+            for _ in range(3):
+                start = time.perf_counter()
+                try:
+                    r = search(ix, q, scope=all_scope, text_for=text_for)
+                    outcome = f"{r.total} hits"
+                except SearchQueryError:
+                    outcome = "refused"
+                times.append((time.perf_counter() - start) * 1000)
+            worst = max(worst, max(times))
+            print(f"{q[:40]!r:40} {outcome:>10} {max(times):>18.1f}")
+        print(f"worst hostile query: {worst:.1f} ms (bound: 1000 ms)")
+        for q in ("a*", "*ion"):
+            start = time.perf_counter()
+            n = len(bare_searcher.search(qp.parse(q), limit=20))
+            print(f"for comparison, bare whoosh {q!r}: {n} hits in {(time.perf_counter() - start) * 1000:.0f} ms")
+        bare_searcher.close()
+        ix.close()
+
+
+if __name__ == "__main__":
+    main()
