@@ -70,6 +70,8 @@ __all__ = [
     "SearchScope",
     "SearchTimeout",
     "SearcherCache",
+    "build_schema",
+    "entry_id",
     "fold",
     "french_analyzer",
     "open_index",
