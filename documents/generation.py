@@ -1112,6 +1112,32 @@ def _check_part(tpl: Any, env: _Sandbox, where: str, xml: str) -> tuple[list[Tem
     return errors, ast
 
 
+_RENDERED_PROPERTIES = ("author", "comments", "identifier", "language", "subject", "title")
+
+
+def _check_properties(tpl: Any, env: _Sandbox) -> list[TemplateError]:
+    """docxtpl also renders some core properties (title, subject…): check them the same way."""
+    errors: list[TemplateError] = []
+    props = tpl.get_docx().core_properties
+    for name in _RENDERED_PROPERTIES:
+        text = getattr(props, name) or ""
+        if "{" not in text:
+            continue
+        where = f"propriété « {name} » du document"
+        try:
+            ast = env.parse(text)
+        except jinja_exceptions.TemplateSyntaxError as exc:
+            errors.append(
+                TemplateError(
+                    f"Erreur de syntaxe dans la {where} : {_french_syntax_detail(exc.message or '')}.",
+                    tag=_display(text),
+                )
+            )
+            continue
+        errors.extend(_construct_errors(env, ast, text, where))
+    return errors
+
+
 def _analyse(data: bytes) -> dict[str, Any]:
     """Check a template and find its fields; runs inside the worker (untrusted input)."""
     try:
@@ -1128,7 +1154,7 @@ def _analyse(data: bytes) -> dict[str, Any]:
         return {"errors": [error.to_dict()], "variables": [], "lists": {}, "objects": {}}
 
     env = _Sandbox()
-    errors: list[TemplateError] = []
+    errors: list[TemplateError] = _check_properties(tpl, env)
     names: list[str] = []
     lists: dict[str, list[str]] = {}
     objects: dict[str, list[str]] = {}
@@ -1258,6 +1284,9 @@ def _render_in_process(data: bytes, context: dict[str, Any], *, max_bytes: int =
             part_errors, _ast = _check_part(tpl, env, where, xml)
             if part_errors:
                 raise part_errors[0]
+        property_errors = _check_properties(tpl, env)
+        if property_errors:
+            raise property_errors[0]
         tpl.render(context, jinja_env=env)
         out = io.BytesIO()
         tpl.save(out)
@@ -1315,6 +1344,10 @@ def _render_failure(exc: BaseException, source: str) -> TemplateError:
 
 # --------------------------------------------------------------------------- worker process
 
+#: Interpreter of the worker process. Under a server whose ``sys.executable`` is not
+#: Python (uWSGI), set this to the virtualenv's python.
+WORKER_PYTHON = sys.executable
+
 _WORKER_CODE = (
     "import sys; sys.path.insert(0, sys.argv[1]); "
     "from documents.generation import _worker_main; _worker_main()"
@@ -1331,7 +1364,7 @@ def _run_worker(task: dict[str, Any], *, timeout: float, max_memory: int, max_ou
     env = {"PATH": os.defpath, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-I", "-c", _WORKER_CODE, str(_PROJECT_ROOT)],
+            [WORKER_PYTHON, "-I", "-c", _WORKER_CODE, str(_PROJECT_ROOT)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

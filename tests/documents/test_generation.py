@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 import zipfile
 from decimal import Decimal
@@ -145,6 +144,28 @@ def test_sandbox_escape_refused_at_check_and_render(payload: str) -> None:
         g.render(data, {"nom": "x"})
     assert caught.value.tag == faulty_tag
     assert "interdit" in caught.value.message or "inconnu" in caught.value.message
+
+
+def test_core_properties_are_checked_too() -> None:
+    document = docx.Document()
+    document.add_paragraph("{{ nom }}")
+    document.core_properties.title = "Convention {{ nom.__class__ }}"
+    buffer = io.BytesIO()
+    document.save(buffer)
+    report = g.check_template(buffer.getvalue())
+    assert "accès interdit à « __class__ »" in report.errors[0].message
+    with pytest.raises(g.TemplateError, match="__class__"):
+        g.render(buffer.getvalue(), {"nom": "x"})
+
+
+def test_core_property_title_is_rendered_without_html_escaping() -> None:
+    document = docx.Document()
+    document.add_paragraph("{{ nom }}")
+    document.core_properties.title = "Convention {{ nom }}"
+    buffer = io.BytesIO()
+    document.save(buffer)
+    out = g.render(buffer.getvalue(), {"nom": "Dupont & Fils"})
+    assert docx.Document(io.BytesIO(out)).core_properties.title == "Convention Dupont & Fils"
 
 
 def test_escape_payload_is_real_but_nothing_runs_in_our_engine(tmp_path: Path) -> None:
