@@ -415,10 +415,13 @@ def _rtf_text(path: Path, *, max_chars: int) -> str:
 
 
 def _doc_text(path: Path, *, timeout: float) -> str:
-    for tool, arguments in (("antiword", ["-m", "UTF-8.txt", "-w", "0"]), ("catdoc", ["-d", "utf-8", "-w"])):
+    # catdoc first: antiword refuses short documents ("text stream too small").
+    tried = []
+    for tool, arguments in (("catdoc", ["-d", "utf-8", "-w"]), ("antiword", ["-m", "UTF-8.txt", "-w", "0"])):
         executable = shutil.which(tool)
         if executable is None:
             continue
+        tried.append(tool)
         try:
             done = subprocess.run(
                 [executable, *arguments, str(path)],
@@ -431,6 +434,11 @@ def _doc_text(path: Path, *, timeout: float) -> str:
             raise _Failed(f"Extraction interrompue après {timeout:g} s : texte non indexé") from exc
         if done.returncode == 0:
             return done.stdout.decode("utf-8", "replace")
+    if tried:
+        raise _Failed(
+            f"Format Word 97-2003 (.doc) illisible par {' et '.join(tried)} : texte non indexé. "
+            "Enregistrez le document en .docx pour qu'il soit indexé."
+        )
     raise _Failed(
         "Format Word 97-2003 (.doc) : aucun outil d'extraction (antiword ou catdoc) n'est installé, "
         "texte non indexé. Enregistrez le document en .docx pour qu'il soit indexé."
