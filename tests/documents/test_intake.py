@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
-import signal
-import subprocess
-import sys
-import time
 import zipfile
 from pathlib import Path, PurePosixPath
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 import samplefiles as sf
 import testkit
-from documents import consistency, intake
+from documents import intake
 from documents.errors import PermissionDenied, ValidationError
 from documents.models import AuditEvent, Document, DocumentVersion, Organisation, Quartier
 from documents.storage import LocalStorage, sha256_file
-
-REPO = Path(__file__).resolve().parents[2]
 
 KEYS = intake.RegionKeys.of([
     ("11", "Île-de-France", "ile-de-france"), ("24", "Centre", "centre"), ("26", "Bourgogne", "bourgogne"),
@@ -363,88 +356,3 @@ def test_symlinks_are_not_followed(app, db_session, store, tmp_path: Path) -> No
     assert report.counts == {"imported": 1, "duplicate": 0, "rejected": 1, "ignored": 0}
     assert "Lien symbolique" in _by_path(report)["lien.txt"].reason
     assert sha256_file(outside) not in set(store.keys())
-
-
-# ------------------------------------------------------------------ interruption
-
-
-IMPORT_SCRIPT = """
-import sys
-from pathlib import Path
-from documents import intake
-from documents.db import make_engine, make_session_factory
-from documents.storage import LocalStorage
-url, store, folder = sys.argv[1:4]
-session = make_session_factory(make_engine(url))()
-intake.import_folder(session, LocalStorage(store), Path(folder), actor=intake.default_actor(session))
-"""
-
-
-def start_import(database_url: str, store: LocalStorage, folder: Path, log: Path) -> subprocess.Popen[bytes]:
-    """``import_folder`` in a separate process, as the CLI runs it; its stderr goes to ``log``."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    with log.open("wb") as err:
-        return subprocess.Popen([sys.executable, "-c", IMPORT_SCRIPT, database_url, str(store.root), str(folder)],
-                                cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=err)
-
-
-def kill_with_children(process: subprocess.Popen[bytes]) -> None:
-    """SIGKILL the importer, then the extraction workers it had started (they run in their own session)."""
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[1]) == process.pid:
-            children.append(int(stat.parent.name))
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=10)
-    for pid in children:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
-
-def wait_for(condition, *, timeout: float = 60.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
-
-
-def test_import_resumes_after_being_killed(app, db_session, store, database_url: str, tmp_path: Path) -> None:
-    root = tmp_path / "partage"
-    total = 12
-    for index in range(total):
-        sf.write_sample(root / f"Bretagne/{2000 + index}/bilan {index:02d}.docx",
-                        sf.make_docx([f"Bilan numéro {index} de la coordination régionale."]))
-    log = tmp_path / "import.log"
-    process = start_import(database_url, store, root, log)
-
-    def committed() -> int:
-        db_session.rollback()
-        return db_session.scalar(select(func.count()).select_from(Document)) or 0
-
-    try:
-        wait_for(lambda: committed() >= 3 or process.poll() is not None, what="three committed documents")
-    finally:
-        assert process.poll() is None, log.read_text()
-        kill_with_children(process)
-    before = committed()
-    assert 3 <= before < total, "the kill must land in the middle of the import"
-
-    report = intake.import_folder(db_session, store, root, actor=testkit.user(db_session, "admin"))
-    assert report.counts["duplicate"] == before
-    assert report.counts["imported"] == total - before
-    assert committed() == total
-    assert sorted(d.year for d in _docs(db_session)) == list(range(2000, 2000 + total))
-    # A file stored by the killed process but never committed was adopted by the rerun: no orphan is
-    # left; only a temp file remains if the kill landed in the middle of a copy, and repair sweeps it.
-    data_dir = Path(app.config["DATA_DIR"])
-    check = consistency.run_checks(db_session, store, data_dir=data_dir, grace_s=0)
-    assert {p.kind for p in check.problems} <= {"temp_file"}, check.as_dict()
-    consistency.run_checks(db_session, store, data_dir=data_dir, grace_s=0, repair=True)
-    assert consistency.run_checks(db_session, store, data_dir=data_dir, grace_s=0).ok
