@@ -14,9 +14,17 @@ from documents.models.archive import (
     document_quartier,
 )
 from documents.models.audit import AuditEvent
+from documents.models.committees import (
+    ActionItem, ActionStatus, AgendaItem, Attendance, AttendanceStatus, CalendarToken, Committee, CommitteeLevel,
+    CommitteeMember, Decision, DecisionKind, Meeting, MeetingDocument, MeetingStatus, MemberRole, MinutesComment,
+    MinutesStatus,
+)
 from documents.models.reference import Organisation, OrganisationKind, Quartier, Region
 
 __all__ = [
+    "ActionItem", "ActionStatus", "AgendaItem", "Attendance", "AttendanceStatus", "CalendarToken", "Committee",
+    "CommitteeLevel", "CommitteeMember", "Decision", "DecisionKind", "Meeting", "MeetingDocument", "MeetingStatus",
+    "MemberRole", "MinutesComment", "MinutesStatus",
     "DocStatus",
     "DocType",
     "Document",
