@@ -358,3 +358,17 @@ def run_checks(
         # A check only reads; end the read transaction so it holds no snapshot or lock.
         session.rollback()
     return report
+
+
+# ------------------------------------------------------------------ search index (documents.indexer)
+
+
+def check_search_index(ctx: CheckContext) -> list[Problem]:
+    """The search index against the database: missing, stale, trashed or orphan entries, failing outbox rows."""
+    # Imported here: the indexer pulls in Whoosh, which the other checks do not need.
+    from documents import indexer
+
+    return indexer.check_index(ctx)
+
+
+register_checker(check_search_index)

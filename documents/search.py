@@ -621,10 +621,15 @@ class SearcherCache:
         cached: tuple[str, Searcher] | None = getattr(self._local, "entry", None)
         if cached is not None and cached[0] == name:
             s = cached[1]
-            fresh = s.refresh()
-            if fresh is not s:
+            if ix.latest_generation() != s.reader().generation():
+                # Not ``s.refresh()``: it reuses the segment readers it can, and a
+                # reused reader keeps its old set of deleted documents, so a deleted
+                # (trashed) entry would still be found.  A fresh searcher over plain
+                # files opens in milliseconds.
+                fresh = ix.searcher()
                 self.refreshed += 1
                 self._track(s, fresh)
+                s.close()
                 s = fresh
         else:
             if cached is not None:
