@@ -1,8 +1,125 @@
-"""``intranet`` commands of the library feature."""
+"""``intranet`` commands of the library feature: ``import`` a shared folder, ``check`` the archive."""
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
 from typing import Any
 
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from documents import consistency, intake
+from documents.errors import DomainError
+
+
+def _session() -> Any:
+    from intranet.extensions import db
+
+    return db.session
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Erreur : {message}", err=True)
+    sys.exit(2)
+
+
+@click.command("import")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="CSV (path, titre, type, region, annee, statut, date_signature, …) ; ses valeurs priment.")
+@click.option("--region", "region", default=None, help="Région par défaut : code, nom ou « national ».")
+@click.option("--type", "doc_type", default=None, help="Type par défaut (convention, avenant, bilan…).")
+@click.option("--as", "as_email", default=None, help="Compte qui importe (par défaut : le premier administrateur).")
+@click.option("--json", "as_json", is_flag=True, help="Affiche le bilan en JSON (sans barre de progression).")
+@with_appcontext
+def import_cmd(folder: Path, manifest: Path | None, region: str | None, doc_type: str | None,
+               as_email: str | None, as_json: bool) -> None:
+    """Importe un dossier partagé (récursivement). Relancer reprend là où l'import s'était arrêté.
+
+    Les fichiers déjà archivés (même contenu) sont comptés comme doublons. Code de sortie 1
+    si des fichiers ont été refusés.
+    """
+    from intranet.cli import user_by_email
+    from intranet.extensions import storage
+
+    session = _session()
+    actor = user_by_email(as_email) if as_email else intake.default_actor(session)
+    if actor is None:
+        _fail("aucun administrateur actif : précisez le compte avec --as EMAIL.")
+    files = intake.collect_files(folder)
+    try:
+        if as_json:
+            report = intake.import_folder(session, storage(), folder, actor=actor, manifest=manifest,
+                                          region=region, doc_type=doc_type, files=files)
+        else:
+            with click.progressbar(length=len(files), label="Import", file=sys.stderr,
+                                   item_show_func=lambda o: o.path[-40:] if o else None) as bar:
+                report = intake.import_folder(
+                    session, storage(), folder, actor=actor, manifest=manifest, region=region,
+                    doc_type=doc_type, files=files, progress=lambda outcome: bar.update(1, outcome))
+    except DomainError as exc:
+        session.rollback()
+        _fail(exc.message)
+        return
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_import(report)
+    sys.exit(1 if report.counts["rejected"] else 0)
+
+
+def _print_import(report: intake.ImportReport) -> None:
+    counts = report.counts
+    click.echo(f"Import terminé : {counts['imported']} importé(s), {counts['duplicate']} doublon(s), "
+               f"{counts['rejected']} refusé(s), {counts['ignored']} ignoré(s).")
+    if report.of("rejected"):
+        click.echo("Refusés :")
+        for o in report.of("rejected"):
+            click.echo(f"  - {o.path} : {o.reason}")
+    if report.of("duplicate"):
+        click.echo("Doublons (déjà archivés) :")
+        for o in report.of("duplicate"):
+            click.echo(f"  - {o.path} → document {o.document_id}")
+
+
+_STAT_LABELS = {"versions": "version(s)", "files": "fichier(s) stocké(s)"}
+
+
+@click.command("check")
+@click.option("--repair", is_flag=True,
+              help="Répare : fichiers orphelins vers lost+found, fiches vides sans fichier supprimées, "
+                   "fichiers temporaires anciens effacés.")
+@click.option("--json", "as_json", is_flag=True, help="Affiche le rapport en JSON.")
+@click.option("--skip-hash", is_flag=True, help="Ne relit pas chaque fichier pour vérifier son empreinte.")
+@click.option("--grace-minutes", type=click.IntRange(min=0), default=consistency.DEFAULT_GRACE_S // 60,
+              show_default=True, help="Âge en deçà duquel un fichier peut appartenir à un envoi en cours.")
+@with_appcontext
+def check_cmd(repair: bool, as_json: bool, skip_hash: bool, grace_minutes: int) -> None:
+    """Compare la base et les fichiers. Code de sortie 1 s'il reste des problèmes."""
+    from intranet.extensions import storage
+
+    report = consistency.run_checks(
+        _session(), storage(), data_dir=Path(current_app.config["DATA_DIR"]), repair=repair,
+        verify_hashes=not skip_hash, grace_s=grace_minutes * 60,
+    )
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        stats = ", ".join(f"{v} {_STAT_LABELS.get(k, k)}" for k, v in report.stats.items())
+        click.echo(f"Vérifié : {stats}." if stats else "Vérifié.")
+        for problem in report.problems:
+            mark = "✓" if problem.repaired else "✗"
+            click.echo(f"{mark} {problem.message}" + (f" → {problem.action}" if problem.action else ""))
+        if report.ok:
+            click.echo("Aucun problème." if not report.problems else "Tout est réparé.")
+        else:
+            click.echo(f"{len(report.remaining)} problème(s) restant(s)."
+                       + ("" if repair else " Relancez avec --repair pour réparer ce qui peut l'être."))
+    sys.exit(0 if report.ok else 1)
+
+
 #: Click commands added to the ``intranet`` group.
-COMMANDS: list[Any] = []
+COMMANDS: list[Any] = [import_cmd, check_cmd]
