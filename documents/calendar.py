@@ -102,7 +102,7 @@ def minutes_atom(meetings: Iterable[Meeting], *, feed_url: str, site_url: str,
     feed = ET.Element(f"{{{ATOM_NS}}}feed")
     sub(feed, "id", feed_url)
     sub(feed, "title", title)
-    newest = max((m.minutes_approved_at for m in items if m.minutes_approved_at), default=None)
+    newest = max((aware(m.minutes_approved_at) for m in items if m.minutes_approved_at), default=None)
     sub(feed, "updated", _rfc3339(newest or dt.datetime(2009, 10, 26, tzinfo=dt.timezone.utc)))
     sub(feed, "link", rel="self", href=feed_url)
     sub(feed, "link", rel="alternate", href=site_url)

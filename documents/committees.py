@@ -397,8 +397,9 @@ def _clean_meeting(committee: Committee, data: MeetingInput) -> MeetingInput:
     title = " ".join((data.title or "").split())[:300] or "Réunion du comité"
     if data.starts_at is None:
         errors["starts_at"] = "Indiquez la date et l'heure de la réunion."
-    starts = aware(data.starts_at) if data.starts_at else None
-    ends = aware(data.ends_at) if data.ends_at else None
+    # Stored in UTC whatever offset was given, so that every reader sees the same value.
+    starts = aware(data.starts_at).astimezone(dt.timezone.utc) if data.starts_at else None
+    ends = aware(data.ends_at).astimezone(dt.timezone.utc) if data.ends_at else None
     if starts and ends and ends <= starts:
         errors["ends_at"] = "L'heure de fin doit suivre l'heure de début."
     if starts and not 1990 <= starts.year <= 2200:

@@ -147,7 +147,8 @@ class SmtpMailer(Mailer):
                     smtp.starttls(context=ssl.create_default_context())
                 if self.user:
                     smtp.login(self.user, self.password)
-                smtp.send_message(msg)
+                # The envelope carries the members only; "To" (the sender itself) gets no copy.
+                smtp.send_message(msg, to_addrs=str(msg["Bcc"]).split(", "))
         except (OSError, smtplib.SMTPException) as exc:
             # The password never reaches the message: only the exception's class and host.
             raise MailError(
@@ -203,7 +204,7 @@ def _entry(path: Path, *, with_body: bool) -> OutboxEntry:
     body, attachments = "", []
     if with_body:
         part = msg.get_body(preferencelist=("plain",))  # type: ignore[attr-defined]
-        body = part.get_content() if part is not None else ""
+        body = part.get_content().replace("\r\n", "\n") if part is not None else ""
         attachments = [a.get_filename() or "" for a in msg.iter_attachments()]  # type: ignore[attr-defined]
     return OutboxEntry(name=path.name, subject=str(msg.get("Subject", "")), recipients=recipients, date=date,
                        size=len(raw), body=body, attachments=attachments)
