@@ -61,6 +61,8 @@ class CheckContext:
     verify_hashes: bool = True
     grace_s: float = DEFAULT_GRACE_S
     actor: User | None = None
+    #: The search index folder, for checkers that compare the index with the database.
+    index_dir: Path | None = None
     now: float = field(default_factory=time.time)
     stats: dict[str, int] = field(default_factory=dict)
 
@@ -333,11 +335,13 @@ def run_checks(
     verify_hashes: bool = True,
     grace_s: float = DEFAULT_GRACE_S,
     actor: User | None = None,
+    index_dir: Path | None = None,
     checkers: list[Checker] | None = None,
 ) -> CheckReport:
     """Run every checker; with ``repair``, mend what can be mended safely and audit it."""
     ctx = CheckContext(session=session, storage=storage, data_dir=Path(data_dir), repair=repair,
-                       verify_hashes=verify_hashes, grace_s=grace_s, actor=actor)
+                       verify_hashes=verify_hashes, grace_s=grace_s, actor=actor,
+                       index_dir=Path(index_dir) if index_dir is not None else None)
     problems: list[Problem] = []
     for checker in (CHECKERS if checkers is None else checkers):
         try:

@@ -103,7 +103,7 @@ def check_cmd(repair: bool, as_json: bool, skip_hash: bool, grace_minutes: int) 
 
     report = consistency.run_checks(
         _session(), storage(), data_dir=Path(current_app.config["DATA_DIR"]), repair=repair,
-        verify_hashes=not skip_hash, grace_s=grace_minutes * 60,
+        verify_hashes=not skip_hash, grace_s=grace_minutes * 60, index_dir=Path(current_app.config["INDEX_DIR"]),
     )
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))

@@ -28,8 +28,15 @@ def store(data_dir: Path) -> LocalStorage:
     return LocalStorage(data_dir / "files")
 
 
+#: The database ↔ files checks this module tests (the search index adds its own, tested with the indexer).
+FILE_CHECKERS = [consistency.check_version_files, consistency.check_orphan_files, consistency.check_temp_files,
+                 consistency.check_empty_documents]
+
+
 def check(session, store: LocalStorage, data_dir: Path, **kwargs) -> consistency.CheckReport:
-    return consistency.run_checks(session, store, data_dir=data_dir, grace_s=kwargs.pop("grace_s", 0), **kwargs)
+    kwargs.setdefault("grace_s", 0)
+    kwargs.setdefault("checkers", FILE_CHECKERS)
+    return consistency.run_checks(session, store, data_dir=data_dir, **kwargs)
 
 
 def archive(session, store: LocalStorage, tmp_path: Path, name: str, text: str, *, region: str | None = "11"):
@@ -188,12 +195,12 @@ def test_young_orphan_is_reported_but_not_moved(app, db_session, store, data_dir
     path = sf.write_sample(tmp_path / "x.docx", sf.make_docx(["En cours d'envoi"]))
     sha = sha256_file(path)
     store.put_file(path, sha)
-    report = consistency.run_checks(db_session, store, data_dir=data_dir, repair=True)
+    report = consistency.run_checks(db_session, store, data_dir=data_dir, repair=True, checkers=FILE_CHECKERS)
     assert kinds(report) == ["orphan_file"] and not report.ok
     assert "envoi en cours" in report.problems[0].message
     assert store.exists(sha)
     age(store.local_path(sha), consistency.DEFAULT_GRACE_S + 60)
-    report = consistency.run_checks(db_session, store, data_dir=data_dir, repair=True)
+    report = consistency.run_checks(db_session, store, data_dir=data_dir, repair=True, checkers=FILE_CHECKERS)
     assert report.ok and not store.exists(sha)
     assert (data_dir / consistency.LOST_AND_FOUND / sha).is_file()
 
@@ -279,9 +286,9 @@ def test_old_temp_files_are_swept_young_ones_left(app, db_session, store, data_d
     old = sf.write_sample(store.root / "tmp" / "upload-old", b"partial")
     young = sf.write_sample(store.root / "tmp" / "upload-young", b"partial")
     age(old, 2 * 3600)
-    report = consistency.run_checks(db_session, store, data_dir=data_dir)
+    report = consistency.run_checks(db_session, store, data_dir=data_dir, checkers=FILE_CHECKERS)
     assert [p.subject for p in report.problems] == ["upload-old"] and not report.ok
-    report = consistency.run_checks(db_session, store, data_dir=data_dir, repair=True)
+    report = consistency.run_checks(db_session, store, data_dir=data_dir, repair=True, checkers=FILE_CHECKERS)
     assert report.ok and not old.exists() and young.exists()
 
 
@@ -329,7 +336,7 @@ def test_extra_checkers_run_and_a_broken_one_hides_nothing(app, db_session, stor
     def broken(ctx: consistency.CheckContext) -> list[consistency.Problem]:
         raise RuntimeError("index illisible")
 
-    checkers = [*consistency.CHECKERS, broken, index_checker]
+    checkers = [*FILE_CHECKERS, broken, index_checker]
     report = check(db_session, store, data_dir, checkers=checkers)
     assert kinds(report) == ["checker_failed", "index_missing", "orphan_file"]
     assert report.stats["index"] == 0
