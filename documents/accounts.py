@@ -28,8 +28,19 @@ THROTTLE_WINDOW = dt.timedelta(minutes=15)
 #: A login session ends after this much inactivity, whatever the cookie says.
 SESSION_IDLE_TIMEOUT = dt.timedelta(hours=8)
 
-# argon2id (the library default type, stated explicitly) with OWASP-recommended costs.
-_hasher = PasswordHasher(time_cost=3, memory_cost=64 * 1024, parallelism=2, type=Type.ID)
+#: Production argon2id costs (above OWASP's minimum of 19 MiB and 2 passes).
+HASH_TIME_COST = 3
+HASH_MEMORY_COST_KIB = 64 * 1024
+HASH_PARALLELISM = 2
+
+
+def make_hasher(*, time_cost: int = HASH_TIME_COST, memory_cost: int = HASH_MEMORY_COST_KIB) -> PasswordHasher:
+    """An argon2id hasher (the library default type, stated explicitly) with the given costs."""
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=HASH_PARALLELISM,
+                          type=Type.ID)
+
+
+_hasher = make_hasher()
 # Verified against when the e-mail is unknown, so both failures take the same time.
 _DUMMY_HASH = _hasher.hash("compte-inexistant-" + "x" * 20)
 
@@ -37,7 +48,7 @@ _DUMMY_HASH = _hasher.hash("compte-inexistant-" + "x" * 20)
 def configure_hasher(*, time_cost: int, memory_cost: int) -> None:
     """Change the argon2id costs (the test suite lowers them to stay fast)."""
     global _hasher, _DUMMY_HASH
-    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=2, type=Type.ID)
+    _hasher = make_hasher(time_cost=time_cost, memory_cost=memory_cost)
     _DUMMY_HASH = _hasher.hash("compte-inexistant-" + "x" * 20)
 
 

@@ -73,7 +73,8 @@ def load_reference_cmd() -> None:
 
 @click.command("create-user")
 @click.argument("email")
-@click.option("--role", required=True, type=click.Choice(["admin", "national", "regional", "lecteur"]))
+# The role is checked by the domain, whose refusal is in French (click's Choice error is English).
+@click.option("--role", required=True, help="admin, national, regional ou lecteur.")
 @click.option("--region", "region_code", default=None, help="Code de région (ex. 11).")
 @click.option("--name", default="", help="Nom complet.")
 @click.option("--password-stdin", is_flag=True, help="Lit le mot de passe sur l'entrée standard.")
@@ -174,8 +175,14 @@ def register(app: Flask) -> None:
 
 def _create_app() -> Flask:
     from intranet import create_app
+    from intranet.config import ConfigError
 
-    return create_app()
+    try:
+        return create_app()
+    except ConfigError as exc:
+        # A refused production configuration is an answer, not a crash: say which settings, exit 1.
+        click.echo(str(exc), err=True)
+        sys.exit(1)
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False,

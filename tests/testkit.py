@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+
+import pytest
 
 PASSWORD = "Correct-cheval-batterie-agrafe"
 
@@ -60,3 +64,81 @@ def user(session: Any, who: str) -> Any:
     from documents.models import User
 
     return session.scalar(select(User).where(User.email == USERS[who][0]))
+
+
+def session_cookie(client: Any, app: Any) -> str | None:
+    """The value of the session cookie held by ``client`` (None when it has none)."""
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    return None if cookie is None else cookie.value
+
+
+def replay_client(app: Any, cookie_value: str | None) -> Any:
+    """A second client (another browser) that presents a copied session cookie."""
+    other = app.test_client()
+    assert cookie_value, "nothing to copy: the first client has no session cookie"
+    other.set_cookie(app.config["SESSION_COOKIE_NAME"], cookie_value)
+    return other
+
+
+def login_client(app: Any, who: str = "admin", password: str = PASSWORD) -> Any:
+    """A new client logged in as ``who`` through the real login form."""
+    client = app.test_client()
+    response = AuthActions(client).login(who, password)
+    assert response.status_code == 302, f"login of {who} failed with {response.status_code}"
+    return client
+
+
+def is_logged_in(client: Any) -> bool:
+    """True if the home page answers instead of redirecting to the login form."""
+    return client.get("/").status_code == 200
+
+
+@contextmanager
+def empty_database(backend: str, tmp_path: Any) -> Iterator[str]:
+    """A database with no tables at all (for migrations and first-run tests), on ``backend``."""
+    import os
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from documents.db import normalise_url
+
+    if backend == "sqlite":
+        path = tmp_path / f"vide-{uuid.uuid4().hex[:6]}.sqlite3"
+        yield f"sqlite:///{path}"
+        return
+    admin_url = normalise_url(os.environ["TEST_DATABASE_URL"])
+    name = f"intranet_vide_{uuid.uuid4().hex[:10]}"
+
+    def run(sql: str) -> None:
+        engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text(sql))
+        engine.dispose()
+
+    run(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def make_app(database_url: str, data_dir: Any) -> Any:
+    """An app configured like the ``app`` fixture, on any database (e.g. an empty one)."""
+    from intranet import create_app
+
+    return create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-" + "x" * 32,
+        "DATA_DIR": str(data_dir),
+        "DATABASE_URL": database_url,
+        "STORAGE_DIR": str(data_dir / "files"),
+        "INDEX_DIR": str(data_dir / "index"),
+        "MAIL_OUTBOX_DIR": str(data_dir / "mail"),
+    })
+
+
+#: Mark for database tests where the backend plays no part (headers, forms, pure checks):
+#: they run on SQLite only, to keep the PostgreSQL run short.
+sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

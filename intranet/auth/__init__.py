@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, request, session
-from flask_login import LoginManager
+from flask import Blueprint, redirect, request, session, url_for
+from flask_login import LoginManager, current_user
 
 from documents import accounts
 from intranet.extensions import db
@@ -37,6 +37,21 @@ def init_login(manager: LoginManager) -> None:
             request.environ["intranet.token_auth"] = True
             db.session.commit()
         return user
+
+
+#: Endpoints an account holding a one-time password may still reach.
+_BEFORE_NEW_PASSWORD = {"auth.password", "auth.logout", "static", "main.health"}
+
+
+@bp.before_app_request
+def require_new_password():  # type: ignore[no-untyped-def]
+    """Send an account with a one-time password to the password form before anything else."""
+    # API calls are left alone: scripts authenticate with personal tokens, not with a browser login.
+    if request.endpoint in _BEFORE_NEW_PASSWORD or request.path.startswith("/api/"):
+        return None
+    if getattr(current_user, "is_authenticated", False) and current_user.must_change_password:
+        return redirect(url_for("auth.password"))
+    return None
 
 
 from intranet.auth import views  # noqa: E402,F401

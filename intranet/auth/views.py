@@ -67,8 +67,10 @@ def logout() -> Any:
     """End the session on the server, then in the browser."""
     form = EmptyForm()
     if form.validate_on_submit():
+        # Load the user before revoking: afterwards the session no longer resolves to anyone.
+        was_logged_in = current_user.is_authenticated
         accounts.revoke_session(db.session, session.get("sid"))
-        if current_user.is_authenticated:
+        if was_logged_in:
             from intranet.web import record
 
             record("logout")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -29,7 +31,7 @@ def quartier_query(args: Any) -> Any:
     if region:
         stmt = stmt.where(Quartier.region_code == region)
     if departement:
-        stmt = stmt.where(Quartier.departement.ilike(f"%{_like(departement)}%", escape="\\"))
+        stmt = stmt.where(Quartier.departement.in_(_departements_like(departement)))
     if commune:
         stmt = stmt.where(Quartier.communes.ilike(f"%{_like(commune)}%", escape="\\"))
     if text:
@@ -38,9 +40,24 @@ def quartier_query(args: Any) -> Any:
             Quartier.names.ilike(pattern, escape="\\"),
             Quartier.communes.ilike(pattern, escape="\\"),
             Quartier.code.ilike(pattern, escape="\\"),
-            Quartier.departement.ilike(pattern, escape="\\"),
+            Quartier.departement.in_(_departements_like(text)),
         ))
     return stmt
+
+
+def _fold(value: str) -> str:
+    """Lower-case, no accents or punctuation, 'saint' as 'st' ('Seine-Saint-Denis' -> 'seine st denis')."""
+    ascii_text = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode().lower()
+    words = re.sub(r"[^a-z0-9]+", " ", ascii_text).split()
+    return " ".join({"saint": "st", "sainte": "ste"}.get(w, w) for w in words)
+
+
+def _departements_like(value: str) -> list[str]:
+    # Annex 2 spells départements its own way ("Seine St Denis (93)"): match the official name
+    # or the number too. There are about 70 labels, so folding them in Python is cheap and portable.
+    wanted = _fold(value)
+    labels = db.session.scalars(select(Quartier.departement).distinct()).all()
+    return [label for label in labels if wanted and wanted in _fold(label)]
 
 
 def _like(value: str) -> str:
