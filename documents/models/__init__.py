@@ -19,12 +19,14 @@ from documents.models.committees import (
     CommitteeMember, Decision, DecisionKind, Meeting, MeetingDocument, MeetingStatus, MemberRole, MinutesComment,
     MinutesStatus,
 )
+from documents.models.drafting import BatchStatus, DraftingBatch, DraftingTemplate, FieldOverride, Generation
 from documents.models.reference import Organisation, OrganisationKind, Quartier, Region
 
 __all__ = [
     "ActionItem", "ActionStatus", "AgendaItem", "Attendance", "AttendanceStatus", "CalendarToken", "Committee",
     "CommitteeLevel", "CommitteeMember", "Decision", "DecisionKind", "Meeting", "MeetingDocument", "MeetingStatus",
     "MemberRole", "MinutesComment", "MinutesStatus",
+    "BatchStatus", "DraftingBatch", "DraftingTemplate", "FieldOverride", "Generation",
     "DocStatus",
     "DocType",
     "Document",
