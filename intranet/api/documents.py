@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import abort, jsonify, request, send_file, url_for
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from documents import permissions
@@ -349,8 +349,10 @@ def list_documents() -> Any:
         stmt = stmt.where(Document.status == status)
     if args.get("q"):
         for word in args["q"].split()[:10]:
-            escaped = word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            stmt = stmt.where(func.lower(Document.title).like(f"%{escaped}%", escape="\\"))
+            escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            # SQLite's lower() folds ASCII only: also match the word as typed ("Île" in "Île-de-France").
+            stmt = stmt.where(or_(func.lower(Document.title).like(f"%{escaped.lower()}%", escape="\\"),
+                                  Document.title.like(f"%{escaped}%", escape="\\")))
     if errors:
         raise ValidationError("Filtres invalides.", errors=errors)
     stmt = stmt.order_by(Document.updated_at.desc(), Document.id.desc())

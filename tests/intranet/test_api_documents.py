@@ -236,6 +236,16 @@ def test_list_is_scoped_filtered_and_paginated(app, api, db_session, filed) -> N
     assert bad.status_code == 422 and set(bad.get_json()["error"]["fields"]) == {"type", "year"}
 
 
+def test_title_search_takes_accents_and_wildcards_literally(app, api, db_session, filed) -> None:
+    filed("11", "Convention Île-de-France 2012")
+    filed("11", "Bilan à 100_pourcent")
+    idf = api("idf")
+    assert [d["title"] for d in idf.get("/documents?q=Île").get_json()["items"]] == ["Convention Île-de-France 2012"]
+    assert idf.get("/documents?q=%25").get_json()["total"] == 0
+    assert [d["title"] for d in idf.get("/documents?q=100_").get_json()["items"]] == ["Bilan à 100_pourcent"]
+    assert idf.get("/documents?q=0_p").get_json()["total"] == 1 and idf.get("/documents?q=0xp").get_json()["total"] == 0
+
+
 def test_read_own_and_national_document(app, api, db_session, filed) -> None:
     own = filed("11", "Convention IDF")
     national = filed(None, "Protocole")
