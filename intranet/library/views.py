@@ -1,5 +1,702 @@
-"""Views of the library blueprint."""
+"""Views of the archive: list, upload, document page, versions, links, trash, échéances, completeness, export.
+
+Views stay thin: they read the request, call a ``documents`` verb (which checks permissions,
+writes the audit log and commits), then render or redirect. Reading another region's
+document answers 404 and logs the denial (SECURITY 1); changing a document one may only
+read answers 403, also logged (SECURITY 2).
+"""
 
 from __future__ import annotations
 
-from intranet.library import bp  # noqa: F401
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import login_required
+from sqlalchemy import func, select
+from werkzeug.datastructures import FileStorage
+
+from documents import archive, filetypes, listing, permissions
+from documents import preview as previews
+from documents.errors import DomainError, NotFound, PermissionDenied, ValidationError
+from documents.models import (
+    DocStatus,
+    DocType,
+    Document,
+    DocumentLink,
+    DocumentVersion,
+    LinkType,
+    Organisation,
+    Quartier,
+    Region,
+)
+from documents.storage import sha256_file
+from intranet.extensions import db, storage
+from intranet.forms import choices
+from intranet.library import bp
+from intranet.library.export import check_bounds, write_export
+from intranet.library.forms import EditForm, LinkForm, MetadataForm, PurgeForm, UploadForm, VersionForm
+from intranet.library.preview import html_preview
+from intranet.main import DASHBOARD_PANELS
+from intranet.pagination import paginate, parse_page_args
+from intranet.web import PARIS, admin_required, client_ip, current_actor, deny, record, writer_required
+
+#: How many documents the "link to" select offers (the number field covers the rest).
+LINK_TARGETS = 300
+#: How far the échéances dashboard looks ahead (days), and its first section.
+HORIZON_SHORT, HORIZON_LONG = 30, 90
+#: French names of the audit actions shown in a document's history.
+ACTION_LABELS = {
+    "document.upload": "Dépôt", "document.version": "Nouvelle version", "document.metadata": "Métadonnées modifiées",
+    "document.link": "Lien ajouté", "document.unlink": "Lien retiré", "document.trash": "Mis à la corbeille",
+    "document.restore": "Restauré", "document.view": "Consultation", "document.download": "Téléchargement",
+    "document.preview": "Aperçu PDF", "access.denied": "Accès refusé",
+}
+#: Form field that each metadata error of ``archive.Metadata`` belongs to.
+_FIELD_OF = {"title": "title", "doc_type": "doc_type", "region_code": "region", "year": "year",
+             "status": "status", "end_date": "end_date", "duration_months": "duration_months",
+             "notice_months": "notice_months", "party_ids": "parties", "quartier_codes": "quartiers"}
+
+
+def today_paris() -> dt.date:
+    """Today's date in Paris (échéances are French calendar dates)."""
+    return dt.datetime.now(tz=PARIS).date()
+
+
+# --------------------------------------------------------------------------- loading and guards
+
+
+def _document(document_id: int) -> Document:
+    """The document if the user may read it; otherwise log the denial and answer 404."""
+    user = current_actor()
+    try:
+        # Only administrators open trashed documents (to restore or purge them).
+        return archive.get_document(db.session, user, document_id, include_trash=permissions.is_admin(user))
+    except NotFound:
+        existing = db.session.get(Document, document_id)
+        deny("document", document_id, region_code=existing.region_code if existing else None)
+        raise  # deny() aborts; this keeps type checkers aware that nothing is returned
+
+
+def _version(doc: Document, number: int) -> DocumentVersion:
+    for version in doc.versions:
+        if version.number == number:
+            return version
+    deny("document_version", f"{doc.id}/{number}", region_code=doc.region_code)
+    raise NotFound("Version introuvable.")
+
+
+def _guard_write(doc: Document) -> None:
+    """Log and refuse (403) a change to a document the user may only read."""
+    if not permissions.can_write_region(current_actor(), doc.region_code) or doc.in_trash:
+        deny("document", doc.id, region_code=doc.region_code, status=403)
+
+
+def _apply_errors(form: Any, exc: ValidationError) -> None:
+    for key, message in exc.errors.items():
+        field = getattr(form, _FIELD_OF.get(key, key), None)
+        if field is not None:
+            field.errors = [message]
+    if not exc.errors:
+        form.form_errors.append(exc.message)
+
+
+# --------------------------------------------------------------------------- choices
+
+
+def _type_choices(*, blank: str | None = None) -> list[Any]:
+    pairs = [(t.value, t.label) for t in DocType]
+    return choices(([("", blank)] if blank else []) + pairs)
+
+
+def _status_choices(*, blank: str | None = None) -> list[Any]:
+    pairs = [(s.value, s.label) for s in DocStatus]
+    return choices(([("", blank)] if blank else []) + pairs)
+
+
+def _region_write_choices(current: str | None = None) -> list[Any]:
+    user = current_actor()
+    pairs = []
+    if permissions.can_write_region(user, None):
+        pairs.append((permissions.NATIONAL, "National"))
+    pairs += [(r.code, f"{r.name} ({r.code})") for r in archive.regions_for_select(db.session, user)]
+    return choices(pairs)
+
+
+def _readable_regions() -> list[Region]:
+    allowed = permissions.visible_regions(current_actor())
+    regions = db.session.scalars(select(Region).order_by(Region.name)).all()
+    return [r for r in regions if allowed is None or r.code in allowed]
+
+
+def _setup_metadata_form(form: MetadataForm) -> None:
+    from wtforms import SelectChoice
+
+    form.doc_type.choices = _type_choices()
+    form.status.choices = _status_choices()
+    form.region.choices = _region_write_choices()
+    organisations = db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
+    form.parties.choices = [SelectChoice(o.id, o.name + (f" ({o.short_name})" if o.short_name else ""))
+                            for o in organisations]
+    quartiers = db.session.scalars(select(Quartier).order_by(Quartier.region_name, Quartier.code)).all()
+    form.quartiers.choices = [SelectChoice(q.code, f"{q.code} – {q.names} ({q.communes})", optgroup=q.region_name)
+                              for q in quartiers]
+
+
+# --------------------------------------------------------------------------- list
+
+
+@bp.route("/")
+@login_required
+def index() -> Any:
+    """The documents the user may read, with filters, sort and pagination."""
+    user = current_actor()
+    filters = listing.DocumentFilters.from_args(request.args)
+    page, per_page = parse_page_args(request.args, default_per_page=25)
+    result = paginate(db.session, listing.filter_documents(user, filters), page, per_page)
+    return render_template(
+        "library/index.html", page=result, filters=filters, args=request.args,
+        filter_args=filters.to_args(), sorts=listing.SORTS, types=list(DocType), statuses=list(DocStatus),
+        regions=_readable_regions(), national=permissions.can_read_region(user, None),
+        organisations=db.session.scalars(select(Organisation).order_by(Organisation.name)).all(),
+        quartiers=db.session.scalars(select(Quartier).order_by(Quartier.region_name, Quartier.code)).all(),
+        recent=listing.recently_modified(db.session, user, limit=8),
+    )
+
+
+@bp.route("/export.zip")
+@login_required
+def export() -> Any:
+    """A ZIP of the filtered list (current version of each document) with a CSV manifest."""
+    user = current_actor()
+    filters = listing.DocumentFilters.from_args(request.args)
+    if filters.region and not permissions.can_read_region(
+            user, None if filters.region == permissions.NATIONAL else filters.region):
+        deny("export", filters.region, region_code=filters.region)
+    stmt = listing.filter_documents(user, filters)
+    count = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    check_bounds(count, 0)
+    documents = list(db.session.scalars(stmt).unique())
+    if not documents:
+        flash("Aucun document ne correspond à ces filtres : rien à exporter.", "error")
+        return redirect(url_for("library.index", **filters.to_args()))
+    tmp_dir = Path(storage().root) / "tmp" if hasattr(storage(), "root") else None
+    handle = tempfile.TemporaryFile(dir=tmp_dir)
+    try:
+        summary = write_export(storage(), documents, handle)
+    except BaseException:
+        handle.close()
+        raise
+    record("document.export", object_type="document", object_id="liste",
+           details={"documents": summary.documents, "files": summary.files, "missing": summary.missing,
+                    "filters": str(filters.to_args())})
+    db.session.commit()
+    handle.seek(0)
+    stamp = dt.datetime.now(tz=PARIS).strftime("%Y%m%d-%H%M")
+    response = send_file(handle, mimetype="application/zip", as_attachment=True,
+                         download_name=f"export-documents-{stamp}.zip", max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --------------------------------------------------------------------------- upload
+
+
+@contextmanager
+def _temp_copies(files: list[FileStorage]) -> Iterator[list[Path]]:
+    """Write each upload to a temporary file next to the store; always removed afterwards."""
+    store = storage()
+    paths: list[Path] = []
+    try:
+        for upload in files:
+            if hasattr(store, "temp_file"):
+                fd, path = store.temp_file()
+            else:
+                fd, name = tempfile.mkstemp(prefix="upload-")
+                path = Path(name)
+            paths.append(path)
+            with os.fdopen(fd, "wb") as out:
+                upload.save(out)
+        yield paths
+    finally:
+        for path in paths:
+            path.unlink(missing_ok=True)
+
+
+def _default_title(filename: str) -> str:
+    stem = Path(filetypes.safe_filename(filename)).stem
+    return " ".join(stem.replace("_", " ").split()) or "Document sans titre"
+
+
+def _duplicate_message(document_id: int | None) -> tuple[str, int | None]:
+    """What to tell about an already archived file, without revealing what the user may not read."""
+    user = current_actor()
+    existing = db.session.get(Document, document_id) if document_id else None
+    if existing is not None and permissions.can_read_region(user, existing.region_code):
+        if not existing.in_trash:
+            return "Ce fichier est déjà archivé : ouvrez le document existant.", existing.id
+        if permissions.is_admin(user):
+            return "Ce fichier est déjà archivé, dans un document mis à la corbeille.", existing.id
+    return ("Ce fichier est déjà archivé dans un espace auquel vous n'avez pas accès : "
+            "demandez à la coordination nationale."), None
+
+
+def _precheck(files: list[FileStorage], paths: list[Path]) -> tuple[list[dict[str, Any]], int]:
+    """Check every file before storing any, so that one bad file stores nothing (SECURITY 14)."""
+    problems: list[dict[str, Any]] = []
+    status = 200
+    seen: dict[str, str] = {}
+    for upload, path in zip(files, paths):
+        name = filetypes.safe_filename(upload.filename or "")
+        try:
+            filetypes.check_upload(path, upload.filename or "")
+        except DomainError as exc:
+            problems.append({"filename": name, "message": exc.message, "document_id": None})
+            status = max(status, exc.status)
+            continue
+        sha = sha256_file(path)
+        if sha in seen:
+            problems.append({"filename": name, "document_id": None,
+                             "message": f"Ce fichier est identique à « {seen[sha]} », envoyé en même temps."})
+            status = max(status, 409)
+            continue
+        seen[sha] = name
+        existing = archive.find_by_sha(db.session, sha)
+        if existing is not None:
+            message, document_id = _duplicate_message(existing.document_id)
+            problems.append({"filename": name, "message": message, "document_id": document_id})
+            status = max(status, 409)
+    return problems, status
+
+
+def _per_file(values: list[str], index: int) -> str:
+    return (values[index] if index < len(values) else "").strip()
+
+
+@bp.route("/nouveau", methods=["GET", "POST"])
+@writer_required
+def upload() -> Any:
+    """Archive one or many files; one set of metadata, with optional per-file title, type and year."""
+    form = UploadForm()
+    _setup_metadata_form(form)
+    problems: list[dict[str, Any]] = []
+    status = 200
+    if request.method == "GET":
+        form.region.data = current_actor().region_code or permissions.NATIONAL
+        form.year.data = today_paris().year
+    elif form.validate_on_submit():
+        files = [f for f in request.files.getlist(form.files.name) if f and f.filename]
+        titles = request.form.getlist("file_title")
+        types = request.form.getlist("file_type")
+        years = request.form.getlist("file_year")
+        if not files:
+            form.files.errors = ["Choisissez au moins un fichier."]
+            status = 422
+        else:
+            created: list[Document] = []
+            with _temp_copies(files) as paths:
+                problems, status = _precheck(files, paths)
+                if not problems:
+                    try:
+                        for index, (upload_file, path) in enumerate(zip(files, paths)):
+                            title = _per_file(titles, index) or (
+                                form.title.data.strip() if len(files) == 1 and form.title.data else "") \
+                                or _default_title(upload_file.filename or "")
+                            doc_type = _per_file(types, index) or None
+                            year_text = _per_file(years, index)
+                            year = int(year_text) if year_text.isdigit() else None
+                            created.append(archive.archive_document(
+                                db.session, storage(), actor=current_actor(), path=path,
+                                filename=upload_file.filename or "",
+                                meta=form.metadata(title=title, doc_type=doc_type, year=year),
+                                comment=form.comment.data or "", origin={"source": "web"}, ip=client_ip(),
+                            ))
+                    except ValidationError as exc:
+                        _apply_errors(form, exc)
+                        status = 422
+                    except archive.DuplicateDocument as exc:
+                        message, document_id = _duplicate_message(exc.document_id)
+                        problems.append({"filename": filetypes.safe_filename(upload_file.filename or ""),
+                                         "message": message, "document_id": document_id})
+                        status = 409
+                    except DomainError as exc:
+                        problems.append({"filename": filetypes.safe_filename(upload_file.filename or ""),
+                                         "message": exc.message, "document_id": None})
+                        status = exc.status
+            for doc in created:
+                current = doc.current
+                if current is not None and not current.text_indexed:
+                    flash(f"« {doc.title} » : texte non indexé. {current.text_reason}", "error")
+            if created and status == 200:
+                if len(created) == 1:
+                    flash("Document archivé.", "success")
+                    return redirect(url_for("library.show", document_id=created[0].id))
+                flash(f"{len(created)} documents archivés.", "success")
+                return redirect(url_for("library.index"))
+            if created:
+                flash(f"{len(created)} document(s) archivé(s) avant l'erreur : "
+                      + ", ".join(d.title for d in created), "success")
+    else:
+        status = 422
+    return render_template("library/upload.html", form=form, problems=problems), status
+
+
+# --------------------------------------------------------------------------- document page
+
+
+def _link_form(doc: Document) -> LinkForm:
+    form = LinkForm()
+    pairs = []
+    for kind in LinkType:
+        pairs.append((kind.value, f"Ce document {kind.label} …"))
+        pairs.append((f"inverse:{kind.value}", f"Ce document {kind.inverse_label} …"))
+    form.link_type.choices = choices(pairs)
+    targets = db.session.scalars(
+        archive.visible_documents(current_actor()).where(Document.id != doc.id)
+        .order_by(Document.updated_at.desc(), Document.id.desc()).limit(LINK_TARGETS)
+    ).all()
+    form.target.choices = choices([("", "— Choisir un document —")] + [
+        (str(t.id), f"n° {t.id} – {t.title} ({t.type_label}, {t.region_label}{', ' + str(t.year) if t.year else ''})")
+        for t in targets
+    ])
+    return form
+
+
+def _page(doc: Document, *, link_form: LinkForm | None = None, version_form: VersionForm | None = None,
+          status: int = 200) -> Any:
+    user = current_actor()
+    outgoing, incoming = archive.links_of(db.session, user, doc)
+    current = doc.current
+    preview_html = preview_error = None
+    if current is not None and current.kind in previews.HTML_KINDS and not doc.in_trash:
+        try:
+            preview_html = html_preview(current)
+        except DomainError as exc:
+            preview_error = exc.message
+    return render_template(
+        "library/document.html", doc=doc, current=current, outgoing=outgoing, incoming=incoming,
+        history=listing.document_history(db.session, doc, include_access=permissions.is_admin(user)),
+        can_edit=permissions.can_write_region(user, doc.region_code) and not doc.in_trash,
+        link_form=link_form or _link_form(doc), version_form=version_form or VersionForm(),
+        preview_html=preview_html, preview_error=preview_error,
+        deadlines=_deadlines_of(doc), action_labels=ACTION_LABELS,
+    ), status
+
+
+def _deadlines_of(doc: Document) -> list[Any]:
+    from documents import deadlines
+
+    return deadlines.deadlines_of(doc.id, effective=doc.effective_date, duration_months=doc.duration_months,
+                                  explicit_end=doc.end_date, tacit_renewal=doc.tacit_renewal,
+                                  notice_months=doc.notice_months)
+
+
+@bp.route("/<int:document_id>")
+@login_required
+def show(document_id: int) -> Any:
+    """Metadata, links, versions, preview and history of one document."""
+    doc = _document(document_id)
+    archive.record_access(db.session, "document.view", doc, actor=current_actor(), ip=client_ip())
+    return _page(doc)
+
+
+@bp.route("/<int:document_id>/modifier", methods=["GET", "POST"])
+@writer_required
+def edit(document_id: int) -> Any:
+    """Edit a document's metadata."""
+    doc = _document(document_id)
+    _guard_write(doc)
+    form = EditForm()
+    _setup_metadata_form(form)
+    status = 200
+    if request.method == "GET":
+        form.fill(archive.Metadata.of(doc))
+    elif form.validate_on_submit():
+        try:
+            archive.update_metadata(db.session, doc, actor=current_actor(), meta=form.metadata(), ip=client_ip())
+        except ValidationError as exc:
+            db.session.rollback()
+            _apply_errors(form, exc)
+            status = 422
+        except PermissionDenied:
+            db.session.rollback()
+            deny("document", doc.id, region_code=doc.region_code, status=403)
+        else:
+            flash("Métadonnées enregistrées.", "success")
+            return redirect(url_for("library.show", document_id=doc.id))
+    else:
+        status = 422
+    return render_template("library/edit.html", form=form, doc=doc), status
+
+
+@bp.route("/<int:document_id>/versions", methods=["POST"])
+@writer_required
+def add_version(document_id: int) -> Any:
+    """Upload a new version; earlier ones stay downloadable."""
+    doc = _document(document_id)
+    _guard_write(doc)
+    form = VersionForm()
+    if form.validate_on_submit():
+        upload_file = request.files.get(form.file.name)
+        if upload_file is None or not upload_file.filename:
+            form.file.errors = ["Choisissez un fichier."]
+            return _page(doc, version_form=form, status=422)
+        with _temp_copies([upload_file]) as (path,):
+            try:
+                version = archive.add_version(
+                    db.session, storage(), doc, actor=current_actor(), path=path,
+                    filename=upload_file.filename, comment=form.comment.data or "",
+                    origin={"source": "web"}, ip=client_ip(),
+                )
+            except archive.DuplicateDocument as exc:
+                db.session.rollback()
+                if exc.document_id == doc.id:
+                    form.file.errors = [exc.message]
+                else:
+                    message, other = _duplicate_message(exc.document_id)
+                    form.file.errors = [message + (f" (document n° {other})" if other else "")]
+                return _page(doc, version_form=form, status=409)
+            except DomainError as exc:
+                db.session.rollback()
+                form.file.errors = [exc.message]
+                return _page(doc, version_form=form, status=exc.status)
+        flash(f"Version {version.number} ajoutée.", "success")
+        if not version.text_indexed:
+            flash(f"Texte non indexé. {version.text_reason}", "error")
+        return redirect(url_for("library.show", document_id=doc.id))
+    return _page(doc, version_form=form, status=422)
+
+
+@bp.route("/<int:document_id>/versions/<int:number>/telecharger")
+@login_required
+def download(document_id: int, number: int) -> Any:
+    """Any version's file, as an attachment with its stored safe name (RFC 6266)."""
+    doc = _document(document_id)
+    version = _version(doc, number)
+    path = storage().local_path(version.sha256)
+    archive.record_access(db.session, "document.download", doc, actor=current_actor(), ip=client_ip(),
+                          version=number)
+    return _send(path, version, inline=False)
+
+
+def _send(path: Path, version: DocumentVersion, *, inline: bool) -> Any:
+    # The stored name is already safe; cleaning again costs nothing and guards older rows.
+    response = send_file(path, mimetype=version.mime_type, as_attachment=not inline,
+                         download_name=filetypes.safe_filename(version.filename), max_age=0, etag=False)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/<int:document_id>/versions/<int:number>/pdf")
+@login_required
+def inline_pdf(document_id: int, number: int) -> Any:
+    """A PDF version served inline, same origin, for the preview frame."""
+    doc = _document(document_id)
+    version = _version(doc, number)
+    if version.kind != "pdf":
+        abort(404)
+    path = storage().local_path(version.sha256)
+    archive.record_access(db.session, "document.preview", doc, actor=current_actor(), ip=client_ip(),
+                          version=number)
+    return _send(path, version, inline=True)
+
+
+@bp.route("/<int:document_id>/versions/<int:number>/apercu")
+@login_required
+def preview(document_id: int, number: int) -> Any:
+    """A readable preview of one version: HTML for .docx/.odt, the PDF inline, the text otherwise."""
+    doc = _document(document_id)
+    version = _version(doc, number)
+    html = error = None
+    if version.kind in previews.HTML_KINDS:
+        try:
+            html = html_preview(version)
+        except DomainError as exc:
+            error = exc.message
+    archive.record_access(db.session, "document.view", doc, actor=current_actor(), ip=client_ip(),
+                          version=number)
+    return render_template("library/preview.html", doc=doc, version=version, html=html, error=error)
+
+
+@bp.route("/<int:document_id>/difference")
+@login_required
+def diff(document_id: int) -> Any:
+    """The difference between the texts of two versions (by default the last two)."""
+    doc = _document(document_id)
+    numbers = [v.number for v in doc.versions]
+    if len(numbers) < 2:
+        flash("Ce document n'a qu'une version : aucune différence à montrer.", "error")
+        return redirect(url_for("library.show", document_id=doc.id))
+    old_n = request.args.get("de", type=int) or numbers[-2]
+    new_n = request.args.get("a", type=int) or numbers[-1]
+    old, new = _version(doc, old_n), _version(doc, new_n)
+    result = None
+    if old.text_indexed and new.text_indexed:
+        result = previews.diff_texts(old.text or "", new.text or "")
+    archive.record_access(db.session, "document.view", doc, actor=current_actor(), ip=client_ip(),
+                          version=new_n)
+    return render_template("library/diff.html", doc=doc, old=old, new=new, result=result, numbers=numbers)
+
+
+# --------------------------------------------------------------------------- links
+
+
+@bp.route("/<int:document_id>/liens", methods=["POST"])
+@writer_required
+def link(document_id: int) -> Any:
+    """Link this document to another one (modifie, relève de, remplace, concerne, or the inverse)."""
+    doc = _document(document_id)
+    form = _link_form(doc)
+    if not form.validate_on_submit():
+        return _page(doc, link_form=form, status=422)
+    target_id = form.target_id.data or (int(form.target.data) if (form.target.data or "").isdigit() else None)
+    if target_id is None:
+        form.target.errors = ["Choisissez un document dans la liste ou indiquez son numéro."]
+        return _page(doc, link_form=form, status=422)
+    other = _document(target_id)
+    kind = form.link_type.data or ""
+    source, target = (other, doc) if kind.startswith("inverse:") else (doc, other)
+    if not permissions.can_write_region(current_actor(), source.region_code):
+        deny("document", source.id, region_code=source.region_code, status=403)
+    try:
+        archive.link_documents(db.session, actor=current_actor(), source=source, target=target,
+                               link_type=kind.removeprefix("inverse:"), ip=client_ip())
+    except ValidationError as exc:
+        db.session.rollback()
+        form.target.errors = [exc.message]
+        return _page(doc, link_form=form, status=422)
+    flash("Lien ajouté.", "success")
+    return redirect(url_for("library.show", document_id=doc.id) + "#liens")
+
+
+@bp.route("/<int:document_id>/liens/<int:link_id>/supprimer", methods=["POST"])
+@writer_required
+def unlink(document_id: int, link_id: int) -> Any:
+    """Remove a link shown on this document's page."""
+    doc = _document(document_id)
+    row = db.session.get(DocumentLink, link_id)
+    if row is None or doc.id not in (row.source_id, row.target_id):
+        deny("document_link", link_id, region_code=doc.region_code)
+    assert row is not None
+    other = row.target if row.source_id == doc.id else row.source
+    if not permissions.can_read_region(current_actor(), other.region_code):
+        deny("document_link", link_id, region_code=other.region_code)
+    if not permissions.can_write_region(current_actor(), row.source.region_code):
+        deny("document_link", link_id, region_code=row.source.region_code, status=403)
+    archive.unlink_documents(db.session, actor=current_actor(), link=row, ip=client_ip())
+    flash("Lien supprimé.", "success")
+    return redirect(url_for("library.show", document_id=doc.id) + "#liens")
+
+
+# --------------------------------------------------------------------------- trash
+
+
+@bp.route("/<int:document_id>/corbeille", methods=["POST"])
+@writer_required
+def trash(document_id: int) -> Any:
+    """Send a document to the trash (an administrator can restore it)."""
+    doc = _document(document_id)
+    _guard_write(doc)
+    archive.trash_document(db.session, doc, actor=current_actor(), ip=client_ip())
+    flash(f"« {doc.title} » a été mis à la corbeille. Un administrateur peut le restaurer.", "success")
+    return redirect(url_for("library.index"))
+
+
+@bp.route("/corbeille")
+@admin_required
+def trash_list() -> Any:
+    """Documents in the trash (administrators only)."""
+    stmt = (archive.visible_documents(current_actor(), include_trash=True)
+            .where(Document.deleted_at.is_not(None)).order_by(Document.deleted_at.desc(), Document.id.desc()))
+    page, per_page = parse_page_args(request.args)
+    return render_template("library/trash.html", page=paginate(db.session, stmt, page, per_page),
+                           args=request.args)
+
+
+def _trashed(document_id: int) -> Document:
+    doc = db.session.get(Document, document_id)
+    if doc is None or not doc.in_trash:
+        deny("document", document_id, region_code=doc.region_code if doc else None)
+    assert doc is not None
+    return doc
+
+
+@bp.route("/<int:document_id>/restaurer", methods=["POST"])
+@admin_required
+def restore(document_id: int) -> Any:
+    """Bring a document back from the trash."""
+    doc = _trashed(document_id)
+    archive.restore_document(db.session, doc, actor=current_actor(), ip=client_ip())
+    flash(f"« {doc.title} » a été restauré.", "success")
+    return redirect(url_for("library.show", document_id=doc.id))
+
+
+@bp.route("/<int:document_id>/purger", methods=["GET", "POST"])
+@admin_required
+def purge(document_id: int) -> Any:
+    """Remove a trashed document and its unshared files for good, after confirmation."""
+    doc = _trashed(document_id)
+    form = PurgeForm()
+    status = 200
+    if form.validate_on_submit():
+        title = doc.title
+        archive.purge_document(db.session, storage(), doc, actor=current_actor(), ip=client_ip())
+        flash(f"« {title} » a été purgé définitivement.", "success")
+        return redirect(url_for("library.trash_list"))
+    if request.method == "POST":
+        status = 422
+    return render_template("library/purge.html", doc=doc, form=form), status
+
+
+# --------------------------------------------------------------------------- dashboards
+
+
+@bp.route("/echeances")
+@login_required
+def deadlines() -> Any:
+    """Conventions, contrats d'objectifs, avenants and protocoles reaching a date in the next 30 and 90 days."""
+    today = today_paris()
+    rows = listing.upcoming_deadlines(db.session, current_actor(), today=today, days=HORIZON_LONG)
+    return render_template(
+        "library/deadlines.html", today=today, short=HORIZON_SHORT, long=HORIZON_LONG,
+        soon=[r for r in rows if r.days_left <= HORIZON_SHORT],
+        later=[r for r in rows if r.days_left > HORIZON_SHORT],
+    )
+
+
+@bp.route("/completude")
+@login_required
+def completeness() -> Any:
+    """Region × year matrix of one type of document: which regions lack which year."""
+    this_year = today_paris().year
+    doc_type = request.args.get("type") or DocType.CONVENTION.value
+    if doc_type not in {t.value for t in DocType}:
+        doc_type = DocType.CONVENTION.value
+    status = request.args.get("statut") or None
+    if status not in {s.value for s in DocStatus}:
+        status = None
+    first = request.args.get("de", type=int) or this_year - 4
+    last = request.args.get("a", type=int) or this_year
+    first, last = (max(1900, min(first, 2200)), max(1900, min(last, 2200)))
+    matrix = listing.completeness(db.session, current_actor(), doc_type=doc_type, first_year=first,
+                                  last_year=last, status=status, include_national=bool(request.args.get("national")))
+    return render_template("library/completeness.html", matrix=matrix, types=list(DocType),
+                           statuses=list(DocStatus), args=request.args)
+
+
+def _panel(user: Any) -> dict[str, Any]:
+    """Home-page panel: recently changed documents and échéances in the next 30 days."""
+    return {
+        "recent": listing.recently_modified(db.session, user, limit=5),
+        "deadlines": listing.upcoming_deadlines(db.session, user, today=today_paris(), days=HORIZON_SHORT)[:8],
+    }
+
+
+if not any(template == "library/_panel.html" for template, _ in DASHBOARD_PANELS):
+    DASHBOARD_PANELS.append(("library/_panel.html", _panel))
+

@@ -1,0 +1,292 @@
+"""Reading the archive for a user: filtered and sorted lists, échéances and the completeness matrix.
+
+Pure SQLAlchemy, no web framework: the web pages and the API share these functions. Every
+query starts from ``archive.visible_documents(user)``, so the regional scope is applied in
+SQL before any filter, count or sort; nothing here can widen what a user sees.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from documents import deadlines, permissions
+from documents.archive import visible_documents
+from documents.models import (
+    AuditEvent,
+    DocStatus,
+    DocType,
+    Document,
+    DocumentVersion,
+    Region,
+    TextStatus,
+    User,
+    document_party,
+    document_quartier,
+)
+
+#: Sort keys offered to users, with their French labels.
+SORTS: dict[str, str] = {
+    "updated": "Dernière modification",
+    "title": "Titre",
+    "year": "Année",
+    "date": "Date de signature",
+}
+
+#: Types whose dates (échéance, tacite reconduction, préavis) are followed on the dashboard.
+AGREEMENT_TYPES: tuple[str, ...] = (
+    DocType.CONVENTION.value,
+    DocType.CONTRAT_OBJECTIFS.value,
+    DocType.AVENANT.value,
+    DocType.PROTOCOLE.value,
+)
+
+#: Upper bound of the year range of the completeness matrix (columns on one screen).
+MAX_MATRIX_YEARS = 30
+MAX_TEXT_FILTER = 200
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass
+class DocumentFilters:
+    """What a user asked the list for; unknown or malformed values are ignored, never an error."""
+
+    doc_type: str | None = None
+    #: A region code, ``permissions.NATIONAL`` for national documents, or None for all.
+    region: str | None = None
+    year: int | None = None
+    status: str | None = None
+    party_id: int | None = None
+    quartier: str | None = None
+    #: Only documents whose current version has no indexed text ("texte non indexé").
+    no_text: bool = False
+    #: Words the title must contain.
+    q: str = ""
+    sort: str = "updated"
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, Any]) -> DocumentFilters:
+        """Read filters from query-string arguments (``type``, ``region``, ``year``, ``status``, ``party``,
+        ``quartier``, ``sans_texte``, ``q``, ``sort``)."""
+        doc_type = (args.get("type") or "").strip()
+        status = (args.get("status") or "").strip()
+        region = (args.get("region") or "").strip()[:8] or None
+        year = _int(args.get("year"))
+        sort = (args.get("sort") or "updated").strip()
+        return cls(
+            doc_type=doc_type if doc_type in {t.value for t in DocType} else None,
+            region=region,
+            year=year if year is not None and 1900 <= year <= 2200 else None,
+            status=status if status in {s.value for s in DocStatus} else None,
+            party_id=_int(args.get("party")),
+            quartier=(args.get("quartier") or "").strip()[:20] or None,
+            no_text=(args.get("sans_texte") or "") in {"1", "on", "true", "oui"},
+            q=" ".join((args.get("q") or "").split())[:MAX_TEXT_FILTER],
+            sort=sort if sort in SORTS else "updated",
+        )
+
+    def to_args(self) -> dict[str, str]:
+        """The query-string arguments that give back these filters (empty ones left out)."""
+        out = {
+            "type": self.doc_type or "",
+            "region": self.region or "",
+            "year": str(self.year) if self.year is not None else "",
+            "status": self.status or "",
+            "party": str(self.party_id) if self.party_id is not None else "",
+            "quartier": self.quartier or "",
+            "sans_texte": "1" if self.no_text else "",
+            "q": self.q,
+            "sort": self.sort if self.sort != "updated" else "",
+        }
+        return {key: value for key, value in out.items() if value}
+
+    @property
+    def active(self) -> bool:
+        """True if any filter (not the sort) narrows the list."""
+        return any(getattr(self, f.name) for f in fields(self) if f.name != "sort")
+
+
+def _like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def current_version_has_no_text() -> Any:
+    """SQL condition: the document's latest version has no indexed text."""
+    later = aliased(DocumentVersion)
+    return exists().where(
+        DocumentVersion.document_id == Document.id,
+        DocumentVersion.text_status != TextStatus.OK.value,
+        ~exists().where(later.document_id == DocumentVersion.document_id, later.number > DocumentVersion.number),
+    )
+
+
+def filter_documents(user: User | None, filters: DocumentFilters, *,
+                     include_trash: bool = False) -> Select[tuple[Document]]:
+    """The sorted select of the documents ``user`` may read that match ``filters``."""
+    stmt = visible_documents(user, include_trash=include_trash)
+    if filters.doc_type:
+        stmt = stmt.where(Document.doc_type == filters.doc_type)
+    if filters.region == permissions.NATIONAL:
+        stmt = stmt.where(Document.region_code.is_(None))
+    elif filters.region:
+        stmt = stmt.where(Document.region_code == filters.region)
+    if filters.year is not None:
+        stmt = stmt.where(Document.year == filters.year)
+    if filters.status:
+        stmt = stmt.where(Document.status == filters.status)
+    if filters.party_id is not None:
+        stmt = stmt.where(exists().where(document_party.c.document_id == Document.id,
+                                         document_party.c.organisation_id == filters.party_id))
+    if filters.quartier:
+        stmt = stmt.where(exists().where(document_quartier.c.document_id == Document.id,
+                                         document_quartier.c.quartier_code == filters.quartier))
+    if filters.no_text:
+        stmt = stmt.where(current_version_has_no_text())
+    for word in filters.q.split()[:10]:
+        stmt = stmt.where(Document.title.ilike(f"%{_like(word)}%", escape="\\"))
+    return stmt.order_by(*_order(filters.sort))
+
+
+def _order(sort: str) -> list[Any]:
+    # Document.id last: a stable order keeps pagination from repeating or skipping rows.
+    if sort == "title":
+        return [func.lower(Document.title), Document.id]
+    if sort == "year":
+        return [Document.year.desc().nulls_last(), func.lower(Document.title), Document.id]
+    if sort == "date":
+        return [func.coalesce(Document.signature_date, Document.effective_date).desc().nulls_last(),
+                Document.id.desc()]
+    return [Document.updated_at.desc(), Document.id.desc()]
+
+
+def recently_modified(session: Session, user: User | None, *, limit: int = 10) -> list[Document]:
+    """The documents ``user`` may read, most recently changed first."""
+    stmt = visible_documents(user).order_by(Document.updated_at.desc(), Document.id.desc()).limit(limit)
+    return list(session.scalars(stmt))
+
+
+# --------------------------------------------------------------------------- échéances
+
+
+@dataclass(frozen=True)
+class UpcomingDeadline:
+    """One date of one document falling inside the dashboard's horizon."""
+
+    document: Document
+    deadline: deadlines.Deadline
+    #: Days from the reference day to the date (0 = today).
+    days_left: int
+
+
+def upcoming_deadlines(session: Session, user: User | None, *, today: dt.date, days: int,
+                       types: tuple[str, ...] = AGREEMENT_TYPES) -> list[UpcomingDeadline]:
+    """Échéances, tacit-renewal dates and notice deadlines from ``today`` to ``today + days``, soonest first.
+
+    Archived documents (status « archivé ») are left out: they no longer run.
+    """
+    stmt = visible_documents(user).where(
+        Document.doc_type.in_(types),
+        Document.status != DocStatus.ARCHIVE.value,
+        or_(
+            # An explicit end before yesterday cannot yield a date in the window (renewal = end + 1).
+            Document.end_date >= today - dt.timedelta(days=1),
+            and_(Document.end_date.is_(None), Document.effective_date.is_not(None),
+                 Document.duration_months.is_not(None)),
+        ),
+    )
+    out: list[UpcomingDeadline] = []
+    for doc in session.scalars(stmt):
+        dates = deadlines.deadlines_of(
+            doc.id, effective=doc.effective_date, duration_months=doc.duration_months,
+            explicit_end=doc.end_date, tacit_renewal=doc.tacit_renewal, notice_months=doc.notice_months,
+        )
+        for item in deadlines.within(dates, today, days):
+            out.append(UpcomingDeadline(doc, item, (item.date - today).days))
+    out.sort(key=lambda u: (u.deadline.date, u.document.title.lower(), u.document.id, u.deadline.kind))
+    return out
+
+
+# --------------------------------------------------------------------------- completeness
+
+
+@dataclass
+class CompletenessMatrix:
+    """How many documents of one type each region has for each year."""
+
+    doc_type: str
+    status: str | None
+    years: list[int]
+    #: (code, name) of each row; ``permissions.NATIONAL`` for national documents.
+    rows: list[tuple[str, str]]
+    counts: dict[tuple[str, int], int] = field(default_factory=dict)
+
+    def count(self, row: str, year: int) -> int:
+        """Documents of row ``row`` for ``year``."""
+        return self.counts.get((row, year), 0)
+
+    def missing(self) -> list[tuple[str, int]]:
+        """(row, year) cells with no document."""
+        return [(code, year) for code, _ in self.rows for year in self.years if not self.count(code, year)]
+
+    @property
+    def type_label(self) -> str:
+        """French label of the type."""
+        return DocType(self.doc_type).label
+
+
+def completeness(session: Session, user: User | None, *, doc_type: str, first_year: int, last_year: int,
+                 status: str | None = None, include_national: bool = False) -> CompletenessMatrix:
+    """Region × year counts of ``doc_type`` documents (optionally only those of ``status``)."""
+    DocType(doc_type)  # a wrong type is a programming error here: the callers offer a closed list
+    if status is not None:
+        DocStatus(status)
+    first_year, last_year = min(first_year, last_year), max(first_year, last_year)
+    first_year = max(first_year, last_year - MAX_MATRIX_YEARS + 1)
+    years = list(range(first_year, last_year + 1))
+    allowed = permissions.visible_regions(user)
+    regions = [r for r in session.scalars(select(Region).order_by(Region.name))
+               if allowed is None or r.code in allowed]
+    rows = [(r.code, r.name) for r in regions]
+    if include_national and (allowed is None or permissions.NATIONAL in allowed):
+        rows.insert(0, (permissions.NATIONAL, "National"))
+    scoped = visible_documents(user).where(
+        Document.doc_type == doc_type, Document.year >= first_year, Document.year <= last_year,
+    )
+    if status is not None:
+        scoped = scoped.where(Document.status == status)
+    sub = scoped.subquery()
+    stmt = select(sub.c.region_code, sub.c.year, func.count()).group_by(sub.c.region_code, sub.c.year)
+    counts = {
+        (region or permissions.NATIONAL, int(year)): int(n) for region, year, n in session.execute(stmt)
+    }
+    return CompletenessMatrix(doc_type=doc_type, status=status, years=years, rows=rows, counts=counts)
+
+
+# --------------------------------------------------------------------------- history
+
+#: Audit actions that change a document: shown to everyone who may read it.
+CHANGE_ACTIONS: tuple[str, ...] = (
+    "document.upload", "document.version", "document.metadata", "document.link", "document.unlink",
+    "document.trash", "document.restore",
+)
+
+
+def document_history(session: Session, document: Document, *, include_access: bool = False,
+                     limit: int = 200) -> list[AuditEvent]:
+    """Audit events of one document, newest first; views, downloads and denials only if ``include_access``."""
+    stmt = select(AuditEvent).where(AuditEvent.object_type == "document",
+                                    AuditEvent.object_id == str(document.id))
+    if not include_access:
+        stmt = stmt.where(AuditEvent.action.in_(CHANGE_ACTIONS))
+    return list(session.scalars(stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)))
