@@ -110,6 +110,8 @@ def app(database_url: str, data_dir: Path) -> Iterator[Any]:
         "STORAGE_DIR": str(data_dir / "files"),
         "INDEX_DIR": str(data_dir / "index"),
         "MAIL_OUTBOX_DIR": str(data_dir / "mail"),
+        # Requests that write outbox rows drain them before answering (see intranet/search/views.py).
+        "SEARCH_SYNC": True,
     })
     yield app
     app.extensions["db_engine"].dispose()

@@ -1,5 +1,61 @@
-"""API endpoints: search."""
+"""API endpoints: full-text search, with the same scope, query language and facets as the page."""
 
 from __future__ import annotations
 
-from intranet.api import bp  # noqa: F401
+from typing import Any
+
+from flask import jsonify, request
+from flask_login import current_user
+
+from documents.search import MAX_PER_PAGE
+from intranet.api import bp, document, query_param
+from intranet.search.forms import SORTS, selected_filters
+from intranet.search.views import region_names, results_payload, run_search
+
+_ERROR = {"description": "Erreur (JSON : error.status, error.title, error.message en français)"}
+
+document(
+    "/search", "get",
+    "Recherche plein texte dans les documents visibles par le compte (mêmes règles que la page Recherche)",
+    params=[
+        query_param("q", 'Requête : mots (ET implicite), OR, NOT ou -mot, "expression", type:, region:, '
+                         "annee:, statut: ; accents et pluriels indifférents"),
+        query_param("page", "Numéro de page (1 par défaut)", "integer"),
+        query_param("per_page", f"Résultats par page (20 par défaut, {MAX_PER_PAGE} au plus)", "integer"),
+        query_param("type", "Filtre de type (répétable) : convention, avenant, bilan…"),
+        query_param("region", "Filtre de région (répétable) : code de région ou « national »"),
+        query_param("year", "Filtre d'année (répétable)", "integer"),
+        query_param("status", "Filtre de statut (répétable) : brouillon, en_signature, signe, archive"),
+        query_param("sort", "relevance (par défaut) ou date"),
+    ],
+    responses={
+        "200": {"description": "Une page de résultats : total, page, pages, items (id, entry, kind, title, type, "
+                               "region, year, status, version, date, score, snippet, snippet_html, title_html, "
+                               "url), facets {type, region, year, status, kind: [{value, count, label}]}, "
+                               "suggestion, notices"},
+        "400": {"description": "Requête invalide (syntaxe, trop longue, trop coûteuse) : message en français"},
+        "503": _ERROR | {"description": "Index de recherche indisponible"},
+    },
+)
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    try:
+        return min(max(low, int(request.args.get(name, default))), high)
+    except (TypeError, ValueError):
+        return default
+
+
+@bp.get("/search")
+def search() -> Any:
+    """Search results as JSON; errors (bad query, index down) are French JSON errors with 400/503."""
+    sort = request.args.get("sort", "relevance")
+    results = run_search(
+        request.args.get("q", ""),
+        user=current_user,
+        filters=selected_filters(request.args),
+        sort=sort if sort in SORTS else "relevance",
+        page=_int_arg("page", 1, 1, 10_000),
+        per_page=_int_arg("per_page", 20, 1, MAX_PER_PAGE),
+    )
+    return jsonify(results_payload(results, regions=region_names()))
