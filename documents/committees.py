@@ -747,6 +747,23 @@ def render_minutes(session: Session, meeting: Meeting, *, redacteur: str = "",
     return generation.render(data, values)
 
 
+#: The archive status a compte rendu shows in lists and search, for each step of its workflow:
+#: submitted minutes are "en signature" (under the members' review), approved ones "signé".
+DOC_STATUS_OF_MINUTES = {
+    MinutesStatus.BROUILLON.value: DocStatus.BROUILLON.value,
+    MinutesStatus.SOUMIS.value: DocStatus.EN_SIGNATURE.value,
+    MinutesStatus.APPROUVE.value: DocStatus.SIGNE.value,
+}
+
+
+def _set_minutes_status(session: Session, meeting: Meeting, status: str) -> None:
+    meeting.minutes_status = status
+    doc = meeting.minutes_document
+    if doc is not None and doc.status != DOC_STATUS_OF_MINUTES[status]:
+        doc.status = DOC_STATUS_OF_MINUTES[status]
+        archive.enqueue(session, doc.id)
+
+
 def _minutes_title(meeting: Meeting) -> str:
     return f"Compte rendu – {meeting.committee.name} – {local(meeting.starts_at):%d/%m/%Y}"
 
@@ -773,7 +790,7 @@ def _file_minutes(session: Session, storage: Storage, meeting: Meeting, *, actor
                                       comment=comment, origin=origin, ip=ip).number
     meeting.minutes_document = doc
     reopened = meeting.minutes_status == MinutesStatus.APPROUVE.value
-    meeting.minutes_status = MinutesStatus.BROUILLON.value
+    _set_minutes_status(session, meeting, MinutesStatus.BROUILLON.value)
     meeting.updated_at = utcnow()
     archive.enqueue(session, meeting.id, object_type="meeting")
     audit.record(session, "minutes.version", actor=actor, object_type="meeting", object_id=meeting.id,
@@ -824,7 +841,7 @@ def submit_minutes(session: Session, meeting: Meeting, *, actor: User | None, no
         raise CommitteeError(f"Le compte rendu est « {meeting.minutes_status_label} » : seul un brouillon "
                              "peut être soumis aux membres.")
     assert doc.current is not None
-    meeting.minutes_status = MinutesStatus.SOUMIS.value
+    _set_minutes_status(session, meeting, MinutesStatus.SOUMIS.value)
     meeting.minutes_submitted_version = doc.current.number
     meeting.minutes_submitted_at = utcnow()
     meeting.updated_at = utcnow()
@@ -841,7 +858,7 @@ def reopen_minutes(session: Session, meeting: Meeting, *, actor: User | None, ip
     _require_manage(actor, meeting)
     if meeting.minutes_status != MinutesStatus.SOUMIS.value:
         raise CommitteeError("Seul un compte rendu soumis aux membres peut repasser en brouillon.")
-    meeting.minutes_status = MinutesStatus.BROUILLON.value
+    _set_minutes_status(session, meeting, MinutesStatus.BROUILLON.value)
     meeting.updated_at = utcnow()
     audit.record(session, "minutes.reopen", actor=actor, object_type="meeting", object_id=meeting.id,
                  region_code=meeting.region_code, ip=ip)
@@ -885,13 +902,12 @@ def approve_minutes(session: Session, meeting: Meeting, *, actor: User | None, n
     # Members read and commented the submitted version: that is the one approved, even if
     # someone filed a newer file through the archive in the meantime.
     version = meeting.minutes_submitted_version or (doc.current.number if doc.current else None)
-    meeting.minutes_status = MinutesStatus.APPROUVE.value
+    _set_minutes_status(session, meeting, MinutesStatus.APPROUVE.value)
     meeting.minutes_approved_version = version
     meeting.minutes_approved_at = utcnow()
     meeting.minutes_approved_by_id = actor.id if actor else None
     meeting.updated_at = utcnow()
     archive.enqueue(session, meeting.id, object_type="meeting")
-    archive.enqueue(session, doc.id)
     audit.record(session, "minutes.approve", actor=actor, object_type="meeting", object_id=meeting.id,
                  region_code=meeting.region_code, ip=ip, details={"document": doc.id, "version": version})
     session.commit()

@@ -351,6 +351,7 @@ def test_minutes_workflow(session: Any, storage: LocalStorage, notifier: C.Notif
         C.approve_minutes(session, meeting, actor=idf)
     C.submit_minutes(session, meeting, actor=idf, notifier=notifier)
     assert (meeting.minutes_status, meeting.minutes_submitted_version) == ("soumis", 1)
+    assert doc.status == "en_signature"
     with pytest.raises(C.CommitteeError):
         C.draft_minutes(session, storage, meeting, actor=idf)
 
@@ -367,6 +368,8 @@ def test_minutes_workflow(session: Any, storage: LocalStorage, notifier: C.Notif
     C.approve_minutes(session, meeting, actor=idf, notifier=notifier)
     assert (meeting.minutes_status, meeting.minutes_approved_version) == ("approuve", 1)
     assert meeting.minutes_approved_by_id == idf.id and meeting.minutes_approved_at is not None
+    # In the archive (lists, search facets) approved minutes read "signé".
+    assert doc.status == "signe"
     assert [m.id for m in C.approved_minutes(session, user(session, "idf"))] == [meeting.id]
     assert C.approved_minutes(session, user(session, "paca")) == []
 
@@ -377,6 +380,7 @@ def test_minutes_workflow(session: Any, storage: LocalStorage, notifier: C.Notif
     session.refresh(doc)
     assert [v.number for v in doc.versions] == [1, 2] and doc.versions[0].sha256 == approved_sha
     assert (meeting.minutes_status, meeting.minutes_approved_version) == ("brouillon", 1)
+    assert doc.status == "brouillon"
     assert [c.body for c in meeting.comments] == ["Ajouter la date."]
     subjects = [m.subject for m in list_outbox(outbox)]
     assert any("Compte rendu à relire" in s for s in subjects) and any("Compte rendu approuvé" in s for s in subjects)
