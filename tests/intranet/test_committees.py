@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from documents import committees as C
-from documents.mail import list_outbox
+from documents.mail import OutboxMailer, list_outbox
 from documents.models import (
     AuditEvent,
     CalendarToken,
@@ -403,7 +403,7 @@ def test_atom_feed_of_approved_minutes_is_scoped(app: Any, client: Any, auth: Au
 def test_admin_outbox_page(app: Any, session: Any, data_dir: Path) -> None:
     com = committee(session, "regional-11")
     C.add_member(session, com, actor=user(session, "idf"), name="Nadia", email="nadia@melies.example")
-    notifier = C.Notifier(__import__("documents.mail", fromlist=["OutboxMailer"]).OutboxMailer(data_dir / "mail"))
+    notifier = C.Notifier(OutboxMailer(data_dir / "mail"))
     C.schedule_meeting(session, com, actor=user(session, "idf"), notifier=notifier, data=C.MeetingInput(
         starts_at=C.paris_datetime(dt.date(2026, 3, 12), dt.time(14)), place="<b>DRAC</b>"))
     admin = login_client(app, "admin")
