@@ -312,8 +312,8 @@ def archive_document(
         doc = Document(created_by_id=actor.id if actor else None, updated_by_id=actor.id if actor else None)
         _apply(session, doc, meta)
         session.add(doc)
-        doc.versions.append(_new_version(doc, prepared, number=1, actor=actor,
-                                         comment=comment or "Version initiale", origin=origin))
+        # The back-reference adds the version to doc.versions: appending it again would list it twice.
+        _new_version(doc, prepared, number=1, actor=actor, comment=comment or "Version initiale", origin=origin)
         session.flush()
         enqueue(session, doc.id)
         audit.record(session, "document.upload", actor=actor, object_type="document", object_id=doc.id,

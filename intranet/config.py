@@ -76,6 +76,8 @@ def load_config(environ: dict[str, str] | None = None) -> dict[str, Any]:
         "SMTP_PASSWORD": env.get("SMTP_PASSWORD", ""),
         "SMTP_STARTTLS": _bool(env.get("SMTP_STARTTLS"), True),
         "MAIL_FROM": env.get("MAIL_FROM", "intranet@passeurs.local"),
+        # "smtp" or "outbox" (files under <data>/mail); unset: SMTP when SMTP_HOST is given.
+        "MAIL_BACKEND": env.get("MAIL_BACKEND", ""),
         "BASE_URL": env.get("INTRANET_BASE_URL", "http://127.0.0.1:5000"),
         "TRUSTED_PROXIES": int(env.get("INTRANET_TRUSTED_PROXIES") or 0),
     }

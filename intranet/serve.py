@@ -35,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
         from gunicorn.app.wsgiapp import run
 
         sys.argv = ["gunicorn", "--bind", args.bind, "--workers", str(args.workers),
-                    "--access-logfile", "-", "--timeout", "120", "wsgi:app"]
+                    "--access-logfile", "-", "--logger-class", "intranet.accesslog.RedactingLogger",
+                    "--timeout", "120", "wsgi:app"]
         run()
     finally:
         for proc in children:
