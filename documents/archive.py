@@ -313,7 +313,10 @@ def archive_document(
         _apply(session, doc, meta)
         session.add(doc)
         # The back-reference adds the version to doc.versions: appending it again would list it twice.
-        _new_version(doc, prepared, number=1, actor=actor, comment=comment or "Version initiale", origin=origin)
+        # SQLAlchemy 2 no longer cascades a backref into the session: add the version explicitly,
+        # or the flush drops it (SAWarning) and the document is committed without any version.
+        session.add(_new_version(doc, prepared, number=1, actor=actor, comment=comment or "Version initiale",
+                                 origin=origin))
         session.flush()
         enqueue(session, doc.id)
         audit.record(session, "document.upload", actor=actor, object_type="document", object_id=doc.id,
