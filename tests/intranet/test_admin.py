@@ -79,21 +79,24 @@ def test_regional_user_without_region_is_refused(client: Any, auth: AuthActions,
     assert by_email(db_session, "sans.region@test.fr") is None
 
 
-@pytest.mark.parametrize("data, message", [
+CREATE_ERRORS = [
     ({"email": USERS["idf"][0], "role": "national", "region": ""}, "Un compte utilise déjà cette adresse."),
     ({"email": "pas-une-adresse", "role": "national", "region": ""}, "Saisissez une adresse e-mail valide."),
     ({"email": "x@test.fr", "role": "regional", "region": "99"}, "Aucune région n'a le code 99."),
-    ({"email": "x@test.fr", "role": "superadmin", "region": ""}, "Not a valid choice"),
-])
+    # A tampered select: refused, though with WTForms' own (English) message, so only the status is checked.
+    ({"email": "x@test.fr", "role": "superadmin", "region": ""}, ""),
+]
+
+
 @sqlite_only
-def test_create_user_errors(client: Any, auth: AuthActions, db_session: Any, data: dict[str, str],
-                            message: str) -> None:
+def test_create_user_errors(client: Any, auth: AuthActions, db_session: Any) -> None:
     auth.login("admin")
-    response = post_form(client, "/admin/utilisateurs/nouveau", data)
-    assert response.status_code == 422
-    if message != "Not a valid choice":
-        assert message in text_of(response)
+    for data, message in CREATE_ERRORS:
+        response = post_form(client, "/admin/utilisateurs/nouveau", data)
+        assert response.status_code == 422, data
+        assert message in text_of(response), data
     assert by_email(db_session, "x@test.fr") is None
+    assert by_email(db_session, "pas-une-adresse") is None
 
 
 def test_admin_edits_role_and_region(client: Any, auth: AuthActions, db_session: Any) -> None:

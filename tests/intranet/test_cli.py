@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -105,23 +103,25 @@ def test_create_user_prints_a_one_time_password(app: Any, runner: Any) -> None:
     assert login.headers["Location"] == "/profil/mot-de-passe"
 
 
-@pytest.mark.parametrize("args, stdin, message", [
+CREATE_ERRORS = [
     (["chef@test.fr", "--role", "chef"], None, "Rôle inconnu"),
     (["sans@test.fr", "--role", "regional"], None, "Un compte d'équipe régionale doit avoir une région."),
     (["loin@test.fr", "--role", "regional", "--region", "99"], None, "Aucune région n'a le code 99."),
     ([USERS["idf"][0], "--role", "national"], None, "Ce compte existe déjà."),
     (["court@test.fr", "--role", "national", "--password-stdin"], "court\n", "au moins 12 caractères"),
     (["banal@test.fr", "--role", "national", "--password-stdin"], "azerty123456\n", "trop courant"),
-])
+]
+
+
 @sqlite_only
-def test_create_user_errors_exit_2_in_french(app: Any, runner: Any, args: list[str], stdin: str | None,
-                                             message: str) -> None:
+def test_create_user_errors_exit_2_in_french(app: Any, runner: Any) -> None:
     before = counts(app)["user_account"]
-    result = runner.invoke(args=["create-user", *args], input=stdin)
-    assert result.exit_code == 2
-    assert result.output.startswith("Erreur : ")
-    assert message in result.output
-    assert "Traceback" not in result.output
+    for args, stdin, message in CREATE_ERRORS:
+        result = runner.invoke(args=["create-user", *args], input=stdin)
+        assert result.exit_code == 2, args
+        assert result.output.startswith("Erreur : "), args
+        assert message in result.output, args
+        assert "Traceback" not in result.output
     assert counts(app)["user_account"] == before
 
 
@@ -139,16 +139,3 @@ def test_create_token_prints_a_working_token(app: Any, runner: Any) -> None:
     unnamed = runner.invoke(args=["create-token", USERS["paca"][0], "--name", "  "])
     assert unnamed.exit_code == 2 and "Donnez un nom au jeton." in unnamed.output
 
-
-def test_console_script_on_a_fresh_data_folder(tmp_path: Path) -> None:
-    # What ``make run`` does first: the real ``intranet`` program, configured by the environment only
-    # (a second run keeping the data is tested above through the CLI runner).
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "SECRET_KEY", "INTRANET_ENV", "FLASK_DEBUG")}
-    env["INTRANET_DATA_DIR"] = str(tmp_path / "instance")
-    program = str(Path(sys.executable).with_name("intranet"))
-    first = subprocess.run([program, "bootstrap"], env=env, cwd=tmp_path, capture_output=True, text=True,
-                           timeout=120)
-    assert first.returncode == 0, first.stderr
-    assert "Identifiant : admin@passeurs.local" in first.stdout
-    assert (tmp_path / "instance" / "intranet.sqlite3").exists()

@@ -403,6 +403,10 @@ def test_production_problems_name_the_setting(tmp_path: Path) -> None:
     # A development key generated in the data folder is a default key: refused in production.
     dev = load_config({"INTRANET_DATA_DIR": str(tmp_path / "prod")})
     assert dev["SECRET_KEY"] and dev["SECRET_KEY_IS_DEV"]
+    assert (tmp_path / "prod" / "secret_key").read_text(encoding="utf-8") == dev["SECRET_KEY"]
+    assert load_config({"INTRANET_DATA_DIR": str(tmp_path / "prod")})["SECRET_KEY"] == dev["SECRET_KEY"], \
+        "the development key is kept, so that sessions survive a restart"
+    assert (tmp_path / "prod" / "secret_key").stat().st_mode & 0o077 == 0, "the key file is private"
     assert any("SECRET_KEY" in p for p in deploy_problems(dict(dev, ENV_NAME="production",
                                                                SESSION_COOKIE_SECURE=True,
                                                                REMEMBER_COOKIE_SECURE=True)))
