@@ -289,6 +289,7 @@ def upload() -> Any:
     if request.method == "GET":
         form.region.data = current_actor().region_code or permissions.NATIONAL
         form.year.data = today_paris().year
+        form.doc_type.data = DocType.CONVENTION.value
     elif form.validate_on_submit():
         files = [f for f in request.files.getlist(form.files.name) if f and f.filename]
         titles = request.form.getlist("file_title")
