@@ -28,6 +28,7 @@ import unicodedata
 import uuid
 import zipfile
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -504,8 +505,11 @@ def _file(
             doc = Document(created_by_id=actor.id if actor else None, updated_by_id=actor.id if actor else None)
             archive._apply(session, doc, meta)
             session.add(doc)
+            # _new_version sets version.document, which already appends it to doc.versions (appending
+            # again would list it twice in memory: sessions do not expire on commit); SQLAlchemy 2 does
+            # not cascade that backref into the session, hence the explicit add.
             version = archive._new_version(doc, prepared, number=1, actor=actor, comment=comment, origin=origin)
-            doc.versions.append(version)
+            session.add(version)
             audit_action = "document.upload"
         else:
             doc = document
@@ -695,20 +699,23 @@ def _render(template: TemplateInfo, storage: Storage, values: dict[str, Any],
     return (worker or generation.shared_worker()).render(data, values, with_text=True)
 
 
-def generate_draft(
-    session: Session,
-    storage: Storage,
-    *,
-    actor: User | None,
-    template: TemplateInfo,
-    raw: dict[str, Any],
-    region_code: str | None,
-    year: int | None = None,
-    ip: str = "",
-    worker: RenderWorker | None = None,
-    batch_id: int | None = None,
-) -> Draft:
-    """Validate, render and file a new "brouillon" of the model's type for a region (or national)."""
+@dataclass
+class _Pending:
+    """A draft validated and ready to render and file (the phases of ``generate_draft``)."""
+
+    template: TemplateInfo
+    region: Region | None
+    region_code: str | None
+    year: int
+    raw: dict[str, Any]
+    values: dict[str, Any]
+    meta: archive.Metadata
+    batch_id: int | None
+
+
+def _prepare(session: Session, *, actor: User | None, template: TemplateInfo, raw: dict[str, Any],
+             region_code: str | None, year: int | None, batch_id: int | None) -> _Pending:
+    """Permission, values and metadata of a draft; nothing is written."""
     region = session.get(Region, region_code) if region_code else None
     if region_code and region is None:
         raise ValidationError(f"Aucune région n'a le code {region_code}.", errors={"region": "Région inconnue."})
@@ -724,7 +731,6 @@ def generate_draft(
             raw["region_nom"] = region.name
     _fields, values = validate(session, template, raw)
     doc_year = _document_year(values, raw, year)
-    rendered = _render(template, storage, values, worker)
     duration = values.get("duree_mois") if isinstance(values.get("duree_mois"), int) else (
         values["duree_annees"] * 12 if isinstance(values.get("duree_annees"), int) else None)
     meta = archive.Metadata(
@@ -739,24 +745,53 @@ def generate_draft(
     if meta.effective_date and meta.end_date and meta.end_date < meta.effective_date:
         raise ValuesInvalid("La date d'échéance précède la date d'effet.",
                             errors={"date_echeance": "« Date d'échéance » : elle précède la date d'effet."})
-    provenance = _provenance(template, raw, batch_id)
+    return _Pending(template=template, region=region, region_code=region_code, year=doc_year, raw=raw,
+                    values=values, meta=meta, batch_id=batch_id)
+
+
+def _file_draft(session: Session, storage: Storage, pending: _Pending, rendered: generation.RenderResult, *,
+                actor: User | None, ip: str) -> Draft:
+    """File a rendered draft with its provenance, in one transaction."""
+    template = pending.template
     record: dict[str, Generation] = {}
 
     def add_generation(doc: Document, version: DocumentVersion) -> None:
-        record["row"] = _generation_row(session, doc, version, template, raw, actor, region_code, doc_year, batch_id)
+        record["row"] = _generation_row(session, doc, version, template, pending.raw, actor, pending.region_code,
+                                        pending.year, pending.batch_id)
 
     try:
         doc, version = _file(session, storage, actor=actor, data=rendered.data,
-                             filename=_draft_filename(template, region, doc_year), text=rendered.text,
-                             text_reason=rendered.text_reason, origin=provenance,
+                             filename=_draft_filename(template, pending.region, pending.year), text=rendered.text,
+                             text_reason=rendered.text_reason,
+                             origin=_provenance(template, pending.raw, pending.batch_id),
                              comment=f"Généré depuis le modèle « {template.title} » (version {template.version.number})",
-                             ip=ip, meta=meta, extra=add_generation)
+                             ip=ip, meta=pending.meta, extra=add_generation)
     except archive.DuplicateDocument as exc:
         raise DraftingError(
             f"Un brouillon identique existe déjà (document n° {exc.document_id}) : ouvrez-le, ou modifiez une "
             "valeur avant de générer.", status=409,
         ) from None
-    return Draft(document=doc, version=version, generation=record["row"], values=values)
+    return Draft(document=doc, version=version, generation=record["row"], values=pending.values)
+
+
+def generate_draft(
+    session: Session,
+    storage: Storage,
+    *,
+    actor: User | None,
+    template: TemplateInfo,
+    raw: dict[str, Any],
+    region_code: str | None,
+    year: int | None = None,
+    ip: str = "",
+    worker: RenderWorker | None = None,
+    batch_id: int | None = None,
+) -> Draft:
+    """Validate, render and file a new "brouillon" of the model's type for a region (or national)."""
+    pending = _prepare(session, actor=actor, template=template, raw=raw, region_code=region_code, year=year,
+                       batch_id=batch_id)
+    rendered = _render(template, storage, pending.values, worker)
+    return _file_draft(session, storage, pending, rendered, actor=actor, ip=ip)
 
 
 def _provenance(template: TemplateInfo, raw: dict[str, Any], batch_id: int | None) -> dict[str, Any]:
@@ -998,36 +1033,71 @@ def generate_batch(
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp_zip = out_path.with_name(out_path.name + ".part")
-    with zipfile.ZipFile(tmp_zip, "w", zipfile.ZIP_DEFLATED) as bundle:
-        for index, code in enumerate(codes):
+    # Pipelined: while the worker renders region N (a thread waits on its pipe), this thread
+    # validates region N+1 and files region N-1, so rendering and filing overlap.
+    data = read_bytes(storage, template.version)
+    render_worker = worker or generation.shared_worker()
+    slots: list[RegionOutcome | None] = []
+    pending_job: tuple[int, _Pending, Future[generation.RenderResult]] | None = None
+
+    def finish(job: tuple[int, _Pending, Future[generation.RenderResult]], bundle: zipfile.ZipFile) -> None:
+        slot, pending, future = job
+        region_name = pending.region.name if pending.region else str(pending.region_code)
+        code = str(pending.region_code)
+        try:
+            rendered = future.result()
+            draft = _file_draft(session, storage, pending, rendered, actor=actor, ip=ip)
+        except DomainError as exc:
+            session.rollback()
+            slots[slot] = RegionOutcome(code, region_name, "échec", exc.message)
+        else:
+            bundle.writestr(draft.version.filename, rendered.data)
+            slots[slot] = RegionOutcome(code, region_name, "ok", "Brouillon classé.",
+                                        document_id=draft.document.id, filename=draft.version.filename)
+        if progress is not None:
+            progress(sum(1 for o in slots if o is not None), total, region_name)
+
+    def render_job(values: dict[str, Any]) -> generation.RenderResult:
+        return render_worker.render(data, values, with_text=True)
+
+    with zipfile.ZipFile(tmp_zip, "w", zipfile.ZIP_DEFLATED) as bundle, \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="rendu") as pool:
+        if progress is not None:
+            progress(0, total, "")
+        for code in codes:
+            slot = len(slots)
+            slots.append(None)
             region = session.get(Region, code)
             name = region.name if region else code
-            if progress is not None:
-                progress(index, total, name)
+            outcome: RegionOutcome | None = None
+            job = None
             if region is None:
-                outcomes.append(RegionOutcome(code, code, "invalide", f"Aucune région n'a le code {code}."))
-                continue
-            if not permissions.can_write_region(actor, code):
-                outcomes.append(RegionOutcome(code, name, "refusé",
-                                              "Vous ne pouvez pas rédiger de brouillon pour cette région."))
-                continue
-            base = prefill(session, template, code, year) if prefilled else {}
-            raw = _merge(base, common, rows.get(code, {}))
-            try:
-                draft = generate_draft(session, storage, actor=actor, template=template, raw=raw,
-                                       region_code=code, year=year, ip=ip, worker=worker, batch_id=batch_id)
-            except ValuesInvalid as exc:
-                outcomes.append(RegionOutcome(code, name, "invalide", exc.message, errors=dict(exc.errors)))
-                continue
-            except DomainError as exc:
-                session.rollback()
-                outcomes.append(RegionOutcome(code, name, "échec", exc.message))
-                continue
-            filename = draft.version.filename
-            with storage.open(draft.version.sha256) as fh:
-                bundle.writestr(filename, fh.read())
-            outcomes.append(RegionOutcome(code, name, "ok", "Brouillon classé.", document_id=draft.document.id,
-                                          filename=filename))
+                outcome = RegionOutcome(code, code, "invalide", f"Aucune région n'a le code {code}.")
+            elif not permissions.can_write_region(actor, code):
+                outcome = RegionOutcome(code, name, "refusé", "Vous ne pouvez pas rédiger de brouillon pour cette région.")
+            else:
+                base = prefill(session, template, code, year) if prefilled else {}
+                raw = _merge(base, common, rows.get(code, {}))
+                try:
+                    pending = _prepare(session, actor=actor, template=template, raw=raw, region_code=code, year=year,
+                                       batch_id=batch_id)
+                except ValuesInvalid as exc:
+                    outcome = RegionOutcome(code, name, "invalide", exc.message, errors=dict(exc.errors))
+                except DomainError as exc:
+                    outcome = RegionOutcome(code, name, "échec", exc.message)
+                else:
+                    job = (slot, pending, pool.submit(render_job, pending.values))
+            if pending_job is not None:
+                finish(pending_job, bundle)
+                pending_job = None
+            if outcome is not None:
+                slots[slot] = outcome
+                if progress is not None:
+                    progress(sum(1 for o in slots if o is not None), total, name)
+            pending_job = job
+        if pending_job is not None:
+            finish(pending_job, bundle)
+        outcomes.extend(o for o in slots if o is not None)
         bundle.writestr("rapport.txt", _report_text(template, year, outcomes))
     os.replace(tmp_zip, out_path)
     if progress is not None:
