@@ -44,6 +44,7 @@ from documents import permissions
 from documents.errors import DomainError
 from documents.models import Document, DocumentVersion, IndexOutbox, User
 from documents.search import (
+    DEFAULT_TIME_LIMIT,
     NATIONAL,
     IndexBusy,
     IndexEntry,
@@ -564,7 +565,9 @@ def run_indexer(factory: SessionFactory, root: str | os.PathLike[str], *, interv
                         index.current()  # raises if the folder vanished: reopened below
                     if needs_reindex(root):
                         logger.warning("search index at %s is being rebuilt", root)
-                        reindex_all(factory, root, procs=procs)
+                        rebuilt = reindex_all(factory, root, procs=procs)
+                        total.add(rebuilt.replayed)
+                        logger.warning("search index rebuilt: %d entries in %.1f s", rebuilt.count, rebuilt.seconds)
                     report = drain(factory, index, batch_size=batch_size)
                     total.add(report)
                     if on_cycle is not None:
@@ -602,7 +605,7 @@ def run_indexer(factory: SessionFactory, root: str | os.PathLike[str], *, interv
 def search_archive(session: Session, index: SearchIndex, query: str, *, user: User | None,
                    all_regions: bool = False, filters: Mapping[str, str | Sequence[str]] | None = None,
                    sort: Literal["relevance", "date"] = "relevance", page: int = 1, per_page: int = 20,
-                   suggest: bool = True) -> SearchResults:
+                   suggest: bool = True, time_limit: float = DEFAULT_TIME_LIMIT) -> SearchResults:
     """Search what ``user`` may read (or everything with ``all_regions``); snippets from the stored extraction."""
     allowed = None if all_regions else permissions.visible_regions(user)
     sources = _sources()
@@ -622,7 +625,7 @@ def search_archive(session: Session, index: SearchIndex, query: str, *, user: Us
         return out
 
     results = search(index, query, scope=SearchScope.from_visible(allowed), filters=filters, sort=sort,
-                     page=page, per_page=per_page, text_for=text_for, suggest=suggest)
+                     page=page, per_page=per_page, text_for=text_for, suggest=suggest, time_limit=time_limit)
     # The index lags the database by a second or two: a hit trashed or moved out of the
     # user's regions since is dropped rather than shown with a title it no longer has.
     kept = tuple(h for h in results.hits if h.id in live)
