@@ -16,15 +16,29 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.i18n import get_translations
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from documents.archive import Metadata
 from documents.permissions import NATIONAL
 
+#: WTForms' own French messages ("N'est pas un choix valide."…): Flask-Babel is not installed.
+_FRENCH = get_translations(["fr_FR", "fr"])
+
+
+class FrenchForm(FlaskForm):
+    """A Flask-WTF form whose built-in validation messages are in French."""
+
+    class Meta:
+        def get_translations(self, form: Any) -> Any:
+            """WTForms' bundled French catalogue."""
+            return _FRENCH
+
+
 _MONTHS = NumberRange(0, 1200, "Indiquez un nombre de mois entre 0 et 1200.")
 
 
-class MetadataForm(FlaskForm):
+class MetadataForm(FrenchForm):
     """The descriptive fields of a document (issue 3, item 2)."""
 
     title = StringField("Titre", validators=[Optional(), Length(max=500, message="500 caractères au plus.")])
@@ -110,7 +124,7 @@ class EditForm(MetadataForm):
     submit = SubmitField("Enregistrer")
 
 
-class VersionForm(FlaskForm):
+class VersionForm(FrenchForm):
     """Upload a new version of a document."""
 
     file = FileField("Nouveau fichier")
@@ -118,7 +132,7 @@ class VersionForm(FlaskForm):
     submit = SubmitField("Ajouter la version")
 
 
-class LinkForm(FlaskForm):
+class LinkForm(FrenchForm):
     """Link this document to another one, in either direction."""
 
     link_type = SelectField("Type de lien")
@@ -127,7 +141,7 @@ class LinkForm(FlaskForm):
     submit = SubmitField("Ajouter le lien")
 
 
-class PurgeForm(FlaskForm):
+class PurgeForm(FrenchForm):
     """Confirm a purge."""
 
     confirm = BooleanField("Je confirme la suppression définitive de ce document et de ses fichiers.",

@@ -40,3 +40,10 @@ def html_preview(version: DocumentVersion) -> str:
     finally:
         Path(tmp).unlink(missing_ok=True)
     return html
+
+
+def forget(sha256: str) -> None:
+    """Remove the cached previews of a content (after a purge removed its bytes)."""
+    folder = Path(current_app.config["DATA_DIR"]) / "previews" / sha256[:2]
+    for cached in folder.glob(f"{sha256}.v*.html"):
+        cached.unlink(missing_ok=True)

@@ -41,6 +41,7 @@ from intranet.forms import choices
 from intranet.library import bp
 from intranet.library.export import check_bounds, write_export
 from intranet.library.forms import EditForm, LinkForm, MetadataForm, PurgeForm, UploadForm, VersionForm
+from intranet.library.preview import forget as forget_preview
 from intranet.library.preview import html_preview
 from intranet.main import DASHBOARD_PANELS
 from intranet.pagination import paginate, parse_page_args
@@ -645,8 +646,12 @@ def purge(document_id: int) -> Any:
     form = PurgeForm()
     status = 200
     if form.validate_on_submit():
-        title = doc.title
+        title, hashes = doc.title, {v.sha256 for v in doc.versions}
         archive.purge_document(db.session, storage(), doc, actor=current_actor(), ip=client_ip())
+        # A preview is a copy of the text: it goes with the last file that held it.
+        for sha in hashes:
+            if not storage().exists(sha):
+                forget_preview(sha)
         flash(f"« {title} » a été purgé définitivement.", "success")
         return redirect(url_for("library.trash_list"))
     if request.method == "POST":

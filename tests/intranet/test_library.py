@@ -528,6 +528,9 @@ def test_trash_restore_and_purge(client: Any, auth: AuthActions, db_session: Any
     assert client.post(f"/documents/{doc.id}/restaurer", data={"csrf_token": token}).status_code == 302
     db_session.expire_all()
     assert not db_session.get(Document, doc.id).in_trash
+    assert "Convention à jeter" in text(client.get(f"/documents/{doc.id}"))  # its preview is now cached
+    previews = Path(app.config["DATA_DIR"]) / "previews"
+    assert [p.name.split(".")[0] for p in previews.rglob("*.html")] == [sha]
     # Purging needs the trash first, then a confirmation.
     assert client.get(f"/documents/{doc.id}/purger").status_code == 404
     client.post(f"/documents/{doc.id}/corbeille", data={"csrf_token": token})
@@ -536,6 +539,7 @@ def test_trash_restore_and_purge(client: Any, auth: AuthActions, db_session: Any
     response = client.post(f"/documents/{doc.id}/purger", data={"csrf_token": token, "confirm": "y"})
     assert response.status_code == 302
     assert count(db_session, Document) == 0 and not store_of(app).exists(sha)
+    assert list(previews.rglob("*.html")) == []
     actions = db_session.scalars(select(AuditEvent.action).where(
         AuditEvent.object_type == "document", AuditEvent.object_id == str(doc_id))).all()
     assert {"document.upload", "document.trash", "document.restore", "document.purge"} <= set(actions)
@@ -819,3 +823,33 @@ def test_views_and_downloads_are_audited(client: Any, auth: AuthActions, db_sess
     auth.login("admin")
     history = text(client.get(f"/documents/{doc.id}")).split('id="history-title"')[1]
     assert "Téléchargement" in history and "idf@test.fr" in history
+
+
+def test_form_errors_are_in_french(client: Any, auth: AuthActions, db_session: Any) -> None:
+    auth.login("idf")
+    response = post_upload(client, auth, [(sf.make_docx(["x"]), "x.docx")], region="93", year="deux mille",
+                           signature_date="hier")
+    html = text(response)
+    assert response.status_code == 422
+    assert "N&#39;est pas un choix valide" in html and "N&#39;est pas un entier valide" in html
+    assert "N&#39;est pas une date valide" in html
+    assert "Not a valid" not in html
+
+
+def test_document_posts_without_csrf_change_nothing(client: Any, auth: AuthActions, db_session: Any,
+                                                    app: Any) -> None:
+    """SECURITY 10 on the document's own forms."""
+    doc = make_doc(app, db_session, title="Protégée")
+    other = make_doc(app, db_session, title="Autre", filename="autre.docx")
+    before = _snapshot(db_session, doc.id)
+    auth.login("idf")
+    for url, data in [
+        (f"/documents/{doc.id}/modifier", {"title": "Changé", "doc_type": "convention", "region": "11",
+                                           "status": "signe"}),
+        (f"/documents/{doc.id}/versions", {"file": (io.BytesIO(sf.make_pdf(["v2"])), "v2.pdf")}),
+        (f"/documents/{doc.id}/corbeille", {}),
+        (f"/documents/{doc.id}/liens", {"link_type": "modifie", "target_id": str(other.id)}),
+    ]:
+        response = client.post(url, data=data, content_type="multipart/form-data")
+        assert response.status_code == 400, url
+        assert _snapshot(db_session, doc.id) == before, url
