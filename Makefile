@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 WORKERS ?= 3
+# Two pytest workers: the suite runs every database test on SQLite and PostgreSQL.
+PYTEST_ARGS ?= -n 2
 export INTRANET_DATA_DIR ?= $(CURDIR)/instance
 
 .PHONY: run test install install-test migrate bench clean-venv

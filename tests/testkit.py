@@ -28,7 +28,6 @@ POPULATE_HOOKS: list[Any] = []
 
 def csrf_token(client: Any, path: str = "/connexion") -> str:
     """Fetch a page and read its CSRF token."""
-    import re
 
     html = client.get(path).get_data(as_text=True)
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or \
@@ -142,3 +141,48 @@ def make_app(database_url: str, data_dir: Any) -> Any:
 #: Mark for database tests where the backend plays no part (headers, forms, pure checks):
 #: they run on SQLite only, to keep the PostgreSQL run short.
 sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+def docx_text(data: bytes) -> str:
+    """Text of a .docx: paragraphs, then table cells (to check generated drafts)."""
+    import io
+
+    import docx
+
+    document = docx.Document(io.BytesIO(data))
+    chunks = [p.text for p in document.paragraphs]
+    for table in document.tables:
+        for row in table.rows:
+            for cell in row.cells:
+                chunks.extend(p.text for p in cell.paragraphs)
+    return "\n".join(chunks)
+
+
+def template_docx(*paragraphs: str) -> bytes:
+    """A minimal .docx whose paragraphs are ``paragraphs`` (Jinja tags included as typed)."""
+    import io
+
+    import docx
+
+    document = docx.Document()
+    for text in paragraphs:
+        document.add_paragraph(text)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def fill_organisations(session: Any) -> None:
+    """Give every organisation an address and a representative, as admins do before drafting.
+
+    The shipped référentiel leaves them empty rather than inventing them.
+    """
+    from sqlalchemy import select
+
+    from documents.models import Organisation
+
+    for org in session.scalars(select(Organisation)):
+        org.address = org.address or f"{org.id} rue de la Paix, 75002 Paris"
+        org.representative = org.representative or f"Madame Représentante {org.id}"
+        org.representative_title = org.representative_title or "Directrice"
+    session.commit()

@@ -64,6 +64,14 @@ class User(Base):
         return Role(self.role)
 
     @property
+    def role_label(self) -> str:
+        """French label of the role; a corrupt value is shown as is rather than crashing a page."""
+        try:
+            return Role(self.role).label
+        except ValueError:
+            return self.role
+
+    @property
     def is_admin(self) -> bool:
         """True for administrators."""
         return self.role == Role.ADMIN.value

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional
 
 from documents.models import Role
-from intranet.forms import choices
+from intranet.forms import FrenchForm, choices
 
 
 def role_choices() -> list:
@@ -15,7 +14,7 @@ def role_choices() -> list:
     return choices((r.value, r.label) for r in Role)
 
 
-class UserCreateForm(FlaskForm):
+class UserCreateForm(FrenchForm):
     """Create an account; a one-time password is shown once."""
 
     email = EmailField("Adresse e-mail", validators=[DataRequired("L'adresse e-mail est obligatoire."),
@@ -26,7 +25,7 @@ class UserCreateForm(FlaskForm):
     submit = SubmitField("Créer le compte")
 
 
-class UserEditForm(FlaskForm):
+class UserEditForm(FrenchForm):
     """Edit an account."""
 
     name = StringField("Nom complet", validators=[Optional(), Length(max=200)])

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
+from intranet.forms import FrenchForm
 
 
-class LoginForm(FlaskForm):
+class LoginForm(FrenchForm):
     """E-mail and password."""
 
     email = EmailField("Adresse e-mail", validators=[DataRequired("Saisissez votre adresse e-mail."),
@@ -17,7 +17,7 @@ class LoginForm(FlaskForm):
     submit = SubmitField("Se connecter")
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(FrenchForm):
     """Change one's own password."""
 
     current = PasswordField("Mot de passe actuel", validators=[DataRequired("Saisissez votre mot de passe actuel.")])
@@ -33,12 +33,12 @@ class PasswordForm(FlaskForm):
     submit = SubmitField("Changer le mot de passe")
 
 
-class TokenForm(FlaskForm):
+class TokenForm(FrenchForm):
     """Create a personal API token."""
 
     name = StringField("Nom du jeton (usage)", validators=[DataRequired("Donnez un nom au jeton."), Length(max=100)])
     submit = SubmitField("Créer un jeton")
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(FrenchForm):
     """A form with only the CSRF token, for POST buttons."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateField,
@@ -17,10 +16,10 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 
 from documents.models import ActionStatus, DecisionKind, DocType, MemberRole
-from intranet.forms import choices
+from intranet.forms import FrenchForm, choices
 
 
-class CommitteeForm(FlaskForm):
+class CommitteeForm(FrenchForm):
     """Create a local committee."""
 
     name = StringField("Nom du comité", validators=[DataRequired("Le nom du comité est obligatoire."),
@@ -30,7 +29,7 @@ class CommitteeForm(FlaskForm):
     submit = SubmitField("Créer le comité")
 
 
-class MemberForm(FlaskForm):
+class MemberForm(FrenchForm):
     """Add a member: an intranet account, or an external contact."""
 
     user_id = SelectField("Compte de l'intranet", validate_choice=False)
@@ -42,7 +41,7 @@ class MemberForm(FlaskForm):
     submit = SubmitField("Ajouter le membre")
 
 
-class MeetingForm(FlaskForm):
+class MeetingForm(FrenchForm):
     """Schedule or change a meeting."""
 
     title = StringField("Intitulé", validators=[Optional(), Length(max=300)],
@@ -57,7 +56,7 @@ class MeetingForm(FlaskForm):
     submit = SubmitField("Enregistrer la réunion")
 
 
-class DuplicateForm(FlaskForm):
+class DuplicateForm(FrenchForm):
     """Prepare the next meeting from this one."""
 
     day = DateField("Date de la prochaine réunion", validators=[DataRequired("Indiquez la date.")])
@@ -65,7 +64,7 @@ class DuplicateForm(FlaskForm):
     submit = SubmitField("Préparer la prochaine réunion")
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(FrenchForm):
     """Record a decision or a project validation."""
 
     kind = SelectField("Type", choices=choices((k.value, k.label) for k in DecisionKind),
@@ -79,7 +78,7 @@ class DecisionForm(FlaskForm):
     submit = SubmitField("Enregistrer la décision")
 
 
-class ActionForm(FlaskForm):
+class ActionForm(FrenchForm):
     """Record an action."""
 
     title = StringField("Action", validators=[DataRequired("Décrivez l'action."), Length(max=2000)])
@@ -89,14 +88,14 @@ class ActionForm(FlaskForm):
     submit = SubmitField("Ajouter l'action")
 
 
-class ActionStatusForm(FlaskForm):
+class ActionStatusForm(FrenchForm):
     """Change an action's status."""
 
     status = SelectField("Statut", choices=choices((s.value, s.label) for s in ActionStatus))
     submit = SubmitField("Changer")
 
 
-class AttachForm(FlaskForm):
+class AttachForm(FrenchForm):
     """Attach an archived document by its number."""
 
     document_id = IntegerField("Numéro du document dans l'archive",
@@ -104,7 +103,7 @@ class AttachForm(FlaskForm):
     submit = SubmitField("Joindre")
 
 
-class UploadForm(FlaskForm):
+class UploadForm(FrenchForm):
     """Upload a document (attachment or minutes)."""
 
     file = FileField("Fichier (Word, OpenDocument ou PDF)", validators=[FileRequired("Choisissez un fichier.")])
@@ -114,7 +113,7 @@ class UploadForm(FlaskForm):
     submit = SubmitField("Déposer")
 
 
-class CommentForm(FlaskForm):
+class CommentForm(FrenchForm):
     """A remark on submitted minutes."""
 
     body = TextAreaField("Votre remarque", validators=[DataRequired("Écrivez votre remarque."), Length(max=5000)])

@@ -6,7 +6,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
@@ -14,14 +13,14 @@ from wtforms.validators import DataRequired, Length, Optional
 from documents.drafting import OUTPUT_TYPES, SCALAR_TYPES
 from documents.generation import FieldSpec
 from documents.models import DocType
-from intranet.forms import choices
+from intranet.forms import FrenchForm, choices
 
 #: Rows of a list kept from a form post (more are ignored: no convention has hundreds of lines).
 MAX_ROWS = 200
 _ROW_KEY = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)\[(?P<index>\d{1,3})\]\.(?P<sub>[A-Za-z_][A-Za-z0-9_]*)$")
 
 
-class TemplateUploadForm(FlaskForm):
+class TemplateUploadForm(FrenchForm):
     """An administrator files a Word model."""
 
     file = FileField("Modèle Word (.docx)", validators=[DataRequired("Choisissez un fichier .docx.")])
@@ -34,13 +33,13 @@ class TemplateUploadForm(FlaskForm):
         self.output_type.choices = choices((t, DocType(t).label) for t in OUTPUT_TYPES)
 
 
-class TemplateVersionForm(FlaskForm):
+class TemplateVersionForm(FrenchForm):
     """An administrator files a new version of a model."""
 
     file = FileField("Nouvelle version (.docx)", validators=[DataRequired("Choisissez un fichier .docx.")])
 
 
-class FieldForm(FlaskForm):
+class FieldForm(FrenchForm):
     """An administrator changes a field of the catalogue."""
 
     label = StringField("Libellé", validators=[DataRequired("Le libellé est obligatoire."), Length(max=300)])

@@ -29,7 +29,7 @@ from flask_login import login_required
 from sqlalchemy import select
 
 from documents import drafting, permissions
-from documents.archive import get_document, record_access
+from documents.archive import record_access
 from documents.errors import NotFound, ValidationError
 from documents.models import Generation, Region
 from intranet.drafting import bp

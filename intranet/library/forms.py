@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, MultipleFileField
 from wtforms import (
     BooleanField,
@@ -16,24 +15,11 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.i18n import get_translations
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from documents.archive import Metadata
 from documents.permissions import NATIONAL
-
-#: WTForms' own French messages ("N'est pas un choix valide."…): Flask-Babel is not installed.
-_FRENCH = get_translations(["fr_FR", "fr"])
-
-
-class FrenchForm(FlaskForm):
-    """A Flask-WTF form whose built-in validation messages are in French."""
-
-    class Meta:
-        def get_translations(self, form: Any) -> Any:
-            """WTForms' bundled French catalogue."""
-            return _FRENCH
-
+from intranet.forms import FrenchForm
 
 _MONTHS = NumberRange(0, 1200, "Indiquez un nombre de mois entre 0 et 1200.")
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
+from intranet.forms import FrenchForm
 
 
-class OrganisationForm(FlaskForm):
+class OrganisationForm(FrenchForm):
     """Edit an organisation."""
 
     name = StringField("Nom", validators=[DataRequired("Le nom est obligatoire."), Length(max=300)])

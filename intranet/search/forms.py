@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from documents.search import MAX_QUERY_LENGTH
-from intranet.forms import choices
+from intranet.forms import FrenchForm, choices
 
 SORTS = {"relevance": "Pertinence", "date": "Date (plus récent d'abord)"}
 #: Facet filters read from the query string, with their French headings.
@@ -18,7 +17,7 @@ MAX_FILTER_VALUES = 30
 MAX_FILTER_LENGTH = 40
 
 
-class SearchForm(FlaskForm):
+class SearchForm(FrenchForm):
     """Query box and sort order; facet checkboxes are read by ``selected_filters``."""
 
     class Meta:

@@ -32,39 +32,12 @@ from documents.models import (
     Organisation,
 )
 from documents.storage import LocalStorage
+from testkit import docx_text, fill_organisations, template_docx as make_docx
 
 TRICKY = 'Dupont & Fils <b> "ok" l\'été'
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def fill_reference(session: Any) -> None:
-    """Give every organisation an address and a representative, as the référentiel pages would."""
-    for org in session.scalars(select(Organisation)):
-        org.address = org.address or f"{org.id} rue de la Paix, 75002 Paris"
-        org.representative = org.representative or f"Madame Représentante {org.id}"
-        org.representative_title = org.representative_title or "Directrice"
-    session.commit()
-
-
-def make_docx(*paragraphs: str) -> bytes:
-    document = docx.Document()
-    for text in paragraphs:
-        document.add_paragraph(text)
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
-
-
-def docx_text(data: bytes) -> str:
-    document = docx.Document(io.BytesIO(data))
-    chunks = [p.text for p in document.paragraphs]
-    for table in document.tables:
-        for row in table.rows:
-            for cell in row.cells:
-                chunks.extend(p.text for p in cell.paragraphs)
-    return "\n".join(chunks)
 
 
 AMOUNTS = {
@@ -84,7 +57,7 @@ def store(tmp_path: Path) -> LocalStorage:
 def loaded(db_session: Any, store: LocalStorage) -> Any:
     """The test database with the built-in models filed and a complete référentiel."""
     drafting.load_builtin_models(db_session, store)
-    fill_reference(db_session)
+    fill_organisations(db_session)
     return db_session
 
 

@@ -588,3 +588,123 @@ def test_rebuild_with_several_processes(tmp_path, opened):
     assert not ix.needs_reindex
     assert search(ix, "comite pilotage", scope=ALL).total == 120
     assert search(ix, "comite pilotage", scope=REGION_11).total == 60
+
+
+# ---------------------------------------------------------------- speed paths (bench/README.md, Recherche)
+
+
+PHRASE_TEXTS = [
+    "le comité de pilotage se réunit",                # match
+    "le comité national de pilotage",                 # a word in between: no
+    "le pilotage actif du comité",                    # reversed and apart: no
+    "comité comité de pilotage et encore comité",     # match after a repeated word
+    "comité. Pilotage",                               # punctuation does not break positions: match
+    "rien de tout cela",                              # no
+    "ville ville ville",                              # "ville ville" matches
+    "politique de la ville, politique de l'image",    # match
+]
+
+
+def test_phrase_matcher_agrees_with_whoosh_phrase(tmp_path, opened):
+    from whoosh import query as wq
+
+    ix = opened(tmp_path / "ix")
+    # Two commits and a deletion: several segments, a deleted document holding the phrase.
+    with writing(ix) as w:
+        for i, text in enumerate(PHRASE_TEXTS[:4]):
+            w.upsert(IndexEntry(id=entry_id("document", i), kind="document", title=f"Pièce {i}", text=text))
+    with writing(ix) as w:
+        for i, text in enumerate(PHRASE_TEXTS[4:], 4):
+            w.upsert(IndexEntry(id=entry_id("document", i), kind="document", title=f"Pièce {i}", text=text))
+        w.upsert(IndexEntry(id="document:98", kind="document", title="Comité de pilotage", text="titre seul"))
+        w.upsert(IndexEntry(id="document:99", kind="document", title="Effacé", text="comité de pilotage"))
+    with writing(ix) as w:
+        w.delete("document:99")
+    analyzer = french_analyzer()
+    for phrase, expected in [
+        ("comité de pilotage", {"document:0", "document:3", "document:4", "document:98"}),
+        ("ville ville", {"document:6"}),
+        ("ville ville ville", {"document:6"}),
+        ("politique de la ville", {"document:7"}),
+        ("pilotage comité", set()),
+        ("comité absentissime", set()),
+    ]:
+        stems = [t.text for t in analyzer(phrase)]
+        with ix.searchers.searcher() as s:
+            reference = s.search(wq.Or([wq.Phrase(f, stems) for f in ("title", "text")]), limit=None)
+            ref = {hit["id"]: round(hit.score, 6) for hit in reference}
+        r = search(ix, f'"{phrase}"', scope=ALL, per_page=100)
+        ours = {h.id: round(h.score, 6) for h in r.hits}
+        assert set(ours) == expected, phrase
+        assert ours == ref, phrase  # same documents and the same scores as Whoosh's own Phrase
+        assert r.total == len(expected)
+
+
+def _facet_corpus(ix: SearchIndex) -> list[IndexEntry]:
+    entries = [
+        IndexEntry(
+            id=entry_id("document", i), kind="minutes" if i % 7 == 0 else "document",
+            title=f"Pièce {i}",
+            text=("cinéma jeunes " if i % 2 == 0 else "théâtre ")
+            + ("comité de pilotage" if i % 3 == 0 else "pilotage du comité"),
+            type=("convention", "avenant", "bilan")[i % 3], region=("11", "93", "national", "24")[i % 4],
+            year=2005 + i % 4, status=("signé", "brouillon")[i % 2], date=datetime(2000 + i % 20, 1, 1 + i % 28),
+        )
+        for i in range(90)
+    ]
+    # Three commits: several segments; then deletions, whose documents must not be counted.
+    for start in (0, 30, 60):
+        with writing(ix) as w:
+            for e in entries[start:start + 30]:
+                w.upsert(e)
+    deleted = {entry_id("document", i) for i in (0, 6, 12, 33, 61)}
+    with writing(ix) as w:
+        for eid in deleted:
+            w.delete(eid)
+    return [e for e in entries if e.id not in deleted]
+
+
+def test_total_and_facets_equal_a_count_over_the_entries(tmp_path, opened):
+    ix = opened(tmp_path / "ix")
+    live = _facet_corpus(ix)
+    cases = [
+        ("cinema", ALL, None, lambda e: "cinéma" in e.text),
+        ("cinema", REGION_11, None, lambda e: "cinéma" in e.text and e.region in ("11", "national")),
+        ("cinema jeunes", ALL, {"type": "bilan"}, lambda e: "cinéma" in e.text and e.type == "bilan"),
+        ('"comité de pilotage"', ALL, None, lambda e: "comité de pilotage" in e.text),
+        ('"comité de pilotage"', REGION_11, None,
+         lambda e: "comité de pilotage" in e.text and e.region in ("11", "national")),
+        ("theatre OR region:24", ALL, None, lambda e: "théâtre" in e.text or e.region == "24"),
+        ("pilotage NOT cinema", SearchScope.only({"93"}), None,
+         lambda e: "cinéma" not in e.text and e.region == "93"),
+    ]
+    for query, scope, filters, wanted in cases:
+        expected = [e for e in live if wanted(e)]
+        for sort in ("relevance", "date"):
+            r = search(ix, query, scope=scope, filters=filters, sort=sort, per_page=5)
+            assert r.total == len(expected), (query, sort)
+            for name, attr in (("type", "type"), ("region", "region"), ("year", "year"), ("status", "status"),
+                               ("kind", "kind")):
+                counts: dict[str, int] = {}
+                for e in expected:
+                    value = fold(str(getattr(e, attr)))
+                    counts[value] = counts.get(value, 0) + 1
+                assert {v.value: v.count for v in r.facets[name]} == counts, (query, sort, name)
+            assert {h.id for h in r.hits} <= {e.id for e in expected}
+            assert len(r.hits) == min(5, len(expected))
+
+
+def test_relevance_pages_follow_the_full_ranking(tmp_path, opened):
+    from whoosh import query as wq
+
+    ix = opened(tmp_path / "ix")
+    _facet_corpus(ix)
+    with ix.searchers.searcher() as s:
+        ranked = [hit["id"] for hit in s.search(wq.Or([wq.Term("title", "cinem"), wq.Term("text", "cinem")]),
+                                                limit=None)]
+    assert len(ranked) == 41
+    pages = []
+    for page in range(1, 6):
+        pages += [h.id for h in search(ix, "cinéma", scope=ALL, page=page, per_page=9).hits]
+    # Block skipping on the page may not drop or reorder anything.
+    assert pages == ranked

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import io
 import json
 import zipfile
 from pathlib import Path
 from typing import Any
 
-import docx
 import pytest
 from sqlalchemy import func, select
 
 from documents.formatting import format_amount, parse_amount
-from documents.models import Document, DraftingTemplate, Generation, Organisation, Region
+from documents.models import Document, DraftingTemplate, Generation, Region
 from intranet.cli import BOOTSTRAP_HOOKS
 from intranet.drafting.cli import load_models_hook
+from testkit import docx_text, fill_organisations
 
 AMOUNTS = {
     "montant_mission_coordination": "12 500",
@@ -25,25 +24,11 @@ AMOUNTS = {
 }
 
 
-def docx_text(data: bytes) -> str:
-    document = docx.Document(io.BytesIO(data))
-    chunks = [p.text for p in document.paragraphs]
-    for table in document.tables:
-        for row in table.rows:
-            for cell in row.cells:
-                chunks.extend(p.text for p in cell.paragraphs)
-    return "\n".join(chunks)
-
-
 @pytest.fixture
 def loaded(runner: Any, db_session: Any) -> Any:
     result = runner.invoke(args=["templates", "load"])
     assert result.exit_code == 0, result.output
-    for org in db_session.scalars(select(Organisation)):
-        org.address = org.address or f"{org.id} rue de la Paix, 75002 Paris"
-        org.representative = org.representative or f"Madame Représentante {org.id}"
-        org.representative_title = org.representative_title or "Directrice"
-    db_session.commit()
+    fill_organisations(db_session)
     return runner
 
 

@@ -8,15 +8,14 @@ import time
 import zipfile
 from typing import Any
 
-import docx
 import pytest
 from sqlalchemy import func, select
 
-import testkit
 from documents import drafting
 from documents.formatting import format_amount, parse_amount
-from documents.models import AuditEvent, Document, DraftingTemplate, Generation, Organisation
+from documents.models import AuditEvent, Document, DraftingTemplate, Generation
 from intranet.extensions import storage
+from testkit import docx_text, fill_organisations, template_docx as make_docx
 
 AMOUNTS = {
     "montant_mission_coordination": "12 500",
@@ -26,35 +25,12 @@ AMOUNTS = {
 }
 
 
-def make_docx(*paragraphs: str) -> bytes:
-    document = docx.Document()
-    for text in paragraphs:
-        document.add_paragraph(text)
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
-
-
-def docx_text(data: bytes) -> str:
-    document = docx.Document(io.BytesIO(data))
-    chunks = [p.text for p in document.paragraphs]
-    for table in document.tables:
-        for row in table.rows:
-            for cell in row.cells:
-                chunks.extend(p.text for p in cell.paragraphs)
-    return "\n".join(chunks)
-
-
 @pytest.fixture
 def models(app: Any, db_session: Any) -> dict[str, int]:
     """Built-in models filed, référentiel complete; slug -> template id."""
     with app.app_context():
         drafting.load_builtin_models(db_session, storage())
-    for org in db_session.scalars(select(Organisation)):
-        org.address = org.address or f"{org.id} rue de la Paix, 75002 Paris"
-        org.representative = org.representative or f"Madame Représentante {org.id}"
-        org.representative_title = org.representative_title or "Directrice"
-    db_session.commit()
+    fill_organisations(db_session)
     return {row.slug: row.document_id for row in db_session.scalars(select(DraftingTemplate))}
 
 
