@@ -22,6 +22,7 @@ Builds a migrated SQLite database holding N French-like documents of about 2,000
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import itertools
 import random
@@ -137,6 +138,7 @@ def build_database(url: str, n: int, words: int, seed: int) -> dict[str, int]:
 
 
 def fts5(db: Path, texts: dict[int, tuple[str, str]]) -> sqlite3.Connection:
+    db.unlink(missing_ok=True)  # a reused --data folder holds the previous run's table
     conn = sqlite3.connect(str(db))
     conn.execute("CREATE VIRTUAL TABLE docs USING fts5(title, body, tokenize='unicode61 remove_diacritics 2')")
     conn.executemany("INSERT INTO docs(rowid, title, body) VALUES (?, ?, ?)",
@@ -157,6 +159,10 @@ def main() -> None:
     parser.add_argument("--procs", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--data", type=Path, default=None,
+                        help="keep the database and index in this folder and reuse them on the next run "
+                             "(the 20k build takes minutes); default: a temporary folder")
+    parser.add_argument("--build-only", action="store_true", help="build (or reuse) the corpus, then stop")
     args = parser.parse_args()
 
     from sqlalchemy import select
@@ -168,10 +174,18 @@ def main() -> None:
     from documents.models import Document, DocumentVersion, User
     from intranet import create_app
 
-    with tempfile.TemporaryDirectory(prefix="search-bench-") as tmp:
-        data = Path(tmp)
+    with contextlib.ExitStack() as stack:
+        if args.data is None:
+            data = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="search-bench-")))
+        else:
+            data = args.data
+            data.mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{data / 'intranet.sqlite3'}"
-        build_database(url, args.docs, args.words, args.seed)
+        reuse = (data / "built").exists()
+        if reuse:
+            print(f"reusing the database and index in {data} (remove it to rebuild)", flush=True)
+        else:
+            build_database(url, args.docs, args.words, args.seed)
         app = create_app({
             "TESTING": True, "SECRET_KEY": "bench-" + "x" * 40, "DATA_DIR": str(data), "DATABASE_URL": url,
             "STORAGE_DIR": str(data / "files"), "INDEX_DIR": str(data / "index"),
@@ -180,13 +194,19 @@ def main() -> None:
         factory = app.extensions["db_factory"]
         root = Path(app.config["INDEX_DIR"])
 
-        t0 = time.perf_counter()
-        report = indexer.reindex_all(factory, root, procs=args.procs)
-        took = time.perf_counter() - t0
-        size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
-        rate = report.count / took
-        print(f"indexing: reindex_all(procs={args.procs}) {report.count} docs in {took:.1f} s = {rate:.0f} docs/s, "
-              f"index {size / 1e6:.0f} MB", flush=True)
+        if not reuse:
+            t0 = time.perf_counter()
+            report = indexer.reindex_all(factory, root, procs=args.procs)
+            took = time.perf_counter() - t0
+            size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+            rate = report.count / took
+            print(f"indexing: reindex_all(procs={args.procs}) {report.count} docs in {took:.1f} s = "
+                  f"{rate:.0f} docs/s, index {size / 1e6:.0f} MB", flush=True)
+            if args.data is not None:
+                (data / "built").write_text(f"{report.count}\n", encoding="ascii")
+        if args.build_only:
+            app.extensions["db_engine"].dispose()
+            return
 
         session = factory()
         national = session.scalar(select(User).where(User.email == "national@bench.fr"))

@@ -28,6 +28,8 @@ import time
 import unicodedata
 import uuid
 import warnings
+import weakref
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field as dc_field
@@ -49,9 +51,11 @@ from whoosh.analysis.analyzers import CompositeAnalyzer
 from whoosh.fields import DATETIME, ID, KEYWORD, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import Index, LockError
+from whoosh.matching import Matcher, NullMatcher, binary, wrappers
 from whoosh.lang import stopwords_for_language
 from whoosh.searching import Searcher
 from whoosh.support.charset import accent_map
+from whoosh.util import make_binary_tree
 
 from documents.errors import DomainError
 
@@ -661,6 +665,80 @@ class SearcherCache:
 
 
 # --------------------------------------------------------------------------
+# Phrases
+# --------------------------------------------------------------------------
+
+
+class _PhraseMatcher(wrappers.WrappingMatcher):
+    """Documents where the words follow each other, checked on raw positions.
+
+    Same matches and scores as Whoosh's ``Phrase`` (a ``SpanNear2`` with
+    slop 1 over the same term matchers, scored as their intersection), but
+    the check is a set lookup per position instead of building span objects:
+    measured, phrase checking was most of the time of a phrase search.
+    """
+
+    def __init__(self, terms: list[Matcher]) -> None:
+        self.terms = terms
+        super().__init__(make_binary_tree(binary.IntersectionMatcher, terms))
+        self._find_next()
+
+    def _here(self) -> bool:
+        starts = self.terms[0].value_as("positions")
+        follow = [frozenset(m.value_as("positions")) for m in self.terms[1:]]
+        return any(all(p + i in s for i, s in enumerate(follow, 1)) for p in starts)
+
+    def _find_next(self) -> None:
+        child = self.child
+        while child.is_active() and not self._here():
+            child.next()
+
+    def copy(self) -> _PhraseMatcher:
+        return _PhraseMatcher([m.copy() for m in self.terms])
+
+    def replace(self, minquality: float = 0) -> Matcher:
+        # The intersection must keep these very term matchers (positions are
+        # read from them): never swapped for a "more efficient" one.
+        return self if self.is_active() else NullMatcher()
+
+    def supports_block_quality(self) -> bool:
+        return False
+
+    def next(self) -> None:
+        self.child.next()
+        self._find_next()
+
+    def skip_to(self, id: int) -> None:
+        self.child.skip_to(id)
+        self._find_next()
+
+    def all_ids(self) -> Iterator[int]:
+        while self.is_active():
+            yield self.id()
+            self.next()
+
+
+class _Phrase(wq.Phrase):
+    """``wq.Phrase`` (consecutive words) with the faster matcher above."""
+
+    def matcher(self, searcher: Searcher, context=None) -> Matcher:  # type: ignore[no-untyped-def]
+        fieldname = self.fieldname
+        if fieldname not in searcher.schema or len(self.words) < 2 or self.slop != 1:
+            return super().matcher(searcher, context)
+        field = searcher.schema[fieldname]
+        reader = searcher.reader()
+        terms = []
+        for word in self.words:
+            if (fieldname, field.to_bytes(word)) not in reader:
+                return NullMatcher()
+            terms.append(wq.Term(fieldname, word).matcher(searcher, context))
+        m: Matcher = _PhraseMatcher(terms)
+        if self.boost != 1.0:
+            m = wrappers.WrappingMatcher(m, boost=self.boost)
+        return m
+
+
+# --------------------------------------------------------------------------
 # Query language
 # --------------------------------------------------------------------------
 
@@ -970,7 +1048,7 @@ class _Compiler:
         if len(stems) == 1:
             subs: list[wq.Query] = [wq.Term(f, stems[0]) for f in fields]
         else:
-            subs = [wq.Phrase(f, stems) for f in fields]
+            subs = [_Phrase(f, stems) for f in fields]
         return wq.Or(subs) if len(subs) > 1 else subs[0]
 
     def compile_filter(self, fld: str, value: str) -> wq.Query:
@@ -1181,15 +1259,19 @@ class _Deadline:
 class _DeadlineCollector(collectors.WrappingCollector):
     """Raises ``TimeLimit`` once the deadline has passed, checked every few documents."""
 
-    def __init__(self, child: collectors.Collector, deadline: _Deadline) -> None:
+    def __init__(self, child: collectors.Collector, deadline: _Deadline,
+                 record: list[int] | None = None) -> None:
         self.child = child
         self.deadline = deadline
+        self.record = record
         self.seen = 0
 
     def collect(self, sub_docnum: int):  # type: ignore[no-untyped-def]
         self.seen += 1
         if self.seen % 32 == 0 and self.deadline.passed():
             raise collectors.TimeLimit
+        if self.record is not None:
+            self.record.append(self.child.offset + sub_docnum)
         return self.child.collect(sub_docnum)
 
     def collect_matches(self) -> None:
@@ -1197,6 +1279,86 @@ class _DeadlineCollector(collectors.WrappingCollector):
         # when no filter collector sits above us.
         for sub_docnum in self.child.matches():
             self.collect(sub_docnum)
+
+
+def _has_phrase(q: wq.Query) -> bool:
+    return any(isinstance(sub, wq.Phrase) for sub in q.leaves()) or isinstance(q, wq.Phrase)
+
+
+def _docset(searcher: Searcher, scope_filter: wq.Query | None, deadline: _Deadline) -> set[int] | None:
+    """Document numbers the scope allows (None = all), from the region postings."""
+    if scope_filter is None:
+        return None
+    return set(searcher.docs_for_query(scope_filter))
+
+
+def _matching_docs(searcher: Searcher, q: wq.Query, allowed: set[int] | None, deadline: _Deadline) -> list[int]:
+    """Every allowed match of ``q``, unscored (the matchers' fast ``all_ids``)."""
+    out: list[int] = []
+    seen = 0
+    for leaf, offset in searcher.leaf_searchers():
+        for sub in q.docs(leaf):
+            seen += 1
+            if seen % 1024 == 0 and deadline.passed():
+                raise collectors.TimeLimit
+            docnum = sub + offset
+            if allowed is None or docnum in allowed:
+                out.append(docnum)
+    return out
+
+
+def _top(searcher: Searcher, q: wq.Query, allowed: set[int] | None, deadline: _Deadline, *, limit: int,
+         sortedby: sorting.FacetType | None, record: list[int] | None):  # type: ignore[no-untyped-def]
+    """The first ``limit`` allowed matches, best first (or by ``sortedby``)."""
+    if sortedby is not None:
+        top: collectors.Collector = collectors.SortingCollector(sortedby, limit=limit)
+    else:
+        # Block skipping would leave matches unrecorded: off when recording.
+        top = collectors.TopCollector(limit=limit, usequality=record is None)
+    # The deadline check sits INSIDE the scope filter.  Whoosh's own
+    # TimeLimitCollector cannot be used here: wrapped around a filtered
+    # collector it iterates the raw matches and bypasses the filter, so a
+    # regional user would see every region (caught by the scope tests).
+    timed = collectors.FilterCollector(_DeadlineCollector(top, deadline, record), allowed)
+    searcher.search_with_collector(q, timed)
+    return timed.results()
+
+
+_FACET_COLUMNS: weakref.WeakKeyDictionary[Searcher, dict[str, list[object]]] = weakref.WeakKeyDictionary()
+_FACET_LOCK = threading.Lock()
+
+
+def _facet_columns(searcher: Searcher) -> dict[str, list[object]]:
+    """The facet fields' values of every document, read once per searcher (from the sortable columns)."""
+    with _FACET_LOCK:
+        cached = _FACET_COLUMNS.get(searcher)
+    if cached is not None:
+        return cached
+    columns: dict[str, list[object]] = {}
+    for name in FACET_FIELDS:
+        values: list[object] = []
+        for leaf, offset in searcher.leaf_searchers():
+            reader = leaf.reader()
+            values.extend([None] * (offset - len(values)))
+            values.extend(reader.column_reader(name) if reader.doc_count_all() else ())
+        columns[name] = values
+    with _FACET_LOCK:
+        _FACET_COLUMNS[searcher] = columns
+    return columns
+
+
+def _count_facets(searcher: Searcher, docnums: Sequence[int]) -> dict[str, tuple[FacetValue, ...]]:
+    """All the facets in one pass per field over the matched document numbers."""
+    out: dict[str, tuple[FacetValue, ...]] = {}
+    columns = _facet_columns(searcher)
+    for name in FACET_FIELDS:
+        counts = Counter(map(columns[name].__getitem__, docnums))
+        out[name] = tuple(
+            FacetValue(str(k), int(v))
+            for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
+            if k is not None and k != ""
+        )
+    return out
 
 
 def _timeout_error() -> SearchTimeout:
@@ -1252,32 +1414,31 @@ def search(
                 notices=tuple(notices),
             )
         full = wq.And([compiled, *extra]) if extra else compiled
-        facets = {
-            name: sorting.FieldFacet(name, maptype=sorting.Count) for name in FACET_FIELDS
-        }
-        sortedby = sorting.FieldFacet("date", reverse=True) if sort == "date" else None
-        # The deadline check sits INSIDE the scope filter.  Whoosh's own
-        # TimeLimitCollector cannot be used here: wrapped around a filtered
-        # collector it iterates the raw matches and bypasses the filter, so a
-        # regional user would see every region (caught by the scope tests).
-        collector = searcher.collector(limit=page * per_page, sortedby=sortedby, groupedby=facets)
-        timed = collectors.FilterCollector(_DeadlineCollector(collector, deadline), scope_filter)
         try:
-            searcher.search_with_collector(full, timed)
+            allowed = _docset(searcher, scope_filter, deadline)
+            if allowed is None and sort == "relevance" and not _has_phrase(full):
+                # Two cheap passes instead of one scored pass over every match:
+                # the unscored match list gives the exact total and facets, and
+                # the top-N collector may then skip blocks that cannot enter
+                # the page (Whoosh's block quality), as bare Whoosh does.
+                # Under a regional scope only the allowed matches are scored,
+                # so the single recording pass below is the cheaper one.
+                matched = _matching_docs(searcher, full, allowed, deadline)
+                results = _top(searcher, full, allowed, deadline, limit=page * per_page, sortedby=None,
+                               record=None)
+            else:
+                # Sorting by date or checking phrase positions visits every
+                # match anyway: one pass that records the allowed matches.
+                matched = []
+                sortedby = sorting.FieldFacet("date", reverse=True) if sort == "date" else None
+                results = _top(searcher, full, allowed, deadline, limit=page * per_page, sortedby=sortedby,
+                               record=matched)
         except collectors.TimeLimit:
             raise _timeout_error() from None
         if deadline.passed():
             raise _timeout_error()
-        results = timed.results()
-        total = len(results)
-        facet_values = {
-            name: tuple(
-                FacetValue(str(k), int(v))
-                for k, v in sorted(results.groups(name).items(), key=lambda kv: (-kv[1], str(kv[0])))
-                if k is not None and k != ""
-            )
-            for name in FACET_FIELDS
-        }
+        total = len(matched)
+        facet_values = _count_facets(searcher, matched)
         page_hits = list(results)[(page - 1) * per_page : page * per_page]
         ids = [h["id"] for h in page_hits]
         texts: Mapping[str, str] = text_for(ids) if (text_for and ids) else {}
