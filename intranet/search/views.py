@@ -27,6 +27,8 @@ from documents import archive, indexer
 from documents.errors import NotFound
 from documents.models import Document, DocStatus, DocType, IndexOutbox, Region
 from documents.models.archive import DOC_STATUS_LABELS, DOC_TYPE_LABELS
+from documents.models.committees import LABELS as COMMITTEE_LABELS
+from documents.models.committees import CommitteeLevel, MinutesStatus
 from documents.search import NATIONAL, SearchIndex, SearchIndexError, SearchQueryError, SearchResults
 from intranet.extensions import db
 from intranet.pagination import Page
@@ -139,16 +141,21 @@ def region_names() -> dict[str, str]:
 
 
 def _label(kind: str, value: str, regions: dict[str, str]) -> str:
+    # Meetings share the type/status facets: their values are committee levels and minutes states.
     if kind == "type":
-        try:
-            return DOC_TYPE_LABELS[DocType(value)]
-        except ValueError:
-            return value
+        for enum_type, labels in ((DocType, DOC_TYPE_LABELS), (CommitteeLevel, COMMITTEE_LABELS)):
+            try:
+                return labels[enum_type(value)]
+            except ValueError:
+                continue
+        return value
     if kind == "status":
-        try:
-            return DOC_STATUS_LABELS[DocStatus(value)]
-        except ValueError:
-            return value
+        for enum_type, labels in ((DocStatus, DOC_STATUS_LABELS), (MinutesStatus, COMMITTEE_LABELS)):
+            try:
+                return labels[enum_type(value)]
+            except ValueError:
+                continue
+        return value
     if kind == "region":
         return regions.get(value, value)
     if kind == "kind":

@@ -253,3 +253,14 @@ def test_a_deleted_index_folder_is_rebuilt_not_a_crash(client: Any, auth: AuthAc
     response = client.get("/recherche/?q=protocole")
     assert response.status_code == 200
     assert "Protocole national" in unmarked(response)
+
+
+def test_facet_labels_are_french_for_documents_and_meetings() -> None:
+    from intranet.search.views import _label
+
+    assert _label("type", "convention", {}) == "Convention"
+    assert _label("type", "regional", {}) == "Comité de pilotage régional"
+    assert _label("status", "signe", {}) == "Signé"
+    assert _label("status", "approuve", {}) == "Approuvé"
+    assert _label("status", "inconnu", {}) == "inconnu"
+    assert _label("region", "11", {"11": "Île-de-France"}) == "Île-de-France"
