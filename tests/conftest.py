@@ -114,6 +114,9 @@ def app(database_url: str, data_dir: Path) -> Iterator[Any]:
         "SEARCH_SYNC": True,
     })
     yield app
+    from intranet.search.views import reset_index
+
+    reset_index(app)  # closes the cached searchers' files
     app.extensions["db_engine"].dispose()
 
 

@@ -55,6 +55,7 @@ def live_server(sqlite_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
     from werkzeug.serving import make_server
 
     from intranet import create_app
+    from intranet.search.views import reset_index
 
     data_dir = tmp_path / "live"
     data_dir.mkdir()
@@ -77,6 +78,7 @@ def live_server(sqlite_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
         server.shutdown()
         thread.join(10)
         server.server_close()
+        reset_index(app)
         app.extensions["db_engine"].dispose()
 
 
@@ -104,7 +106,8 @@ def page(browser: Any) -> Iterator[Any]:
 
     def on_console(msg: Any) -> None:
         # Browsers ask for /favicon.ico on their own; the intranet has none (a known 404).
-        if msg.type in ("error", "warning") and not msg.location.get("url", "").endswith(IGNORED):
+        url = msg.location.get("url", "")
+        if msg.type in ("error", "warning") and not url.endswith(IGNORED) and url not in tab.expected_errors:
             problems.append(f"console {msg.type}: {msg.text} ({msg.location.get('url', '')})")
 
     def on_response(resp: Any) -> None:
