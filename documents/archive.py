@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session
@@ -37,6 +37,12 @@ from documents.models import (
     User,
 )
 from documents.storage import Storage, StorageError, sha256_file
+
+if TYPE_CHECKING:  # extraction is imported lazily, only when a file is actually parsed
+    from documents.extraction import Extraction
+
+#: Called after the flush and before the commit of a filing verb, to add rows to the same transaction.
+BeforeCommit = Callable[[Document, DocumentVersion], None]
 
 logger = logging.getLogger(__name__)
 
@@ -229,9 +235,21 @@ def find_by_sha(session: Session, sha256: str) -> DocumentVersion | None:
     return session.scalar(select(DocumentVersion).where(DocumentVersion.sha256 == sha256).limit(1))
 
 
+def _text_fields(result: Extraction) -> tuple[str | None, str, str, int | None]:
+    """(text, text_status, text_reason, pages) of a version from an extraction outcome."""
+    if result.status == "ok":
+        # A partial text (page cap, truncation) is indexed, and the reason is kept.
+        return result.text or "", TextStatus.OK.value, result.reason or "", result.pages
+    return None, TextStatus.FAILED.value, result.reason or "Texte non indexé.", result.pages
+
+
 def prepare_file(session: Session, storage: Storage, path: Path, filename: str, *,
-                 extract: bool = True, allow_duplicate_of: int | None = None) -> PreparedFile:
-    """The pipeline's first stages: checks → dedup → store → parse. Nothing is written to the DB."""
+                 extracted: Extraction | None = None, allow_duplicate_of: int | None = None) -> PreparedFile:
+    """The pipeline's first stages: checks → dedup → store → parse. Nothing is written to the DB.
+
+    ``extracted`` is the file's text when the caller already knows it (a draft the render
+    worker has just read): the extraction subprocess is then skipped.
+    """
     check = filetypes.check_upload(path, filename)
     sha = sha256_file(path)
     existing = find_by_sha(session, sha)
@@ -242,24 +260,18 @@ def prepare_file(session: Session, storage: Storage, path: Path, filename: str, 
         )
     newly_stored = not storage.exists(sha)
     storage.put_file(path, sha)
-    text, status, reason, pages = None, TextStatus.NONE.value, "", None
-    if extract:
+    if extracted is not None:
+        text, status, reason, pages = _text_fields(extracted)
+    else:
         from documents import extraction
 
         try:
-            result = extraction.extract_text(storage.local_path(sha), check.kind)
+            text, status, reason, pages = _text_fields(
+                extraction.extract_text(storage.local_path(sha), check.kind))
         except Exception as exc:  # noqa: BLE001 - extraction failure must never lose the file
             logger.exception("extraction crashed")
-            result = None
+            text, status, pages = None, TextStatus.FAILED.value, None
             reason = f"Extraction impossible ({type(exc).__name__}) : texte non indexé."
-            status = TextStatus.FAILED.value
-        if result is not None:
-            if result.status == "ok":
-                # A partial text (page cap, truncation) is indexed, and the reason is kept.
-                text, status, pages = result.text or "", TextStatus.OK.value, result.pages
-                reason = result.reason or ""
-            else:
-                status, reason, pages = TextStatus.FAILED.value, result.reason or "Texte non indexé.", result.pages
     return PreparedFile(
         sha256=sha, size=check.size, filename=filetypes.safe_filename(filename), kind=check.kind,
         mime_type=check.mime_type, text=text, text_status=status, text_reason=reason[:500], pages=pages,
@@ -302,12 +314,18 @@ def archive_document(
     origin: dict[str, Any] | None = None,
     ip: str = "",
     check_permissions: bool = True,
+    extracted: Extraction | None = None,
+    before_commit: BeforeCommit | None = None,
 ) -> Document:
-    """File a new document from the file at ``path``: checks, store, parse, record, index."""
+    """File a new document from the file at ``path``: checks, store, parse, record, index.
+
+    ``extracted`` (the text already read) skips the extraction subprocess; ``before_commit``
+    adds the caller's rows (a draft's provenance) to the same transaction.
+    """
     meta = _clean_metadata(session, meta)
     if check_permissions:
         _require_write(actor, meta.region_code)
-    prepared = prepare_file(session, storage, path, filename)
+    prepared = prepare_file(session, storage, path, filename, extracted=extracted)
     try:
         doc = Document(created_by_id=actor.id if actor else None, updated_by_id=actor.id if actor else None)
         _apply(session, doc, meta)
@@ -315,14 +333,17 @@ def archive_document(
         # The back-reference adds the version to doc.versions: appending it again would list it twice.
         # SQLAlchemy 2 no longer cascades a backref into the session: add the version explicitly,
         # or the flush drops it (SAWarning) and the document is committed without any version.
-        session.add(_new_version(doc, prepared, number=1, actor=actor, comment=comment or "Version initiale",
-                                 origin=origin))
+        version = _new_version(doc, prepared, number=1, actor=actor, comment=comment or "Version initiale",
+                               origin=origin)
+        session.add(version)
         session.flush()
         enqueue(session, doc.id)
         audit.record(session, "document.upload", actor=actor, object_type="document", object_id=doc.id,
                      region_code=doc.region_code, ip=ip,
                      details={"filename": prepared.filename, "sha256": prepared.sha256, "version": 1,
                               "text": prepared.text_status})
+        if before_commit is not None:
+            before_commit(doc, version)
         session.commit()
     except BaseException:
         session.rollback()
@@ -343,13 +364,19 @@ def add_version(
     origin: dict[str, Any] | None = None,
     ip: str = "",
     check_permissions: bool = True,
+    extracted: Extraction | None = None,
+    before_commit: BeforeCommit | None = None,
 ) -> DocumentVersion:
-    """Add a new version of ``document``; earlier versions stay downloadable."""
+    """Add a new version of ``document``; earlier versions stay downloadable.
+
+    ``extracted`` and ``before_commit`` work as in ``archive_document``.
+    """
     if check_permissions:
         _require_write(actor, document.region_code)
     if document.in_trash:
         raise ValidationError("Ce document est dans la corbeille : restaurez-le d'abord.")
-    prepared = prepare_file(session, storage, path, filename, allow_duplicate_of=document.id)
+    prepared = prepare_file(session, storage, path, filename, allow_duplicate_of=document.id,
+                            extracted=extracted)
     current = document.current
     if current is not None and current.sha256 == prepared.sha256:
         raise DuplicateDocument("Ce fichier est identique à la version actuelle.", document_id=document.id)
@@ -364,7 +391,10 @@ def add_version(
         enqueue(session, document.id)
         audit.record(session, "document.version", actor=actor, object_type="document", object_id=document.id,
                      region_code=document.region_code, ip=ip,
-                     details={"filename": prepared.filename, "sha256": prepared.sha256, "version": number})
+                     details={"filename": prepared.filename, "sha256": prepared.sha256, "version": number,
+                              "text": prepared.text_status})
+        if before_commit is not None:
+            before_commit(document, version)
         session.commit()
     except BaseException:
         session.rollback()

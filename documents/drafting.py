@@ -33,11 +33,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from documents import archive, audit, generation, permissions
 from documents.errors import DomainError, NotFound, PermissionDenied, ValidationError
+from documents.extraction import Extraction
 from documents.formatting import parse_date
 from documents.generation import FIELD_TYPES, FieldSpec, RenderWorker, TemplateError
 from documents.models import (
@@ -53,7 +54,6 @@ from documents.models import (
     Organisation,
     OrganisationKind,
     Region,
-    TextStatus,
     User,
 )
 from documents.storage import Storage
@@ -469,79 +469,45 @@ def _file(
 ) -> tuple[Document, DocumentVersion]:
     """File ``data`` as a new document (``meta``) or a new version of ``document``.
 
-    The archive's own verbs always re-extract the text in a throw-away subprocess
-    (~100 ms), which is right for uploads. A draft's text is already known: the render
-    worker extracted it from the document it had just produced, inside the same sandbox
-    and bounds (see ``RenderWorker``), so this function files with that text and runs the
-    same steps otherwise (upload checks, dedup, storage, audit, outbox) in one transaction.
-    ``extra`` adds rows (the provenance) to that transaction.
+    A draft's text is already known: the render worker extracted it from the document it
+    had just produced, inside the same sandbox and bounds (see ``RenderWorker``), so the
+    archive verbs are given that text and skip their extraction subprocess (~100 ms); every
+    other step (upload checks, dedup, storage, audit, outbox) is theirs. ``extra`` adds rows
+    (the provenance) and the drafting audit entry to the same transaction.
     """
-    if document is None:
-        assert meta is not None
-        meta = archive._clean_metadata(session, meta)
-        if check_permissions:
-            archive._require_write(actor, meta.region_code)
-    else:
-        if check_permissions:
-            archive._require_write(actor, document.region_code)
-        if document.in_trash:
-            raise ValidationError("Ce document est dans la corbeille : restaurez-le d'abord.")
+    extracted = (Extraction(text=text, status="ok", reason=None) if text is not None
+                 else Extraction(text=None, status="failed", reason=text_reason[:500] or None))
+
+    filed: list[DocumentVersion] = []
+
+    def before_commit(doc: Document, version: DocumentVersion) -> None:
+        filed.append(version)
+        if extra is not None:
+            extra(doc, version)
+        audit.record(session, action, actor=actor, object_type="document", object_id=doc.id,
+                     region_code=doc.region_code, ip=ip,
+                     details={k: v for k, v in origin.items() if k != "analysis"})
+
     fd, name = tempfile.mkstemp(suffix=".docx", prefix="brouillon-")
     path = Path(name)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        prepared = archive.prepare_file(session, storage, path, filename, extract=False,
-                                        allow_duplicate_of=document.id if document is not None else None)
-    finally:
-        path.unlink(missing_ok=True)
-    if text is not None:
-        prepared.text, prepared.text_status, prepared.text_reason = text, TextStatus.OK.value, ""
-    else:
-        prepared.text_status, prepared.text_reason = TextStatus.FAILED.value, text_reason[:500]
-    try:
         if document is None:
             assert meta is not None
-            doc = Document(created_by_id=actor.id if actor else None, updated_by_id=actor.id if actor else None)
-            archive._apply(session, doc, meta)
-            session.add(doc)
-            # _new_version sets version.document, which already appends it to doc.versions (appending
-            # again would list it twice in memory: sessions do not expire on commit); SQLAlchemy 2 does
-            # not cascade that backref into the session, hence the explicit add.
-            version = archive._new_version(doc, prepared, number=1, actor=actor, comment=comment, origin=origin)
-            session.add(version)
-            audit_action = "document.upload"
+            doc = archive.archive_document(
+                session, storage, actor=actor, path=path, filename=filename, meta=meta, comment=comment,
+                origin=origin, ip=ip, check_permissions=check_permissions, extracted=extracted,
+                before_commit=before_commit)
         else:
             doc = document
-            current = doc.current
-            if current is not None and current.sha256 == prepared.sha256:
-                raise archive.DuplicateDocument("Ce fichier est identique à la version actuelle.",
-                                                document_id=doc.id)
-            number = (session.scalar(select(func.max(DocumentVersion.number))
-                                     .where(DocumentVersion.document_id == doc.id)) or 0) + 1
-            version = archive._new_version(doc, prepared, number=number, actor=actor, comment=comment,
-                                           origin=origin)
-            session.add(version)
-            doc.updated_at = dt.datetime.now(dt.timezone.utc)
-            doc.updated_by_id = actor.id if actor else None
-            audit_action = "document.version"
-        session.flush()
-        if extra is not None:
-            extra(doc, version)
-        archive.enqueue(session, doc.id)
-        audit.record(session, audit_action, actor=actor, object_type="document", object_id=doc.id,
-                     region_code=doc.region_code, ip=ip,
-                     details={"filename": prepared.filename, "sha256": prepared.sha256, "version": version.number,
-                              "text": prepared.text_status})
-        audit.record(session, action, actor=actor, object_type="document", object_id=doc.id,
-                     region_code=doc.region_code, ip=ip,
-                     details={k: v for k, v in origin.items() if k != "analysis"})
-        session.commit()
-    except BaseException:
-        session.rollback()
-        archive._discard(session, storage, prepared)
-        raise
-    return doc, version
+            archive.add_version(
+                session, storage, document, actor=actor, path=path, filename=filename, comment=comment,
+                origin=origin, ip=ip, check_permissions=check_permissions, extracted=extracted,
+                before_commit=before_commit)
+    finally:
+        path.unlink(missing_ok=True)
+    return doc, filed[0]
 
 
 # --------------------------------------------------------------------------- models: load and upload
