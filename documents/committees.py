@@ -191,9 +191,11 @@ class Notifier:
 
 
 def recipients(meeting: Meeting) -> list[str]:
-    """E-mail addresses of the invited members (all members if nobody was invited yet)."""
+    """E-mail addresses of the invited members (all members if nobody was invited yet) and of the guests."""
     members = [a.member for a in meeting.attendance if a.member is not None] or list(meeting.committee.members)
-    return sorted({m.contact_email.lower() for m in members if valid_address(m.contact_email)})
+    addresses = {m.contact_email.lower() for m in members if valid_address(m.contact_email)}
+    addresses |= {a.email.lower() for a in meeting.attendance if a.guest and valid_address(a.email)}
+    return sorted(addresses)
 
 
 def _meeting_lines(meeting: Meeting, url: str) -> list[str]:
@@ -212,11 +214,11 @@ def _meeting_lines(meeting: Meeting, url: str) -> list[str]:
 
 
 def _notify(session: Session, meeting: Meeting, notifier: Notifier | None, kind: str, *,
-            actor: User | None) -> int:
-    """Send one notification about ``meeting``; return the number of recipients (0 on failure)."""
+            actor: User | None, only: list[str] | None = None) -> int:
+    """Send one notification about ``meeting`` (to everyone, or ``only`` these addresses); count recipients."""
     if notifier is None:
         return 0
-    to = recipients(meeting)
+    to = recipients(meeting) if only is None else only
     if not to:
         return 0
     url = notifier.meeting_url(meeting)
@@ -373,6 +375,60 @@ def remove_member(session: Session, member: CommitteeMember, *, actor: User | No
         attendance.member_id = None
     committee.members.remove(member)
     session.commit()
+
+
+def update_committee(session: Session, committee: Committee, *, actor: User | None, name: str,
+                     description: str = "", active: bool = True, ip: str = "") -> Committee:
+    """Change a committee's name, description, and whether it is still active."""
+    _require_manage(actor, committee)
+    name = " ".join((name or "").split())[:300]
+    if not name:
+        raise ValidationError("Le comité n'a pas été modifié.", errors={"name": "Le nom du comité est obligatoire."})
+    description = (description or "").replace("\r\n", "\n")[:MAX_TEXT]
+    before = {"name": committee.name, "description": committee.description or "", "active": bool(committee.active)}
+    after = {"name": name, "description": description, "active": bool(active)}
+    changed = sorted(k for k in after if after[k] != before[k])
+    if not changed:
+        return committee
+    committee.name, committee.description, committee.active = name, description, bool(active)
+    if "name" in changed:
+        # The committee's name is part of each meeting's search entry and title.
+        for meeting_id in session.scalars(select(Meeting.id).where(Meeting.committee_id == committee.id)):
+            archive.enqueue(session, meeting_id, object_type="meeting")
+    audit.record(session, "committee.update", actor=actor, object_type="committee", object_id=committee.id,
+                 region_code=committee.region_code, ip=ip,
+                 details={"changed": changed, **({"from": before["name"], "to": name} if "name" in changed else {}),
+                          **({"active": bool(active)} if "active" in changed else {})})
+    session.commit()
+    return committee
+
+
+def set_member_role(session: Session, member: CommitteeMember, *, actor: User | None, role: str,
+                    ip: str = "") -> CommitteeMember:
+    """Make a member président, membre or invité (also on the convocations of meetings still to come)."""
+    committee = member.committee
+    _require_manage(actor, committee)
+    try:
+        MemberRole(role)
+    except ValueError:
+        raise ValidationError("Rôle inconnu.", errors={"role": "Choisissez un rôle : président, membre ou invité."}
+                              ) from None
+    before = member.role
+    if role == before:
+        return member
+    member.role = role
+    # Records of meetings already held keep the role the person had that day; the
+    # convocations of coming meetings show the new one.
+    now = utcnow()
+    for row in session.scalars(select(Attendance).join(Meeting, Attendance.meeting_id == Meeting.id).where(
+            Attendance.member_id == member.id, Meeting.starts_at >= now,
+            Meeting.status != MeetingStatus.ANNULEE.value)):
+        row.role = role
+    audit.record(session, "committee.member_role", actor=actor, object_type="committee", object_id=committee.id,
+                 region_code=committee.region_code, ip=ip,
+                 details={"member": member.id, "from": before, "to": role})
+    session.commit()
+    return member
 
 
 # --------------------------------------------------------------------------- meetings
@@ -545,6 +601,57 @@ def invite_member(session: Session, meeting: Meeting, *, actor: User | None, mem
                  region_code=meeting.region_code, ip=ip, details={"member": member_id})
     session.commit()
     return next(a for a in meeting.attendance if a.member_id == member_id)
+
+
+def invite_guest(session: Session, meeting: Meeting, *, actor: User | None, name: str, organisation: str = "",
+                 email: str = "", notifier: Notifier | None = None, ip: str = "") -> Attendance:
+    """Invite a one-off guest to this meeting only; they get the convocation and the meeting's later mails."""
+    _require_manage(actor, meeting)
+    if meeting.cancelled:
+        raise CommitteeError("Cette réunion est annulée : on n'y invite plus personne.")
+    errors: dict[str, str] = {}
+    name = " ".join((name or "").split())[:200]
+    organisation = " ".join((organisation or "").split())[:300]
+    email = (email or "").strip().lower()[:254]
+    if not name:
+        errors["name"] = "Indiquez le nom de la personne invitée."
+    if email and not valid_address(email):
+        errors["email"] = "Adresse e-mail invalide : une seule adresse, sans nom ni espace."
+    elif email and any(a.guest and a.email == email for a in meeting.attendance):
+        errors["email"] = "Cette personne est déjà invitée à la réunion."
+    elif email and any(a.member is not None and a.member.contact_email.lower() == email for a in meeting.attendance):
+        errors["email"] = "Cette adresse est celle d'un membre déjà convoqué."
+    if errors:
+        raise ValidationError("L'invité n'a pas été ajouté.", errors=errors)
+    row = Attendance(meeting=meeting, member_id=None, guest=True, name=name, organisation=organisation,
+                     email=email, role=MemberRole.INVITE.value)
+    session.add(row)
+    session.flush()
+    meeting.updated_at = utcnow()
+    audit.record(session, "meeting.guest_add", actor=actor, object_type="meeting", object_id=meeting.id,
+                 region_code=meeting.region_code, ip=ip,
+                 details={"attendance": row.id, "name": name, "email": bool(email)})
+    session.commit()
+    if email:
+        # Only the new guest gets the convocation: the members already have it.
+        _notify(session, meeting, notifier, "scheduled", actor=actor, only=[email])
+    return row
+
+
+def remove_guest(session: Session, meeting: Meeting, *, actor: User | None, attendance_id: int,
+                 ip: str = "") -> None:
+    """Withdraw a one-off guest's invitation (members are removed from the committee instead)."""
+    _require_manage(actor, meeting)
+    row = next((a for a in meeting.attendance if a.id == attendance_id and a.guest), None)
+    if row is None:
+        raise NotFound("Cet invité n'est pas convoqué à la réunion.")
+    if meeting.minutes_status == MinutesStatus.APPROUVE.value:
+        raise CommitteeError("Le compte rendu est approuvé : la liste des présents ne change plus.")
+    audit.record(session, "meeting.guest_remove", actor=actor, object_type="meeting", object_id=meeting.id,
+                 region_code=meeting.region_code, ip=ip, details={"attendance": row.id, "name": row.name})
+    meeting.attendance.remove(row)
+    meeting.updated_at = utcnow()
+    session.commit()
 
 
 def record_attendance(session: Session, meeting: Meeting, *, actor: User | None,
@@ -938,10 +1045,8 @@ class DecisionInput:
     actions_concerned: str = ""
 
 
-def add_decision(session: Session, meeting: Meeting, *, actor: User | None, data: DecisionInput,
-                 ip: str = "") -> Decision:
-    """Record a decision of the meeting."""
-    _require_manage(actor, meeting)
+def _clean_decision(session: Session, meeting: Meeting, data: DecisionInput, *, failure: str) -> dict[str, Any]:
+    """The decision's stored values, or ValidationError saying which field to fix."""
     errors: dict[str, str] = {}
     try:
         kind = DecisionKind(data.kind)
@@ -969,24 +1074,57 @@ def add_decision(session: Session, meeting: Meeting, *, actor: User | None, data
     elif not text:
         errors["text"] = "Écrivez la décision."
     if errors:
-        raise ValidationError("La décision n'a pas été enregistrée.", errors=errors)
+        raise ValidationError(failure, errors=errors)
     if quartier is not None and not commune:
         commune = quartier.communes[:200]
+    project_kind = kind is DecisionKind.VALIDATION_PROJET
+    return {"kind": kind.value, "text": text,
+            "project_name": project if project_kind else "", "porteur": porteur if project_kind else "",
+            "commune": commune if project_kind else "",
+            "quartier_code": quartier.code if quartier is not None else None,
+            "actions_concerned": (data.actions_concerned or "").strip()[:MAX_TEXT] if project_kind else ""}
+
+
+def add_decision(session: Session, meeting: Meeting, *, actor: User | None, data: DecisionInput,
+                 ip: str = "") -> Decision:
+    """Record a decision of the meeting."""
+    _require_manage(actor, meeting)
+    values = _clean_decision(session, meeting, data, failure="La décision n'a pas été enregistrée.")
     position = max((d.position for d in meeting.decisions), default=-1) + 1
-    decision = Decision(meeting=meeting, position=position, kind=kind.value, text=text,
-                        project_name=project if kind is DecisionKind.VALIDATION_PROJET else "",
-                        porteur=porteur if kind is DecisionKind.VALIDATION_PROJET else "",
-                        commune=commune if kind is DecisionKind.VALIDATION_PROJET else "",
-                        quartier_code=quartier.code if quartier is not None else None,
-                        actions_concerned=(data.actions_concerned or "").strip()[:MAX_TEXT]
-                        if kind is DecisionKind.VALIDATION_PROJET else "",
-                        created_by_id=actor.id if actor else None)
+    decision = Decision(meeting=meeting, position=position, created_by_id=actor.id if actor else None, **values)
     session.add(decision)
     session.flush()
     meeting.updated_at = utcnow()
     archive.enqueue(session, meeting.id, object_type="meeting")
     audit.record(session, "meeting.decision", actor=actor, object_type="meeting", object_id=meeting.id,
-                 region_code=meeting.region_code, ip=ip, details={"decision": decision.id, "kind": kind.value})
+                 region_code=meeting.region_code, ip=ip, details={"decision": decision.id, "kind": values["kind"]})
+    session.commit()
+    return decision
+
+
+def update_decision(session: Session, meeting: Meeting, *, actor: User | None, decision_id: int,
+                    data: DecisionInput, ip: str = "") -> Decision:
+    """Correct a decision in place (its position and linked actions are kept)."""
+    _require_manage(actor, meeting)
+    decision = next((d for d in meeting.decisions if d.id == decision_id), None)
+    if decision is None:
+        raise NotFound("Décision introuvable.")
+    if meeting.minutes_status == MinutesStatus.APPROUVE.value:
+        raise CommitteeError("Le compte rendu est approuvé : les décisions de la réunion ne se modifient plus.")
+    values = _clean_decision(session, meeting, data, failure="La décision n'a pas été modifiée.")
+    before = {key: getattr(decision, key) for key in values}
+    changed = sorted(key for key in values if values[key] != before[key])
+    if not changed:
+        return decision
+    for key in changed:
+        setattr(decision, key, values[key])
+    meeting.updated_at = utcnow()
+    archive.enqueue(session, meeting.id, object_type="meeting")
+    # The previous wording is kept in the log: the table only holds the corrected one.
+    audit.record(session, "meeting.decision_update", actor=actor, object_type="meeting", object_id=meeting.id,
+                 region_code=meeting.region_code, ip=ip,
+                 details={"decision": decision.id, "changed": changed,
+                          **{f"before_{key}": before[key] for key in changed}})
     session.commit()
     return decision
 
@@ -1050,6 +1188,23 @@ def set_action_status(session: Session, action: ActionItem, *, actor: User | Non
                  details={"action": action.id, "from": before, "to": status})
     session.commit()
     return action
+
+
+def delete_action(session: Session, action: ActionItem, *, actor: User | None, ip: str = "") -> None:
+    """Remove an action entered by mistake (the audit log keeps what it said)."""
+    meeting = action.meeting
+    _require_manage(actor, meeting)
+    if meeting.minutes_status == MinutesStatus.APPROUVE.value:
+        raise CommitteeError("Le compte rendu est approuvé : ses actions ne se suppriment plus. "
+                             "Passez l'action en « Abandonnée » si elle ne se fera pas.")
+    audit.record(session, "meeting.action_delete", actor=actor, object_type="meeting", object_id=meeting.id,
+                 region_code=meeting.region_code, ip=ip,
+                 details={"action": action.id, "title": action.title[:500], "owner": action.owner,
+                          "status": action.status})
+    meeting.actions.remove(action)
+    meeting.updated_at = utcnow()
+    archive.enqueue(session, meeting.id, object_type="meeting")
+    session.commit()
 
 
 def get_action(session: Session, user: User | None, action_id: int) -> ActionItem:
@@ -1302,10 +1457,11 @@ __all__ = [
     "CommitteeError", "ComplianceReport", "DecisionInput", "ListFilters", "MeetingInput", "Notifier",
     "actions_csv", "actions_query", "add_action", "add_decision", "add_member", "approve_minutes",
     "approved_minutes", "attach_document", "cancel_meeting", "comment_minutes", "compliance", "create_committee",
-    "create_feed_token", "dashboard_counts", "decisions_csv", "decisions_query", "delete_decision", "detach_document",
-    "draft_minutes", "duplicate_meeting", "ensure_committees", "get_action", "get_committee", "get_meeting",
-    "index_entry_for_meeting", "invite_member", "minutes_values", "my_meetings", "record_attendance",
-    "remove_member", "reopen_minutes", "revoke_feed_tokens", "schedule_meeting", "set_action_status",
-    "set_agenda_notes", "submit_minutes", "update_meeting", "upload_attachment", "upload_minutes",
+    "create_feed_token", "dashboard_counts", "decisions_csv", "decisions_query", "delete_action", "delete_decision",
+    "detach_document", "draft_minutes", "duplicate_meeting", "ensure_committees", "get_action", "get_committee",
+    "get_meeting", "index_entry_for_meeting", "invite_guest", "invite_member", "minutes_values", "my_meetings",
+    "record_attendance", "remove_guest", "remove_member", "reopen_minutes", "revoke_feed_tokens",
+    "schedule_meeting", "set_action_status", "set_agenda_notes", "set_member_role", "submit_minutes",
+    "update_committee", "update_decision", "update_meeting", "upload_attachment", "upload_minutes",
     "user_for_feed_token", "visible_committees", "visible_meetings",
 ]

@@ -322,6 +322,10 @@ class Attendance(Base):
     role: Mapped[str] = mapped_column(String(20), default=MemberRole.MEMBRE.value)
     status: Mapped[str] = mapped_column(String(20), default=AttendanceStatus.CONVOQUE.value)
     represented_by: Mapped[str] = mapped_column(String(200), default="")
+    #: A one-off guest of this meeting only (not a member of the committee); members' rows leave
+    #: the address on the member, so that a changed address is used for the next mail.
+    guest: Mapped[bool] = mapped_column(Boolean, default=False)
+    email: Mapped[str] = mapped_column(String(254), default="")
 
     meeting: Mapped[Meeting] = relationship(back_populates="attendance")
     member = relationship("CommitteeMember", lazy="joined")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
+    BooleanField,
     DateField,
     EmailField,
     IntegerField,
@@ -27,6 +28,33 @@ class CommitteeForm(FrenchForm):
     region = SelectField("Région", validate_choice=False)
     description = TextAreaField("Description (partenaires, territoire)", validators=[Optional(), Length(max=20000)])
     submit = SubmitField("Créer le comité")
+
+
+class CommitteeEditForm(FrenchForm):
+    """Change a committee's name, description and active flag."""
+
+    name = StringField("Nom du comité", validators=[DataRequired("Le nom du comité est obligatoire."),
+                                                    Length(max=300)])
+    description = TextAreaField("Description (partenaires, territoire)", validators=[Optional(), Length(max=20000)])
+    active = BooleanField("Comité actif (décochez pour qu'il ne se réunisse plus ; son historique reste consultable)")
+    submit = SubmitField("Enregistrer le comité")
+
+
+class MemberRoleForm(FrenchForm):
+    """Change a member's role."""
+
+    role = SelectField("Rôle", choices=choices((r.value, r.label) for r in MemberRole))
+    submit = SubmitField("Changer")
+
+
+class GuestForm(FrenchForm):
+    """Invite a one-off guest to one meeting."""
+
+    name = StringField("Nom de la personne invitée", validators=[DataRequired("Indiquez le nom de la personne."),
+                                                                   Length(max=200)])
+    organisation = StringField("Organisme", validators=[Optional(), Length(max=300)])
+    email = EmailField("Adresse e-mail (pour recevoir la convocation)", validators=[Optional(), Length(max=254)])
+    submit = SubmitField("Inviter à cette réunion")
 
 
 class MemberForm(FrenchForm):

@@ -42,6 +42,7 @@ from documents.models import (
     CommitteeMember,
     DecisionKind,
     Meeting,
+    MemberRole,
     MinutesStatus,
     Quartier,
     Region,
@@ -53,11 +54,14 @@ from intranet.committees.forms import (
     ActionStatusForm,
     AttachForm,
     CommentForm,
+    CommitteeEditForm,
     CommitteeForm,
     DecisionForm,
     DuplicateForm,
+    GuestForm,
     MeetingForm,
     MemberForm,
+    MemberRoleForm,
     UploadForm,
 )
 from intranet.extensions import db, storage
@@ -223,7 +227,33 @@ def committee(committee_id: int) -> Any:
                                   .order_by(Meeting.starts_at.desc())).all()
     manage = C.can_manage(current_actor(), com)
     return render_template("committees/committee.html", committee=com, meetings=meetings, manage=manage,
-                           member_form=_member_form(com) if manage else None)
+                           member_form=_member_form(com) if manage else None, roles=list(MemberRole))
+
+
+@bp.route("/<int:committee_id>/modifier", methods=["GET", "POST"])
+@writer_required
+def edit_committee(committee_id: int) -> Any:
+    """Change a committee's name, description and active flag."""
+    com = _committee(committee_id, write=True)
+    form = CommitteeEditForm()
+    if request.method == "GET":
+        form.name.data, form.description.data, form.active.data = com.name, com.description, com.active
+    status = 200
+    if form.validate_on_submit():
+        try:
+            C.update_committee(db.session, com, actor=current_actor(), name=form.name.data or "",
+                               description=form.description.data or "", active=bool(form.active.data),
+                               ip=client_ip())
+        except ValidationError as exc:
+            db.session.rollback()
+            _apply_errors(form, exc, {"name": "name"}, "name")
+            status = 422
+        else:
+            flash("Comité enregistré.", "success")
+            return redirect(url_for("committees.committee", committee_id=com.id))
+    elif request.method == "POST":
+        status = 422
+    return render_template("committees/committee_form.html", form=form, committee=com), status
 
 
 @bp.route("/<int:committee_id>/membres", methods=["POST"])
@@ -258,6 +288,25 @@ def remove_member(committee_id: int, member_id: int) -> Any:
         abort(404)
     C.remove_member(db.session, member, actor=current_actor(), ip=client_ip())
     flash("Membre retiré.", "success")
+    return redirect(url_for("committees.committee", committee_id=com.id) + "#membres")
+
+
+@bp.route("/<int:committee_id>/membres/<int:member_id>/role", methods=["POST"])
+@writer_required
+def member_role(committee_id: int, member_id: int) -> Any:
+    """Make a member président, membre or invité."""
+    com = _committee(committee_id, write=True)
+    member = db.session.get(CommitteeMember, member_id)
+    if member is None or member.committee_id != com.id:
+        deny("committee_member", member_id, region_code=com.region_code)
+    assert member is not None
+    # One small form per table row: the app-wide CSRFProtect has checked the token already.
+    form = MemberRoleForm(meta={"csrf": False})
+    if form.validate_on_submit():
+        C.set_member_role(db.session, member, actor=current_actor(), role=form.role.data, ip=client_ip())
+        flash(f"{member.display_name} est maintenant « {member.role_label} ».", "success")
+    else:
+        flash("Choisissez un rôle : président, membre ou invité.", "error")
     return redirect(url_for("committees.committee", committee_id=com.id) + "#membres")
 
 
@@ -301,6 +350,24 @@ def new_meeting(committee_id: int) -> Any:
     return render_template("committees/meeting_form.html", form=form, committee=com, meeting=None), status
 
 
+def _decision_form(m: Meeting) -> DecisionForm:
+    form = DecisionForm(prefix="decision")
+    quartiers = db.session.scalars(select(Quartier).where(Quartier.region_code == m.region_code)
+                                   .order_by(Quartier.departement, Quartier.code)).all() if m.region_code else []
+    form.quartier_code.choices = choices(
+        [("", "— Aucun —")] + [(q.code, f"{q.code} – {q.communes} – {q.names}") for q in quartiers])
+    if m.region_code is None:
+        form.kind.choices = choices([(DecisionKind.DECISION.value, DecisionKind.DECISION.label)])
+    return form
+
+
+def _decision_input(form: DecisionForm) -> C.DecisionInput:
+    return C.DecisionInput(
+        kind=form.kind.data or "", text=form.text.data or "", project_name=form.project_name.data or "",
+        porteur=form.porteur.data or "", commune=form.commune.data or "",
+        quartier_code=form.quartier_code.data or "", actions_concerned=form.actions_concerned.data or "")
+
+
 @bp.route("/reunions/<int:meeting_id>")
 @login_required
 def meeting(meeting_id: int) -> Any:
@@ -310,18 +377,13 @@ def meeting(meeting_id: int) -> Any:
     manage = C.can_manage(user, m)
     forms: dict[str, Any] = {}
     if manage:
-        decision_form = DecisionForm(prefix="decision")
-        quartiers = db.session.scalars(select(Quartier).where(Quartier.region_code == m.region_code)
-                                       .order_by(Quartier.departement, Quartier.code)).all() if m.region_code else []
-        decision_form.quartier_code.choices = choices(
-            [("", "— Aucun —")] + [(q.code, f"{q.code} – {q.communes} – {q.names}") for q in quartiers])
-        if m.region_code is None:
-            decision_form.kind.choices = choices([(DecisionKind.DECISION.value, DecisionKind.DECISION.label)])
+        decision_form = _decision_form(m)
         action_form = ActionForm(prefix="action")
         action_form.decision_id.choices = choices(
             [("", "— Aucune —")] + [(str(d.id), f"{i}. {C.decision_sentence(d)[:80]}")
                                     for i, d in enumerate(m.decisions, start=1)])
         forms = {"decision": decision_form, "action": action_form, "attach": AttachForm(prefix="attach"),
+                 "guest": GuestForm(prefix="guest"),
                  "upload": UploadForm(prefix="upload"), "minutes_upload": UploadForm(prefix="minutes"),
                  "duplicate": DuplicateForm(prefix="dup")}
     doc = m.minutes_document if m.minutes_document is not None and not m.minutes_document.in_trash else None
@@ -431,6 +493,43 @@ def invite(meeting_id: int) -> Any:
     return _to_meeting_page(m, "presences")
 
 
+@bp.route("/reunions/<int:meeting_id>/invites", methods=["POST"])
+@writer_required
+def invite_guest(meeting_id: int) -> Any:
+    """Invite a one-off guest (name, organisation, e-mail) to this meeting only."""
+    m = _meeting(meeting_id, write=True)
+    form = GuestForm(prefix="guest")
+    if not form.validate_on_submit():
+        flash("L'invité n'a pas été ajouté : " + " ".join(e for errs in form.errors.values() for e in errs), "error")
+        return _to_meeting_page(m, "presences")
+    try:
+        row = C.invite_guest(db.session, m, actor=current_actor(), name=form.name.data or "",
+                             organisation=form.organisation.data or "", email=form.email.data or "",
+                             notifier=notifier(), ip=client_ip())
+    except DomainError as exc:
+        db.session.rollback()
+        _flash_error(exc)
+    else:
+        flash(f"{row.name} est invité(e) à cette réunion" + (" et a reçu la convocation." if row.email else "."),
+              "success")
+    return _to_meeting_page(m, "presences")
+
+
+@bp.route("/reunions/<int:meeting_id>/invites/<int:attendance_id>/retirer", methods=["POST"])
+@writer_required
+def remove_guest(meeting_id: int, attendance_id: int) -> Any:
+    """Withdraw a guest's invitation."""
+    m = _meeting(meeting_id, write=True)
+    try:
+        C.remove_guest(db.session, m, actor=current_actor(), attendance_id=attendance_id, ip=client_ip())
+    except C.CommitteeError as exc:
+        db.session.rollback()
+        _flash_error(exc)
+    else:
+        flash("Invitation retirée.", "success")
+    return _to_meeting_page(m, "presences")
+
+
 @bp.route("/reunions/<int:meeting_id>/notes", methods=["POST"])
 @writer_required
 def agenda_notes(meeting_id: int) -> Any:
@@ -516,10 +615,7 @@ def add_decision(meeting_id: int) -> Any:
     form.validate_on_submit()
     if not form.csrf_token.errors:
         try:
-            C.add_decision(db.session, m, actor=current_actor(), ip=client_ip(), data=C.DecisionInput(
-                kind=form.kind.data or "", text=form.text.data or "", project_name=form.project_name.data or "",
-                porteur=form.porteur.data or "", commune=form.commune.data or "",
-                quartier_code=form.quartier_code.data or "", actions_concerned=form.actions_concerned.data or ""))
+            C.add_decision(db.session, m, actor=current_actor(), ip=client_ip(), data=_decision_input(form))
         except ValidationError as exc:
             db.session.rollback()
             _flash_error(exc)
@@ -541,6 +637,47 @@ def delete_decision(meeting_id: int, decision_id: int) -> Any:
     else:
         flash("Décision supprimée.", "success")
     return _to_meeting_page(m, "decisions")
+
+
+_DECISION_FIELDS = {"kind": "kind", "text": "text", "project_name": "project_name", "porteur": "porteur",
+                    "quartier_code": "quartier_code"}
+
+
+@bp.route("/reunions/<int:meeting_id>/decisions/<int:decision_id>/modifier", methods=["GET", "POST"])
+@writer_required
+def edit_decision(meeting_id: int, decision_id: int) -> Any:
+    """Correct a decision in place (instead of deleting and entering it again)."""
+    m = _meeting(meeting_id, write=True)
+    decision = next((d for d in m.decisions if d.id == decision_id), None)
+    if decision is None:
+        deny("decision", decision_id, region_code=m.region_code)
+    assert decision is not None
+    form = _decision_form(m)
+    form.submit.label.text = "Enregistrer la correction"
+    if request.method == "GET":
+        for name in ("kind", "text", "project_name", "porteur", "commune", "actions_concerned"):
+            getattr(form, name).data = getattr(decision, name)
+        form.quartier_code.data = decision.quartier_code or ""
+    status = 200
+    if form.validate_on_submit():
+        try:
+            C.update_decision(db.session, m, actor=current_actor(), decision_id=decision.id,
+                              data=_decision_input(form), ip=client_ip())
+        except ValidationError as exc:
+            db.session.rollback()
+            _apply_errors(form, exc, _DECISION_FIELDS, "text")
+            status = 422
+        except C.CommitteeError as exc:
+            db.session.rollback()
+            _flash_error(exc)
+            return _to_meeting_page(m, "decisions")
+        else:
+            flash("Décision corrigée.", "success")
+            return _to_meeting_page(m, "decisions")
+    elif request.method == "POST":
+        status = 422
+    return render_template("committees/decision_form.html", form=form, meeting=m, decision=decision,
+                           position=m.decisions.index(decision) + 1), status
 
 
 @bp.route("/reunions/<int:meeting_id>/actions", methods=["POST"])
@@ -585,6 +722,25 @@ def action_status(action_id: int) -> Any:
     target = request.form.get("next", "")
     if target == "actions":
         return redirect(url_for("committees.actions"))
+    return _to_meeting_page(m, "actions")
+
+
+@bp.route("/actions/<int:action_id>/supprimer", methods=["POST"])
+@writer_required
+def delete_action(action_id: int) -> Any:
+    """Remove an action entered by mistake."""
+    action = db.session.get(ActionItem, action_id)
+    if action is None:
+        deny("action", action_id)
+    assert action is not None
+    m = _meeting(action.meeting_id, write=True)
+    try:
+        C.delete_action(db.session, action, actor=current_actor(), ip=client_ip())
+    except C.CommitteeError as exc:
+        db.session.rollback()
+        _flash_error(exc)
+    else:
+        flash("Action supprimée.", "success")
     return _to_meeting_page(m, "actions")
 
 

@@ -17,6 +17,7 @@ from documents import committees as C
 from documents.errors import NotFound, PermissionDenied, ValidationError
 from documents.mail import OutboxMailer, list_outbox, read_outbox
 from documents.models import (
+    ActionItem,
     AuditEvent,
     CalendarToken,
     Committee,
@@ -527,3 +528,204 @@ def test_my_meetings_and_index_entry(session: Any) -> None:
     assert C.index_entry_for_meeting(session, 987654) is None
     entry.to_fields()  # the search module accepts it
 
+
+
+# --------------------------------------------------------------------------- edits: committee, roles, guests,
+# decisions and actions
+
+
+def audits(session: Any, action: str) -> list[AuditEvent]:
+    return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
+
+
+def test_update_committee(session: Any) -> None:
+    idf = user(session, "idf")
+    com = committee(session, "regional-11")
+    meeting = schedule(session)
+    session.execute(IndexOutbox.__table__.delete())
+    session.commit()
+    C.update_committee(session, com, actor=idf, name="  Comité   régional IDF ", description="Réunit la DRAC.\r\nEt la Région.",
+                       active=False)
+    assert (com.name, com.description, com.active) == ("Comité régional IDF", "Réunit la DRAC.\nEt la Région.", False)
+    [event] = audits(session, "committee.update")
+    assert event.details["changed"] == ["active", "description", "name"]
+    assert event.details["from"] == "Comité de pilotage régional – Île-de-France" and event.region_code == "11"
+    # The meetings' search entries carry the committee's name: they are queued again.
+    assert [q.object_id for q in session.scalars(select(IndexOutbox))] == [meeting.id]
+    assert com.id not in {c.id for c in session.scalars(C.visible_committees(idf))}
+    assert com.id in {c.id for c in session.scalars(C.visible_committees(idf, include_inactive=True))}
+    with pytest.raises(C.CommitteeError):
+        schedule(session)
+    session.rollback()
+    # Saving the same values is not a change: nothing logged.
+    C.update_committee(session, com, actor=idf, name=com.name, description=com.description, active=False)
+    assert len(audits(session, "committee.update")) == 1
+    with pytest.raises(ValidationError) as err:
+        C.update_committee(session, com, actor=idf, name="  ", active=True)
+    assert set(err.value.errors) == {"name"}
+    with pytest.raises(NotFound):
+        C.update_committee(session, committee(session, "regional-93"), actor=idf, name="Intrus")
+    with pytest.raises(PermissionDenied):
+        C.update_committee(session, committee(session, "national"), actor=idf, name="Intrus")
+    with pytest.raises(PermissionDenied):
+        C.update_committee(session, com, actor=user(session, "lecteur_idf"), name="Intrus")
+    session.rollback()
+    session.expire_all()
+    assert committee(session, "national").name == "Comité de pilotage national"
+    assert committee(session, "regional-93").name.startswith("Comité de pilotage régional")
+    assert committee(session, "regional-11").name == "Comité régional IDF"
+
+
+def test_member_role_changes_coming_convocations_only(session: Any) -> None:
+    idf = user(session, "idf")
+    com = committee(session, "regional-11")
+    nadia = C.add_member(session, com, actor=idf, name="Nadia Benali", email="nadia@melies.example")
+    past = schedule(session, day=dt.date.today() - dt.timedelta(days=30))
+    coming = schedule(session, day=dt.date.today() + dt.timedelta(days=30))
+    C.set_member_role(session, nadia, actor=idf, role="president")
+    assert nadia.role == "president" and nadia.role_label == "Président"
+    roles = {m.id: next(a.role for a in m.attendance if a.member_id == nadia.id) for m in (past, coming)}
+    assert roles == {past.id: "membre", coming.id: "president"}
+    [event] = audits(session, "committee.member_role")
+    assert (event.details["from"], event.details["to"], event.details["member"]) == ("membre", "president", nadia.id)
+    with pytest.raises(ValidationError) as err:
+        C.set_member_role(session, nadia, actor=idf, role="chef")
+    assert set(err.value.errors) == {"role"}
+    paca_member = committee(session, "regional-93").members[0]
+    with pytest.raises(NotFound):
+        C.set_member_role(session, paca_member, actor=idf, role="invite")
+    with pytest.raises(PermissionDenied):
+        C.set_member_role(session, nadia, actor=user(session, "lecteur_idf"), role="invite")
+    session.rollback()
+    session.expire_all()
+    assert paca_member.role == "president" and session.get(type(nadia), nadia.id).role == "president"
+    # Removal keeps the name on past records; the removal is logged.
+    C.remove_member(session, nadia, actor=idf)
+    assert [a.name for a in past.attendance if a.member_id is None] == ["Nadia Benali"]
+    assert len(audits(session, "committee.member_remove")) == 1
+    with pytest.raises(NotFound):
+        C.remove_member(session, paca_member, actor=idf)
+
+
+def test_guest_of_one_meeting(session: Any, notifier: C.Notifier, outbox: Path) -> None:
+    idf = user(session, "idf")
+    com = committee(session, "regional-11")
+    C.add_member(session, com, actor=idf, name="Nadia Benali", email="nadia@melies.example")
+    meeting = schedule(session, notifier=notifier)
+    other = schedule(session, day=dt.date(2026, 6, 1))
+    assert len(list_outbox(outbox)) == 1
+    guest = C.invite_guest(session, meeting, actor=idf, name=" Léa   Durand ", organisation="Rectorat de Créteil",
+                           email="Lea.Durand@ac-creteil.example", notifier=notifier)
+    assert (guest.name, guest.email, guest.role, guest.guest, guest.member_id) == (
+        "Léa Durand", "lea.durand@ac-creteil.example", "invite", True, None)
+    # She is on this meeting's list only, and alone gets the convocation now.
+    assert [a.name for a in meeting.attendance] == ["DRAC Île-de-France", "Nadia Benali", "Léa Durand"]
+    assert "Léa Durand" not in [a.name for a in other.attendance]
+    sender = "intranet@passeurs.local"
+    sent = sorted((sorted(set(m.recipients) - {sender}), m.subject.split(" : ")[0]) for m in list_outbox(outbox))
+    assert sent == [(["lea.durand@ac-creteil.example"], "[Passeurs d'images] Convocation"),
+                    (["nadia@melies.example"], "[Passeurs d'images] Convocation")]
+    assert C.recipients(meeting) == ["lea.durand@ac-creteil.example", "nadia@melies.example"]
+    assert C.recipients(other) == ["nadia@melies.example"]
+    # The later mails of the meeting reach her too.
+    C.cancel_meeting(session, meeting, actor=idf, notifier=notifier)
+    [cancel] = [m for m in list_outbox(outbox) if "Annulation" in m.subject]
+    assert sorted(set(cancel.recipients) - {sender}) == ["lea.durand@ac-creteil.example", "nadia@melies.example"]
+    with pytest.raises(C.CommitteeError):
+        C.invite_guest(session, meeting, actor=idf, name="Trop tard")
+    session.rollback()
+    # The guest is in the minutes' attendance like anyone else.
+    C.record_attendance(session, other, actor=idf, entries={})
+    second = C.invite_guest(session, other, actor=idf, name="Paul Martin", organisation="Ville de Montreuil")
+    C.record_attendance(session, other, actor=idf, entries={second.id: ("present", "")})
+    values = C.minutes_values(session, other)
+    assert {"nom": "Paul Martin", "qualite": "Invité", "organisme": "Ville de Montreuil"} in values["presents"]
+    [add1, _second_add] = audits(session, "meeting.guest_add")
+    assert add1.details == {"attendance": guest.id, "name": "Léa Durand", "email": True}
+    with pytest.raises(ValidationError) as err:
+        C.invite_guest(session, other, actor=idf, name="", email="nadia@melies.example")
+    assert set(err.value.errors) == {"name", "email"}
+    with pytest.raises(ValidationError) as err:
+        C.invite_guest(session, other, actor=idf, name="X", email="a@b.fr, c@d.fr")
+    assert set(err.value.errors) == {"email"}
+    paca_meeting = schedule(session, "regional-93", "paca")
+    with pytest.raises(NotFound):
+        C.invite_guest(session, paca_meeting, actor=idf, name="Intrus")
+    national = schedule(session, "national", "national")
+    with pytest.raises(PermissionDenied):
+        C.invite_guest(session, national, actor=idf, name="Intrus")
+    with pytest.raises(PermissionDenied):
+        C.invite_guest(session, other, actor=user(session, "lecteur_idf"), name="Intrus")
+    session.rollback()
+    # Only guests are withdrawn this way; members leave through the committee.
+    member_row = other.attendance[0]
+    with pytest.raises(NotFound):
+        C.remove_guest(session, other, actor=idf, attendance_id=member_row.id)
+    with pytest.raises(PermissionDenied):
+        C.remove_guest(session, other, actor=user(session, "lecteur_idf"), attendance_id=second.id)
+    session.rollback()
+    C.remove_guest(session, other, actor=idf, attendance_id=second.id)
+    assert "Paul Martin" not in [a.name for a in other.attendance]
+    assert audits(session, "meeting.guest_remove")[0].details["name"] == "Paul Martin"
+    assert [a.name for a in paca_meeting.attendance] == [paca_meeting.committee.members[0].display_name]
+
+
+def test_update_decision_and_delete_action(session: Any, storage: LocalStorage) -> None:
+    idf = user(session, "idf")
+    meeting = schedule(session)
+    first = C.add_decision(session, meeting, actor=idf, data=C.DecisionInput(text="Bilan adopté."))
+    decision = C.add_decision(session, meeting, actor=idf, data=C.DecisionInput(text="Valider Ciné-jeunes."))
+    action = C.add_action(session, meeting, actor=idf, title="Signer la convention", decision_id=decision.id)
+    quartier = session.scalar(select(Quartier).where(Quartier.region_code == "11").order_by(Quartier.code))
+    session.execute(IndexOutbox.__table__.delete())
+    session.commit()
+    C.update_decision(session, meeting, actor=idf, decision_id=decision.id, data=C.DecisionInput(
+        kind="validation_projet", project_name="Ciné-jeunes", porteur="MJC de Pantin",
+        quartier_code=quartier.code))
+    assert [d.id for d in meeting.decisions] == [first.id, decision.id]
+    assert (decision.kind, decision.project_name, decision.quartier_code, decision.commune, decision.position) == (
+        "validation_projet", "Ciné-jeunes", quartier.code, quartier.communes[:200], 1)
+    assert action.decision_id == decision.id
+    assert "Ciné-jeunes" in C.index_entry_for_meeting(session, meeting.id).text
+    assert [q.object_id for q in session.scalars(select(IndexOutbox))] == [meeting.id]
+    [event] = audits(session, "meeting.decision_update")
+    assert event.details["before_text"] == "Valider Ciné-jeunes." and "project_name" in event.details["changed"]
+    with pytest.raises(ValidationError) as err:
+        C.update_decision(session, meeting, actor=idf, decision_id=decision.id, data=C.DecisionInput(text=""))
+    assert set(err.value.errors) == {"text"}
+    paca_q = session.scalar(select(Quartier.code).where(Quartier.region_code == "93"))
+    with pytest.raises(ValidationError) as err:
+        C.update_decision(session, meeting, actor=idf, decision_id=decision.id, data=C.DecisionInput(
+            kind="validation_projet", project_name="P", porteur="X", quartier_code=paca_q))
+    assert set(err.value.errors) == {"quartier_code"}
+    with pytest.raises(NotFound):
+        C.update_decision(session, meeting, actor=idf, decision_id=999999, data=C.DecisionInput(text="X"))
+    with pytest.raises(PermissionDenied):
+        C.update_decision(session, meeting, actor=user(session, "lecteur_idf"), decision_id=first.id,
+                          data=C.DecisionInput(text="Intrus"))
+    with pytest.raises(NotFound):
+        C.update_decision(session, meeting, actor=user(session, "paca"), decision_id=first.id,
+                          data=C.DecisionInput(text="Intrus"))
+    with pytest.raises(NotFound):
+        C.delete_action(session, action, actor=user(session, "paca"))
+    with pytest.raises(PermissionDenied):
+        C.delete_action(session, action, actor=user(session, "lecteur_idf"))
+    session.rollback()
+    session.expire_all()
+    assert first.text == "Bilan adopté." and len(meeting.actions) == 1
+
+    C.delete_action(session, action, actor=idf)
+    assert meeting.actions == [] and count(session, ActionItem) == 0
+    assert audits(session, "meeting.action_delete")[0].details["title"] == "Signer la convention"
+    # Once the minutes are approved, decisions and actions are the record: no more edits or deletions.
+    kept = C.add_action(session, meeting, actor=idf, title="Relancer la mairie")
+    C.draft_minutes(session, storage, meeting, actor=idf)
+    C.submit_minutes(session, meeting, actor=idf)
+    C.approve_minutes(session, meeting, actor=idf)
+    with pytest.raises(C.CommitteeError):
+        C.update_decision(session, meeting, actor=idf, decision_id=first.id, data=C.DecisionInput(text="Autre"))
+    with pytest.raises(C.CommitteeError):
+        C.delete_action(session, kept, actor=idf)
+    session.rollback()
+    session.expire_all()
+    assert first.text == "Bilan adopté." and [a.title for a in meeting.actions] == ["Relancer la mairie"]

@@ -430,3 +430,224 @@ def test_bootstrap_hook_and_cli(app: Any, runner: Any, db_session: Any) -> None:
     assert runner.invoke(args=["committees-init"]).output.strip() == "Comités créés : 0."
     result = runner.invoke(args=["committees-compliance"])
     assert result.exit_code == 0 and f"Comités sans réunion en {dt.date.today().year} : 27" in result.output
+
+
+# --------------------------------------------------------------------------- edits: committee, roles, guests,
+# decisions and actions
+
+
+def audit_actions(session: Any, prefix: str) -> list[str]:
+    session.rollback()
+    return [e.action for e in session.scalars(select(AuditEvent).where(AuditEvent.action.startswith(prefix))
+                                              .order_by(AuditEvent.id))]
+
+
+def _edit_fixture(session: Any) -> dict[str, Any]:
+    idf = user(session, "idf")
+    com = committee(session, "regional-11")
+    nadia = C.add_member(session, com, actor=idf, name="Nadia Benali", email="nadia@melies.example")
+    meeting = schedule(session)
+    guest = C.invite_guest(session, meeting, actor=idf, name="Léa Durand", email="lea@ac-creteil.example")
+    decision = C.add_decision(session, meeting, actor=idf, data=C.DecisionInput(text="Bilan adopté."))
+    action = C.add_action(session, meeting, actor=idf, title="Relancer la mairie")
+    return {"com": com.id, "member": nadia.id, "mid": meeting.id, "guest": guest.id, "decision": decision.id,
+            "action": action.id}
+
+
+def _edit_posts(ids: dict[str, Any]) -> dict[str, dict[str, str]]:
+    com, mid = ids["com"], ids["mid"]
+    return {
+        f"/comites/{com}/modifier": {"name": "Intrus", "active": "y"},
+        f"/comites/{com}/membres/{ids['member']}/role": {"role": "invite"},
+        f"/comites/{com}/membres/{ids['member']}/retirer": {},
+        f"/comites/reunions/{mid}/invites": {"guest-name": "Intrus", "guest-email": "intrus@example.org"},
+        f"/comites/reunions/{mid}/invites/{ids['guest']}/retirer": {},
+        f"/comites/reunions/{mid}/decisions/{ids['decision']}/modifier": {"decision-kind": "decision",
+                                                                         "decision-text": "Intrusion"},
+        f"/comites/actions/{ids['action']}/supprimer": {},
+    }
+
+
+def _unchanged(session: Any, ids: dict[str, Any]) -> None:
+    session.expire_all()
+    com = session.get(Committee, ids["com"])
+    assert (com.name, com.active) == ("Comité de pilotage régional – Île-de-France", True)
+    assert [(m.display_name, m.role) for m in com.members][1:] == [("Nadia Benali", "membre")]
+    meeting = session.get(Meeting, ids["mid"])
+    assert [a.name for a in meeting.attendance] == ["DRAC Île-de-France", "Nadia Benali", "Léa Durand"]
+    assert [d.text for d in meeting.decisions] == ["Bilan adopté."]
+    assert [a.title for a in meeting.actions] == ["Relancer la mairie"]
+
+
+def test_edit_routes_refuse_other_region_read_only_and_lecteur(app: Any, session: Any) -> None:
+    ids = _edit_fixture(session)
+    posts = _edit_posts(ids)
+    gets = [f"/comites/{ids['com']}/modifier", f"/comites/reunions/{ids['mid']}/decisions/{ids['decision']}/modifier"]
+    paca = login_client(app, "paca")
+    before = denials(session) + denials(session, "committee") + denials(session, "action")
+    for path in gets:
+        assert paca.get(path).status_code == 404, path
+    csrf = token(paca, "/comites/")
+    for path, data in posts.items():
+        assert paca.post(path, data={**data, "csrf_token": csrf}).status_code == 404, path
+    after = denials(session) + denials(session, "committee") + denials(session, "action")
+    assert after == before + len(gets) + len(posts)
+    _unchanged(session, ids)
+
+    lecteur = login_client(app, "lecteur_idf")
+    csrf = token(lecteur, "/comites/")
+    for path in gets:
+        assert lecteur.get(path).status_code == 403, path
+    for path, data in posts.items():
+        assert lecteur.post(path, data={**data, "csrf_token": csrf}).status_code == 403, path
+    html = lecteur.get(f"/comites/reunions/{ids['mid']}").get_data(as_text=True)
+    assert "Corriger" not in html and "Inviter une personne" not in html
+    _unchanged(session, ids)
+
+    # Without a CSRF token nothing changes either (400).
+    idf = login_client(app, "idf")
+    for path, data in posts.items():
+        assert idf.post(path, data=data).status_code == 400, path
+    _unchanged(session, ids)
+
+
+def test_national_committee_edits_are_403_for_regional_staff(app: Any, session: Any) -> None:
+    national = committee(session, "national")
+    meeting = schedule(session, "national", "national")
+    decision = C.add_decision(session, meeting, actor=user(session, "national"),
+                              data=C.DecisionInput(text="Orientations 2026."))
+    idf = login_client(app, "idf")
+    html = idf.get(f"/comites/{national.id}").get_data(as_text=True)
+    assert "Modifier le comité" not in html
+    before = denials(session) + denials(session, "committee")
+    csrf = token(idf, "/comites/")
+    assert idf.get(f"/comites/{national.id}/modifier").status_code == 403
+    assert idf.post(f"/comites/{national.id}/modifier", data={"csrf_token": csrf, "name": "X"}).status_code == 403
+    assert idf.post(f"/comites/{national.id}/membres/{national.members[0].id}/role",
+                    data={"csrf_token": csrf, "role": "membre"}).status_code == 403
+    assert idf.post(f"/comites/reunions/{meeting.id}/invites",
+                    data={"csrf_token": csrf, "guest-name": "Intrus"}).status_code == 403
+    assert idf.post(f"/comites/reunions/{meeting.id}/decisions/{decision.id}/modifier",
+                    data={"csrf_token": csrf, "decision-text": "X"}).status_code == 403
+    assert denials(session) + denials(session, "committee") == before + 5
+    session.expire_all()
+    assert committee(session, "national").name == "Comité de pilotage national"
+    assert session.get(Decision, decision.id).text == "Orientations 2026."
+    assert len(session.get(Meeting, meeting.id).attendance) == 1
+
+
+def test_edit_committee_through_form(client: Any, auth: AuthActions, session: Any) -> None:
+    com = committee(session, "regional-11")
+    auth.login("idf")
+    page = f"/comites/{com.id}"
+    assert "Modifier le comité" in client.get(page).get_data(as_text=True)
+    edit = f"{page}/modifier"
+    form = client.get(edit).get_data(as_text=True)
+    assert 'value="Comité de pilotage régional – Île-de-France"' in form and "checked" in form
+    bad = client.post(edit, data={"csrf_token": token(client, edit), "name": " ", "active": "y"})
+    assert bad.status_code == 422 and "Le nom du comité est obligatoire." in bad.get_data(as_text=True)
+    response = client.post(edit, data={"csrf_token": token(client, edit), "name": "Comité IDF <b>",
+                                       "description": "Partenaires franciliens"})
+    assert response.status_code == 302 and response.headers["Location"].endswith(page)
+    session.expire_all()
+    com = session.get(Committee, com.id)
+    assert (com.name, com.description, com.active) == ("Comité IDF <b>", "Partenaires franciliens", False)
+    html = client.get(page).get_data(as_text=True)
+    assert "Comité IDF &lt;b&gt;" in html and "Ce comité est désactivé" in html and "Planifier une réunion" not in html
+    assert audit_actions(session, "committee.update") == ["committee.update"]
+
+
+def test_member_role_and_removal_through_forms(client: Any, auth: AuthActions, session: Any) -> None:
+    com = committee(session, "regional-11")
+    nadia = C.add_member(session, com, actor=user(session, "idf"), name="Nadia Benali")
+    auth.login("idf")
+    page = f"/comites/{com.id}"
+    html = client.get(page).get_data(as_text=True)
+    assert f'id="role-{nadia.id}"' in html and f'for="role-{nadia.id}"' in html
+    url = f"{page}/membres/{nadia.id}/role"
+    assert client.post(url, data={"csrf_token": token(client, page), "role": "chef"}).status_code == 302
+    session.expire_all()
+    assert session.get(type(nadia), nadia.id).role == "membre"
+    assert client.post(url, data={"csrf_token": token(client, page), "role": "president"}).status_code == 302
+    session.expire_all()
+    assert session.get(type(nadia), nadia.id).role == "president"
+    # A member of another committee through this committee's address: 404 and logged.
+    other = committee(session, "national").members[0]
+    before = denials(session, "committee_member")
+    assert client.post(f"{page}/membres/{other.id}/role",
+                       data={"csrf_token": token(client, page), "role": "invite"}).status_code == 404
+    assert denials(session, "committee_member") == before + 1
+    assert client.post(f"{page}/membres/{nadia.id}/retirer", data={"csrf_token": token(client, page)}).status_code == 302
+    session.expire_all()
+    assert [m.display_name for m in session.get(Committee, com.id).members] == ["DRAC Île-de-France"]
+    assert audit_actions(session, "committee.member_") == ["committee.member_add", "committee.member_role",
+                                                          "committee.member_remove"]
+
+
+def test_guest_through_form(client: Any, auth: AuthActions, session: Any, data_dir: Path) -> None:
+    meeting = schedule(session)
+    auth.login("idf")
+    url = f"/comites/reunions/{meeting.id}"
+    html = client.get(url).get_data(as_text=True)
+    assert "Inviter une personne à cette réunion seulement" in html
+    response = client.post(f"{url}/invites", data={
+        "guest-csrf_token": _prefixed_token(html, "guest"), "guest-name": "Léa <i>Durand</i>",
+        "guest-organisation": "Rectorat", "guest-email": "lea@ac-creteil.example"})
+    assert response.status_code == 302
+    session.expire_all()
+    guest = session.get(Meeting, meeting.id).attendance[-1]
+    assert (guest.name, guest.guest, guest.email, guest.role) == (
+        "Léa <i>Durand</i>", True, "lea@ac-creteil.example", "invite")
+    html = client.get(url).get_data(as_text=True)
+    assert "Léa &lt;i&gt;Durand&lt;/i&gt;" in html and "(invité à cette réunion, lea@ac-creteil.example)" in html
+    assert f'id="status-{guest.id}"' in html
+    mails = list_outbox(data_dir / "mail")
+    assert len(mails) == 1 and "lea@ac-creteil.example" in mails[0].recipients
+    # A form error says what to fix; nothing is added.
+    bad = client.post(f"{url}/invites", data={"guest-csrf_token": _prefixed_token(html, "guest"),
+                                              "guest-name": "X", "guest-email": "a@b.fr, c@d.fr"},
+                      follow_redirects=True)
+    assert "Adresse e-mail invalide" in bad.get_data(as_text=True)
+    # Attendance is recorded for the guest like for members.
+    client.post(f"{url}/presences", data={"csrf_token": token(client, url), f"status-{guest.id}": "present"})
+    session.expire_all()
+    assert session.get(Meeting, meeting.id).attendance[-1].status == "present"
+    assert client.post(f"{url}/invites/{guest.id}/retirer", data={"csrf_token": token(client, url)}).status_code == 302
+    session.expire_all()
+    assert [a.guest for a in session.get(Meeting, meeting.id).attendance] == [False]
+    # A member's row cannot be withdrawn as a guest.
+    member_row = session.get(Meeting, meeting.id).attendance[0]
+    assert client.post(f"{url}/invites/{member_row.id}/retirer",
+                       data={"csrf_token": token(client, url)}).status_code == 404
+    assert audit_actions(session, "meeting.guest") == ["meeting.guest_add", "meeting.guest_remove"]
+
+
+def test_edit_decision_and_delete_action_through_forms(client: Any, auth: AuthActions, session: Any) -> None:
+    meeting = schedule(session)
+    idf = user(session, "idf")
+    decision = C.add_decision(session, meeting, actor=idf, data=C.DecisionInput(text="Bilan adopté."))
+    action = C.add_action(session, meeting, actor=idf, title="Relancer la mairie", decision_id=decision.id)
+    auth.login("idf")
+    url = f"/comites/reunions/{meeting.id}"
+    html = client.get(url).get_data(as_text=True)
+    edit = f"{url}/decisions/{decision.id}/modifier"
+    assert f'href="{edit}"' in html
+    form = client.get(edit).get_data(as_text=True)
+    assert "Bilan adopté." in form and "Corriger la décision n° 1" in form
+    bad = client.post(edit, data={"decision-csrf_token": _prefixed_token(form, "decision"),
+                                  "decision-kind": "validation_projet", "decision-project_name": ""})
+    assert bad.status_code == 422 and "Indiquez le porteur de projet." in bad.get_data(as_text=True)
+    response = client.post(edit, data={"decision-csrf_token": _prefixed_token(form, "decision"),
+                                       "decision-kind": "decision", "decision-text": "Bilan adopté à l'unanimité."})
+    assert response.status_code == 302
+    session.expire_all()
+    again = session.get(Decision, decision.id)
+    assert again.text == "Bilan adopté à l'unanimité." and again.meeting.actions[0].decision_id == decision.id
+    assert client.get(f"{url}/decisions/999999/modifier").status_code == 404
+    assert client.post(f"/comites/actions/{action.id}/supprimer",
+                       data={"csrf_token": token(client, url)}).status_code == 302
+    session.expire_all()
+    assert session.get(Meeting, meeting.id).actions == []
+    assert client.post("/comites/actions/999999/supprimer", data={"csrf_token": token(client, url)}).status_code == 404
+    assert audit_actions(session, "meeting.decision_update") == ["meeting.decision_update"]
+    assert audit_actions(session, "meeting.action_delete") == ["meeting.action_delete"]
