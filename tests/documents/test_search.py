@@ -709,3 +709,31 @@ def test_relevance_pages_follow_the_full_ranking(tmp_path, opened):
         pages += [h.id for h in search(ix, "cinéma", scope=ALL, page=page, per_page=9).hits]
     # Block skipping on the page may not drop or reorder anything.
     assert pages == ranked
+
+
+def test_one_pass_spelling_field_indexes_like_whoosh_text(tmp_path, opened):
+    from whoosh.fields import ID, TEXT, Schema
+    from whoosh.filedb.filestore import FileStorage
+
+    texts = [*TEXTS.values(), "L'hôpital d’Œuvre : Régions, jusqu'à « cœur » — ÉCOLE l'école 12bis", ""]
+    entries = [IndexEntry(id=entry_id("document", i), kind="document", title=t[:40], text=t)
+               for i, t in enumerate(texts)]
+    rebuild(tmp_path / "ours", entries)
+    # Reference: Whoosh's own TEXT fields, which analyse the text twice.
+    ref_dir = tmp_path / "ref"
+    ref_dir.mkdir()
+    ref = FileStorage(str(ref_dir)).create_index(Schema(
+        id=ID(stored=True), title=TEXT(analyzer=french_analyzer(), spelling=True),
+        text=TEXT(analyzer=french_analyzer(), spelling=True)))
+    with ref.writer() as w:
+        for e in entries:
+            w.add_document(id=e.id, title=e.title, text=e.text)
+    ours = opened(tmp_path / "ours")
+    with ours.searchers.searcher() as s, ref.searcher() as r:
+        for field in ("title", "text", "spell_title", "spell_text"):
+            assert list(s.reader().lexicon(field)) == list(r.reader().lexicon(field)), field
+        assert {b"hopital", b"oeuvre", b"ecole", b"regions"} <= set(s.reader().lexicon("spell_text"))
+        for term in r.reader().lexicon("text"):
+            mine, theirs = s.reader().postings("text", term), r.reader().postings("text", term)
+            assert list(mine.items_as("positions")) == list(theirs.items_as("positions")), term
+    ref.close()
