@@ -193,16 +193,21 @@ def upcoming_deadlines(session: Session, user: User | None, *, today: dt.date, d
                        types: tuple[str, ...] = AGREEMENT_TYPES) -> list[UpcomingDeadline]:
     """Échéances, tacit-renewal dates and notice deadlines from ``today`` to ``today + days``, soonest first.
 
-    Archived documents (status « archivé ») are left out: they no longer run.
+    Archived documents (status « archivé ») are left out: they no longer run. A tacitly renewed
+    agreement whose first term has run out shows the dates of its running (and following) terms.
     """
+    dated = or_(Document.end_date.is_not(None),
+                and_(Document.effective_date.is_not(None), Document.duration_months.is_not(None)))
     stmt = visible_documents(user).where(
         Document.doc_type.in_(types),
         Document.status != DocStatus.ARCHIVE.value,
         or_(
-            # An explicit end before yesterday cannot yield a date in the window (renewal = end + 1).
+            # An explicit end before yesterday cannot yield a date in the window (renewal = end + 1),
+            # unless the agreement renews itself: its later terms may.
             Document.end_date >= today - dt.timedelta(days=1),
             and_(Document.end_date.is_(None), Document.effective_date.is_not(None),
                  Document.duration_months.is_not(None)),
+            and_(Document.tacit_renewal.is_(True), dated),
         ),
     )
     out: list[UpcomingDeadline] = []
@@ -210,6 +215,7 @@ def upcoming_deadlines(session: Session, user: User | None, *, today: dt.date, d
         dates = deadlines.deadlines_of(
             doc.id, effective=doc.effective_date, duration_months=doc.duration_months,
             explicit_end=doc.end_date, tacit_renewal=doc.tacit_renewal, notice_months=doc.notice_months,
+            today=today, until=today + dt.timedelta(days=days),
         )
         for item in deadlines.within(dates, today, days):
             out.append(UpcomingDeadline(doc, item, (item.date - today).days))

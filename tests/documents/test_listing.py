@@ -162,6 +162,36 @@ def test_deadlines_on_month_ends_and_29_february(db_session: Any) -> None:
     assert not any(kind == "preavis" and title == "Bissextile" for title, kind, *_ in rows)
 
 
+def test_tacitly_renewed_agreements_show_their_running_term(db_session: Any) -> None:
+    # Ended 31 May 2025, renewed yearly (no duration): the running term ends 31 May 2026, its
+    # notice (3 months) is 28 February 2026, clamped from 31 February.
+    add(db_session, "Reconduite", end_date=dt.date(2025, 5, 31), tacit_renewal=True, notice_months=3)
+    # 2009 protocol, 36-month terms from 26 October 2009: the running term ends 25 October 2027.
+    add(db_session, "Protocole", doc_type="protocole", effective_date=dt.date(2009, 10, 26), duration_months=36,
+        tacit_renewal=True, notice_months=21)
+    # Monthly terms from 1 January 2026: three terms end within 60 days of 10 February.
+    add(db_session, "Mensuelle", effective_date=dt.date(2026, 1, 1), duration_months=1, tacit_renewal=True)
+    # Same past end without tacit renewal: nothing left to show.
+    add(db_session, "Terminée", end_date=dt.date(2025, 5, 31), notice_months=3)
+    rows = deadlines_for(db_session, days=60)
+    assert rows == [
+        ("Mensuelle", "echeance", dt.date(2026, 2, 28), 18),
+        ("Reconduite", "preavis", dt.date(2026, 2, 28), 18),
+        ("Mensuelle", "reconduction", dt.date(2026, 3, 1), 19),
+        ("Mensuelle", "echeance", dt.date(2026, 3, 31), 49),
+        ("Mensuelle", "reconduction", dt.date(2026, 4, 1), 50),
+    ]
+    rows = deadlines_for(db_session, days=365)
+    assert ("Reconduite", "echeance", dt.date(2026, 5, 31), 110) in rows
+    assert ("Reconduite", "reconduction", dt.date(2026, 6, 1), 111) in rows
+    assert not any(title in ("Terminée", "Protocole") for title, *_ in rows)
+    # The protocol's notice deadline (21 months before its end: 25 January 2026) is past.
+    assert [r for r in deadlines_for(db_session, days=700) if r[0] == "Protocole"] == [
+        ("Protocole", "echeance", dt.date(2027, 10, 25), 622),
+        ("Protocole", "reconduction", dt.date(2027, 10, 26), 623),
+    ]
+
+
 # --------------------------------------------------------------------------- completeness
 
 
