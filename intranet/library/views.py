@@ -391,11 +391,14 @@ def _page(doc: Document, *, link_form: LinkForm | None = None, version_form: Ver
 
 
 def _deadlines_of(doc: Document) -> list[Any]:
+    import datetime as dt
+
     from documents import deadlines
 
+    # The running term: a tacitly renewed agreement shows its next dates, not the first term's.
     return deadlines.deadlines_of(doc.id, effective=doc.effective_date, duration_months=doc.duration_months,
                                   explicit_end=doc.end_date, tacit_renewal=doc.tacit_renewal,
-                                  notice_months=doc.notice_months)
+                                  notice_months=doc.notice_months, today=dt.date.today())
 
 
 @bp.route("/<int:document_id>")
