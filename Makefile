@@ -9,7 +9,7 @@ WORKERS ?= 3
 PYTEST_ARGS ?= -n 2
 export INTRANET_DATA_DIR ?= $(CURDIR)/instance
 
-.PHONY: run test install install-test migrate bench clean-venv
+.PHONY: run test install install-test migrate clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,9 +39,6 @@ test: install-test
 
 migrate: install
 	$(BIN)/intranet db upgrade
-
-bench: install-test
-	$(BIN)/python -m bench
 
 clean-venv:
 	rm -rf $(VENV)
