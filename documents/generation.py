@@ -1375,20 +1375,17 @@ _WORKER_CODE = (
 )
 
 
-def _run_worker(task: dict[str, Any], *, timeout: float, max_memory: int, max_output: int) -> bytes:
-    """Run ``task`` in a fresh, limited Python process; return its payload or raise TemplateError."""
-    request = pickle.dumps(
-        {**task, "timeout": timeout, "max_memory": max_memory}, protocol=pickle.HIGHEST_PROTOCOL
-    )
+def _spawn_worker(code: str, *, stderr: int) -> subprocess.Popen[bytes]:
+    """Start a sandbox worker running ``code`` with pipes on stdin/stdout."""
     # An empty environment: the worker runs untrusted templates and must not see the
     # web app's secrets (SECRET_KEY, database URL…) even through a sandbox escape.
     env = {"PATH": os.defpath, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}
     try:
-        proc = subprocess.Popen(
-            [WORKER_PYTHON, "-I", "-c", _WORKER_CODE, str(_PROJECT_ROOT)],
+        return subprocess.Popen(
+            [WORKER_PYTHON, "-I", "-c", code, str(_PROJECT_ROOT)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=stderr,
             env=env,
             cwd="/",
             close_fds=True,
@@ -1397,6 +1394,14 @@ def _run_worker(task: dict[str, Any], *, timeout: float, max_memory: int, max_ou
         raise TemplateError(
             f"Le moteur de génération n'a pas pu démarrer ({exc}) : réessayez plus tard.", status=503
         ) from None
+
+
+def _run_worker(task: dict[str, Any], *, timeout: float, max_memory: int, max_output: int) -> bytes:
+    """Run ``task`` in a fresh, limited Python process; return its payload or raise TemplateError."""
+    request = pickle.dumps(
+        {**task, "timeout": timeout, "max_memory": max_memory}, protocol=pickle.HIGHEST_PROTOCOL
+    )
+    proc = _spawn_worker(_WORKER_CODE, stderr=subprocess.PIPE)
     try:
         stdout, stderr = proc.communicate(request, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -1707,21 +1712,7 @@ class RenderWorker:
             self._stop()
 
     def _start(self) -> subprocess.Popen[bytes]:
-        env = {"PATH": os.defpath, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}
-        try:
-            proc = subprocess.Popen(
-                [WORKER_PYTHON, "-I", "-c", _LOOP_CODE, str(_PROJECT_ROOT)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                env=env,
-                cwd="/",
-                close_fds=True,
-            )
-        except OSError as exc:
-            raise TemplateError(
-                f"Le moteur de génération n'a pas pu démarrer ({exc}) : réessayez plus tard.", status=503
-            ) from None
+        proc = _spawn_worker(_LOOP_CODE, stderr=subprocess.DEVNULL)
         assert proc.stdin is not None
         _write_frame(proc.stdin, pickle.dumps({"cpu_budget": self.cpu_budget, "max_memory": self.max_memory}))
         self._proc, self._sent, self._jobs = proc, set(), 0
