@@ -41,15 +41,23 @@ def make_hasher(*, time_cost: int = HASH_TIME_COST, memory_cost: int = HASH_MEMO
 
 
 _hasher = make_hasher()
-# Verified against when the e-mail is unknown, so both failures take the same time.
-_DUMMY_HASH = _hasher.hash("compte-inexistant-" + "x" * 20)
+_dummy_hash: str | None = None
+
+
+def _unknown_user_hash() -> str:
+    # Verified against when the e-mail is unknown, so both failures take the same time.
+    # Made on first need: hashing at import would slow every CLI call and worker start.
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = _hasher.hash("compte-inexistant-" + "x" * 20)
+    return _dummy_hash
 
 
 def configure_hasher(*, time_cost: int, memory_cost: int) -> None:
     """Change the argon2id costs (the test suite lowers them to stay fast)."""
-    global _hasher, _DUMMY_HASH
+    global _hasher, _dummy_hash
     _hasher = make_hasher(time_cost=time_cost, memory_cost=memory_cost)
-    _DUMMY_HASH = _hasher.hash("compte-inexistant-" + "x" * 20)
+    _dummy_hash = None
 
 
 class AuthError(DomainError):
@@ -227,7 +235,7 @@ def authenticate(session: Session, email: str, password: str, *, ip: str) -> Use
             "Trop de tentatives de connexion. Réessayez dans quelques minutes.", status=429
         )
     user = session.scalar(select(User).where(User.email == email))
-    ok = verify_password(user.password_hash if user and user.password_hash else _DUMMY_HASH, password)
+    ok = verify_password(user.password_hash if user and user.password_hash else _unknown_user_hash(), password)
     ok = ok and user is not None and user.active
     session.add(LoginAttempt(email=email, ip=ip[:64], at=now, success=ok))
     if not ok:
