@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -228,6 +229,38 @@ class PreparedFile:
     text_reason: str
     pages: int | None
     newly_stored: bool
+    pending_store: _BackgroundStore | None = None
+
+    def wait_stored(self, *, quiet: bool = False) -> None:
+        """Block until the file is durably in the store (raises its StorageError unless ``quiet``)."""
+        if self.pending_store is not None:
+            self.pending_store.wait(quiet=quiet)
+
+
+class _BackgroundStore:
+    """``storage.put_file`` in a thread, so that its fsyncs overlap the caller's SQL.
+
+    Used when the text is already known (nothing reads the stored copy before the commit).
+    The verbs wait for it before committing: a version row is never committed before its
+    file is on disk, exactly as when the file is stored first.
+    """
+
+    def __init__(self, storage: Storage, path: Path, sha256: str) -> None:
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(storage, path, sha256), name="stockage",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self, storage: Storage, path: Path, sha256: str) -> None:
+        try:
+            storage.put_file(path, sha256)
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting verb
+            self._error = exc
+
+    def wait(self, *, quiet: bool = False) -> None:
+        self._thread.join()
+        if self._error is not None and not quiet:
+            raise self._error
 
 
 def find_by_sha(session: Session, sha256: str) -> DocumentVersion | None:
@@ -259,10 +292,12 @@ def prepare_file(session: Session, storage: Storage, path: Path, filename: str, 
             document_id=existing.document_id,
         )
     newly_stored = not storage.exists(sha)
-    storage.put_file(path, sha)
+    pending_store = None
     if extracted is not None:
+        pending_store = _BackgroundStore(storage, path, sha)
         text, status, reason, pages = _text_fields(extracted)
     else:
+        storage.put_file(path, sha)
         from documents import extraction
 
         try:
@@ -275,7 +310,7 @@ def prepare_file(session: Session, storage: Storage, path: Path, filename: str, 
     return PreparedFile(
         sha256=sha, size=check.size, filename=filetypes.safe_filename(filename), kind=check.kind,
         mime_type=check.mime_type, text=text, text_status=status, text_reason=reason[:500], pages=pages,
-        newly_stored=newly_stored,
+        newly_stored=newly_stored, pending_store=pending_store,
     )
 
 
@@ -344,9 +379,11 @@ def archive_document(
                               "text": prepared.text_status})
         if before_commit is not None:
             before_commit(doc, version)
+        prepared.wait_stored()
         session.commit()
     except BaseException:
         session.rollback()
+        prepared.wait_stored(quiet=True)
         _discard(session, storage, prepared)
         raise
     return doc
@@ -379,6 +416,7 @@ def add_version(
                             extracted=extracted)
     current = document.current
     if current is not None and current.sha256 == prepared.sha256:
+        prepared.wait_stored(quiet=True)  # the caller removes its temp file next
         raise DuplicateDocument("Ce fichier est identique à la version actuelle.", document_id=document.id)
     try:
         number = (session.scalar(select(func.max(DocumentVersion.number))
@@ -395,9 +433,11 @@ def add_version(
                               "text": prepared.text_status})
         if before_commit is not None:
             before_commit(document, version)
+        prepared.wait_stored()
         session.commit()
     except BaseException:
         session.rollback()
+        prepared.wait_stored(quiet=True)
         _discard(session, storage, prepared)
         raise
     return version

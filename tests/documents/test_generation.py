@@ -609,6 +609,23 @@ def test_convention_shows_total_in_words(rendered_models: dict[str, tuple[bytes,
         assert mission in text
 
 
+def test_worker_reusing_a_parsed_model_gives_the_same_bytes_as_a_fresh_render() -> None:
+    """The long-lived worker keeps each model parsed; a render must not see the previous one's values."""
+    with g.RenderWorker() as worker:
+        for model in g.BUILTIN_MODELS:
+            data = model.read_bytes()
+            fields = g.fields_for(data)
+            first = g.sample_values(fields)
+            second = dict(first)
+            name = next(s.name for s in fields if s.type == "texte" and not s.computed)
+            second[name] = TRICKY
+            for raw in (first, second, first):
+                values, errors = g.validate_values(fields, raw)
+                assert errors == {}, (model.slug, errors)
+                cached = worker.render(data, values).data
+                assert cached == g.render(data, values), model.slug
+
+
 def test_models_are_deterministic_and_up_to_date(tmp_path: Path) -> None:
     spec = importlib.util.spec_from_file_location(
         "build_models_script", Path(__file__).resolve().parents[2] / "scripts" / "build_models.py"
