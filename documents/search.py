@@ -48,6 +48,7 @@ from whoosh.analysis import (
     StopFilter,
 )
 from whoosh.analysis.analyzers import CompositeAnalyzer
+from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.fields import DATETIME, ID, KEYWORD, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import Index, LockError
@@ -1351,6 +1352,31 @@ def _docset(searcher: Searcher, scope_filter: wq.Query | None, deadline: _Deadli
     return set(searcher.docs_for_query(scope_filter))
 
 
+def _term_docs(leaf: Searcher, q: wq.Term) -> set[int]:
+    """Segment document numbers of one term, read a posting block at a time.
+
+    ``Matcher.all_ids`` calls ``is_active``/``id``/``next`` for every posting (about
+    40 ms for four terms of 19,000 documents at 20k); a posting block already holds
+    its document numbers as one array. This reads those arrays from Whoosh's own
+    W3 leaf matcher (whoosh-reloaded is pinned); deleted documents are taken out as
+    Whoosh's filter would. Any other matcher goes through ``all_ids``.
+    """
+    matcher = q.matcher(leaf)
+    excluded: Collection[int] = ()
+    if type(matcher) is wrappers.FilterMatcher and matcher._exclude:  # deleted documents
+        excluded, matcher = matcher._ids, matcher.child
+    out: set[int] = set()
+    if type(matcher) is W3LeafMatcher:
+        while matcher.is_active():
+            if matcher._ids is None:
+                matcher._read_ids()
+            out.update(matcher._ids[matcher._i:])  # from the current posting (a filter may have moved it)
+            matcher._next_block()
+    else:
+        out.update(matcher.all_ids())
+    return out.difference(excluded) if excluded else out
+
+
 def _docs_of(leaf: Searcher, q: wq.Query, deadline: _Deadline) -> set[int]:
     """Segment document numbers matching ``q``: set algebra over the terms' posting lists.
 
@@ -1367,6 +1393,8 @@ def _docs_of(leaf: Searcher, q: wq.Query, deadline: _Deadline) -> set[int]:
         return set().union(*(_docs_of(leaf, sub, deadline) for sub in q.subqueries))
     if type(q) is wq.AndNot:
         return _docs_of(leaf, q.a, deadline) - _docs_of(leaf, q.b, deadline)
+    if type(q) is wq.Term:
+        return _term_docs(leaf, q)
     return set(q.docs(leaf))
 
 

@@ -737,3 +737,32 @@ def test_one_pass_spelling_field_indexes_like_whoosh_text(tmp_path, opened):
             mine, theirs = s.reader().postings("text", term), r.reader().postings("text", term)
             assert list(mine.items_as("positions")) == list(theirs.items_as("positions")), term
     ref.close()
+
+
+def test_block_wise_term_reading_equals_whoosh_all_ids(tmp_path, opened):
+    """The unscored pass reads posting blocks directly: same documents as Whoosh, deletions included."""
+    from whoosh import query as wq
+
+    from documents.search import _term_docs
+
+    ix = opened(tmp_path / "ix")
+    # 400 documents in one segment: each term's postings span several blocks (128 per block).
+    with writing(ix) as w:
+        for i in range(400):
+            words = ["cinéma"] + (["jeunes"] if i % 3 else []) + (["pilotage"] if i % 130 == 0 else [])
+            w.upsert(IndexEntry(id=entry_id("document", i), kind="document", title=f"Pièce {i}",
+                                text=" ".join(words)))
+    # Deleted documents at the head of the segment (the filter moves the matcher before we read),
+    # around a block boundary and at the end.
+    deleted = {0, 1, 2, 127, 128, 129, 399}
+    with writing(ix) as w:
+        for i in deleted:
+            w.delete(entry_id("document", i))
+    with ix.searchers.searcher() as s:
+        for leaf, _offset in s.leaf_searchers():
+            for text in ("cinem", "jeun", "pilotag", "absent"):
+                term = wq.Term("text", text)
+                assert _term_docs(leaf, term) == set(term.docs(leaf)), text
+            assert len(_term_docs(leaf, wq.Term("text", "cinem"))) == 400 - len(deleted)
+    r = search(ix, "cinéma jeunes", scope=ALL, per_page=5)
+    assert r.total == len([i for i in range(400) if i % 3 and i not in deleted])
