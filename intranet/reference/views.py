@@ -146,13 +146,24 @@ def quartiers() -> Any:
     """The 215 quartiers of annex 2, with filters."""
     page, per_page = parse_page_args(request.args)
     result = paginate(db.session, quartier_query(request.args), page, per_page)
-    departements = db.session.scalars(
+    departements = list(db.session.scalars(
         select(Quartier.departement).distinct().order_by(Quartier.departement)
-    ).all()
+    ))
+    # The URL may name a département as people write it ("Seine-Saint-Denis", "93"): the select
+    # shows the annex 2 label it matched, or that text itself if it matched several or none.
+    wanted = (request.args.get("departement") or "").strip()
+    selected = wanted if wanted in departements else ""
+    if wanted and not selected:
+        matches = _departements_like(wanted)
+        if len(matches) == 1:
+            selected = matches[0]
+        else:
+            departements.insert(0, wanted)
+            selected = wanted
     return render_template(
         "reference/quartiers.html", page=result, args=request.args,
         regions=db.session.scalars(select(Region).order_by(Region.name)).all(),
-        departements=departements,
+        departements=departements, selected_departement=selected,
     )
 
 

@@ -71,8 +71,12 @@ def test_quartiers_filter_by_departement(client: Any, auth: AuthActions) -> None
     for spelling in ("Seine-Saint-Denis", "seine saint-denis", "93"):
         other = client.get("/referentiel/quartiers", query_string={"departement": spelling})
         assert sorted(quartier_codes(other)) == sorted(quartier_codes(page)), spelling
+        # The select shows the annex label the spelling matched, not "Tous".
+        assert '<option value="Seine St Denis (93)" selected>' in other.get_data(as_text=True), spelling
     hauts = client.get("/referentiel/quartiers", query_string={"departement": "Hauts-de-Seine"})
     assert count_shown(hauts) == 9  # 8 in the 92 plus one straddling the Essonne
+    # Several labels matched: the select keeps the text typed.
+    assert '<option value="Hauts-de-Seine" selected>' in hauts.get_data(as_text=True)
 
 
 def test_quartiers_filter_by_region_commune_and_text(client: Any, auth: AuthActions) -> None:
