@@ -766,3 +766,26 @@ def test_block_wise_term_reading_equals_whoosh_all_ids(tmp_path, opened):
             assert len(_term_docs(leaf, wq.Term("text", "cinem"))) == 400 - len(deleted)
     r = search(ix, "cinéma jeunes", scope=ALL, per_page=5)
     assert r.total == len([i for i in range(400) if i % 3 and i not in deleted])
+
+
+def test_field_lengths_held_in_memory_equal_whoosh_reading_the_files(tmp_path, opened):
+    """Scores use each document's field length: the in-memory copy must read exactly as Whoosh's files."""
+    from whoosh import query as wq
+
+    ix = opened(tmp_path / "ix")
+    _facet_corpus(ix)  # several segments, deletions
+    with writing(ix) as w:  # and a segment whose title lengths are all 0 (empty title)
+        w.upsert(IndexEntry(id="document:500", kind="document", title="", text="cinéma " * 300))
+    _, whoosh_ix = ix.current()
+    with ix.searchers.searcher() as ours, whoosh_ix.searcher() as plain:
+        in_memory = 0
+        for (leaf, _), (plain_leaf, _) in zip(ours.leaf_searchers(), plain.leaf_searchers()):
+            reader, plain_reader = leaf.reader(), plain_leaf.reader()
+            in_memory += sum(isinstance(r, bytes) for r in reader._perdoc._readers.values())
+            for docnum in range(reader.doc_count_all()):
+                for field in ("title", "text"):
+                    assert reader.doc_field_length(docnum, field, 1) == plain_reader.doc_field_length(docnum, field, 1)
+        assert in_memory >= 2  # the fast path was taken
+        q = wq.Or([wq.Term("title", "cinem"), wq.Term("text", "cinem")])
+        assert [(h["id"], h.score) for h in ours.search(q, limit=None)] == \
+            [(h["id"], h.score) for h in plain.search(q, limit=None)]
