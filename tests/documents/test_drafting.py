@@ -328,6 +328,32 @@ def test_identical_draft_is_reported_not_duplicated(loaded: Any, store: LocalSto
     assert caught.value.status == 409 and f"n° {first.document.id}" in caught.value.message
 
 
+def test_storage_failure_while_filing_a_draft_leaves_no_row(loaded: Any, store: LocalStorage,
+                                                             tmp_path: Path) -> None:
+    """A draft's file is written beside its rows: if the store fails, the transaction is rolled back."""
+    from documents.storage import StorageError
+
+    class FullDisk(LocalStorage):
+        def put_file(self, path: Path, sha256: str) -> None:
+            raise StorageError("Impossible d'enregistrer le fichier (No space left on device).")
+
+    full = FullDisk(store.root)
+    tpl, admin = convention(loaded, store), testkit.user(loaded, "admin")
+    documents = loaded.scalar(select(func.count()).select_from(Document))
+    versions = loaded.scalar(select(func.count()).select_from(DocumentVersion))
+    generations = loaded.scalar(select(func.count()).select_from(Generation))
+    with pytest.raises(StorageError, match="No space left"):
+        drafting.generate_draft(loaded, full, actor=admin, template=tpl, raw=convention_raw(loaded, store),
+                                region_code="11", year=2026)
+    assert loaded.scalar(select(func.count()).select_from(Document)) == documents
+    assert loaded.scalar(select(func.count()).select_from(DocumentVersion)) == versions
+    assert loaded.scalar(select(func.count()).select_from(Generation)) == generations
+    # The same values file normally once the store works again.
+    draft = drafting.generate_draft(loaded, store, actor=admin, template=tpl, raw=convention_raw(loaded, store),
+                                    region_code="11", year=2026)
+    assert store.exists(draft.version.sha256)
+
+
 # --------------------------------------------------------------------------- batch
 
 
