@@ -17,6 +17,7 @@ Builds a migrated SQLite database holding N French-like documents of about 2,000
 
     .venv/bin/python bench/search_bench.py --docs 2000
     .venv/bin/python bench/search_bench.py --docs 20000 --procs 2
+    .venv/bin/python bench/search_bench.py --docs 20000 --database-url postgresql://postgres@127.0.0.1/empty_db
 """
 
 from __future__ import annotations
@@ -163,6 +164,9 @@ def main() -> None:
                         help="keep the database and index in this folder and reuse them on the next run "
                              "(the 20k build takes minutes); default: a temporary folder")
     parser.add_argument("--build-only", action="store_true", help="build (or reuse) the corpus, then stop")
+    parser.add_argument("--database-url", default=None,
+                        help="an EMPTY PostgreSQL database (postgresql://…) instead of a SQLite file in the "
+                             "data folder: the page then reads its snippets' texts from PostgreSQL")
     args = parser.parse_args()
 
     from sqlalchemy import select
@@ -180,7 +184,7 @@ def main() -> None:
         else:
             data = args.data
             data.mkdir(parents=True, exist_ok=True)
-        url = f"sqlite:///{data / 'intranet.sqlite3'}"
+        url = args.database_url or f"sqlite:///{data / 'intranet.sqlite3'}"
         reuse = (data / "built").exists()
         if reuse:
             print(f"reusing the database and index in {data} (remove it to rebuild)", flush=True)
@@ -268,7 +272,7 @@ def main() -> None:
             rows.append((family, statistics.mean(hits), fam))
 
         print()
-        print(f"{args.docs} documents; latency in ms (p50 / p95), {args.repeat} runs per query")
+        print(f"{args.docs} documents, {url.split(':')[0]}; latency in ms (p50 / p95), {args.repeat} runs per query")
         header = (f"| query family | mean hits | search_archive | HTTP page | bare Whoosh | page / bare (p95) "
                   f"| SQLite FTS5 |")
         print(header)
