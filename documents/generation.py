@@ -22,11 +22,11 @@ template values (dates and amounts formatted in French, amounts in words, totals
 
 from __future__ import annotations
 
-import dataclasses
-import gc
 import copy
+import dataclasses
 import datetime as dt
 import functools
+import gc
 import io
 import json
 import os

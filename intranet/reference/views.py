@@ -52,11 +52,12 @@ def _fold(value: str) -> str:
     return " ".join({"saint": "st", "sainte": "ste"}.get(w, w) for w in words)
 
 
-def _departements_like(value: str) -> list[str]:
+def _departements_like(value: str, labels: list[str] | None = None) -> list[str]:
     # Annex 2 spells départements its own way ("Seine St Denis (93)"): match the official name
     # or the number too. There are about 70 labels, so folding them in Python is cheap and portable.
     wanted = _fold(value)
-    labels = db.session.scalars(select(Quartier.departement).distinct()).all()
+    if labels is None:
+        labels = list(db.session.scalars(select(Quartier.departement).distinct()))
     return [label for label in labels if wanted and wanted in _fold(label)]
 
 
@@ -154,7 +155,7 @@ def quartiers() -> Any:
     wanted = (request.args.get("departement") or "").strip()
     selected = wanted if wanted in departements else ""
     if wanted and not selected:
-        matches = _departements_like(wanted)
+        matches = _departements_like(wanted, departements)
         if len(matches) == 1:
             selected = matches[0]
         else:
