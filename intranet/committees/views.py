@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -115,6 +115,24 @@ def notifier() -> C.Notifier:
 def _flash_error(exc: DomainError) -> None:
     details = "; ".join(dict.fromkeys(getattr(exc, "errors", {}).values()))
     flash(exc.message + (f" {details}" if details else ""), "error")
+
+
+def _attempt(verb: Callable[[], Any], success: str | Callable[[Any], str],
+             errors: type[DomainError] = DomainError) -> None:
+    """Run a committee verb for a POST: on ``errors`` roll back and flash the French
+    message, otherwise flash ``success`` (a text, or made from the verb's result)."""
+    try:
+        result = verb()
+    except errors as exc:
+        db.session.rollback()
+        _flash_error(exc)
+    else:
+        flash(success(result) if callable(success) else success, "success")
+
+
+def _form_errors(form: Any) -> str:
+    """A form's error messages on one line (for a flash after a POST from a tab)."""
+    return " ".join(e for errs in form.errors.values() for e in errs)
 
 
 def _apply_errors(form: Any, exc: ValidationError, mapping: dict[str, str], fallback: str) -> None:
@@ -263,18 +281,13 @@ def add_member(committee_id: int) -> Any:
     com = _committee(committee_id, write=True)
     form = _member_form(com)
     if form.validate_on_submit():
-        try:
-            C.add_member(db.session, com, actor=current_actor(), role=form.role.data,
-                         user_id=int(form.user_id.data) if form.user_id.data else None,
-                         name=form.name.data or "", organisation=form.organisation.data or "",
-                         email=form.email.data or "", ip=client_ip())
-        except ValidationError as exc:
-            db.session.rollback()
-            _flash_error(exc)
-        else:
-            flash("Membre ajouté.", "success")
+        _attempt(lambda: C.add_member(db.session, com, actor=current_actor(), role=form.role.data,
+                                      user_id=int(form.user_id.data) if form.user_id.data else None,
+                                      name=form.name.data or "", organisation=form.organisation.data or "",
+                                      email=form.email.data or "", ip=client_ip()),
+                 "Membre ajouté.", ValidationError)
     else:
-        flash("Le membre n'a pas été ajouté : " + " ".join(e for errs in form.errors.values() for e in errs), "error")
+        flash("Le membre n'a pas été ajouté : " + _form_errors(form), "error")
     return redirect(url_for("committees.committee", committee_id=com.id) + "#membres")
 
 
@@ -467,13 +480,8 @@ def attendance(meeting_id: int) -> Any:
         status = request.form.get(f"status-{row.id}")
         if status is not None:
             entries[row.id] = (status, request.form.get(f"rep-{row.id}", ""))
-    try:
-        C.record_attendance(db.session, m, actor=current_actor(), entries=entries, ip=client_ip())
-    except ValidationError as exc:
-        db.session.rollback()
-        _flash_error(exc)
-    else:
-        flash("Présences enregistrées.", "success")
+    _attempt(lambda: C.record_attendance(db.session, m, actor=current_actor(), entries=entries, ip=client_ip()),
+             "Présences enregistrées.", ValidationError)
     return _to_meeting_page(m, "presences")
 
 
@@ -500,18 +508,13 @@ def invite_guest(meeting_id: int) -> Any:
     m = _meeting(meeting_id, write=True)
     form = GuestForm(prefix="guest")
     if not form.validate_on_submit():
-        flash("L'invité n'a pas été ajouté : " + " ".join(e for errs in form.errors.values() for e in errs), "error")
+        flash("L'invité n'a pas été ajouté : " + _form_errors(form), "error")
         return _to_meeting_page(m, "presences")
-    try:
-        row = C.invite_guest(db.session, m, actor=current_actor(), name=form.name.data or "",
-                             organisation=form.organisation.data or "", email=form.email.data or "",
-                             notifier=notifier(), ip=client_ip())
-    except DomainError as exc:
-        db.session.rollback()
-        _flash_error(exc)
-    else:
-        flash(f"{row.name} est invité(e) à cette réunion" + (" et a reçu la convocation." if row.email else "."),
-              "success")
+    _attempt(lambda: C.invite_guest(db.session, m, actor=current_actor(), name=form.name.data or "",
+                                    organisation=form.organisation.data or "", email=form.email.data or "",
+                                    notifier=notifier(), ip=client_ip()),
+             lambda row: f"{row.name} est invité(e) à cette réunion"
+             + (" et a reçu la convocation." if row.email else "."))
     return _to_meeting_page(m, "presences")
 
 
@@ -520,13 +523,8 @@ def invite_guest(meeting_id: int) -> Any:
 def remove_guest(meeting_id: int, attendance_id: int) -> Any:
     """Withdraw a guest's invitation."""
     m = _meeting(meeting_id, write=True)
-    try:
-        C.remove_guest(db.session, m, actor=current_actor(), attendance_id=attendance_id, ip=client_ip())
-    except C.CommitteeError as exc:
-        db.session.rollback()
-        _flash_error(exc)
-    else:
-        flash("Invitation retirée.", "success")
+    _attempt(lambda: C.remove_guest(db.session, m, actor=current_actor(), attendance_id=attendance_id, ip=client_ip()),
+             "Invitation retirée.", C.CommitteeError)
     return _to_meeting_page(m, "presences")
 
 
@@ -549,14 +547,9 @@ def attach(meeting_id: int) -> Any:
     m = _meeting(meeting_id, write=True)
     form = AttachForm(prefix="attach")
     if form.validate_on_submit():
-        try:
-            C.attach_document(db.session, m, actor=current_actor(), document_id=form.document_id.data,
-                              ip=client_ip())
-        except DomainError as exc:
-            db.session.rollback()
-            _flash_error(exc)
-        else:
-            flash("Document joint.", "success")
+        _attempt(lambda: C.attach_document(db.session, m, actor=current_actor(), document_id=form.document_id.data,
+                                           ip=client_ip()),
+                 "Document joint.")
     else:
         flash("Indiquez le numéro d'un document de l'archive.", "error")
     return _to_meeting_page(m, "documents")
@@ -571,15 +564,12 @@ def upload_attachment(meeting_id: int) -> Any:
     if not form.validate_on_submit():
         flash("Choisissez un fichier à déposer.", "error")
         return _to_meeting_page(m, "documents")
-    try:
+    def upload() -> None:
         with _uploaded(form.file.name) as (path, filename):
             C.upload_attachment(db.session, storage(), m, actor=current_actor(), path=path, filename=filename,
                                 title=form.title.data or "", doc_type=form.doc_type.data, ip=client_ip())
-    except DomainError as exc:
-        db.session.rollback()
-        _flash_error(exc)
-    else:
-        flash("Document déposé dans l'archive et joint à la réunion.", "success")
+
+    _attempt(upload, "Document déposé dans l'archive et joint à la réunion.")
     return _to_meeting_page(m, "documents")
 
 
@@ -614,13 +604,9 @@ def add_decision(meeting_id: int) -> Any:
     form = DecisionForm(prefix="decision")
     form.validate_on_submit()
     if not form.csrf_token.errors:
-        try:
-            C.add_decision(db.session, m, actor=current_actor(), ip=client_ip(), data=_decision_input(form))
-        except ValidationError as exc:
-            db.session.rollback()
-            _flash_error(exc)
-        else:
-            flash("Décision enregistrée.", "success")
+        _attempt(lambda: C.add_decision(db.session, m, actor=current_actor(), ip=client_ip(),
+                                        data=_decision_input(form)),
+                 "Décision enregistrée.", ValidationError)
     return _to_meeting_page(m, "decisions")
 
 
@@ -629,13 +615,8 @@ def add_decision(meeting_id: int) -> Any:
 def delete_decision(meeting_id: int, decision_id: int) -> Any:
     """Remove a decision entered by mistake."""
     m = _meeting(meeting_id, write=True)
-    try:
-        C.delete_decision(db.session, m, actor=current_actor(), decision_id=decision_id, ip=client_ip())
-    except C.CommitteeError as exc:
-        db.session.rollback()
-        _flash_error(exc)
-    else:
-        flash("Décision supprimée.", "success")
+    _attempt(lambda: C.delete_decision(db.session, m, actor=current_actor(), decision_id=decision_id, ip=client_ip()),
+             "Décision supprimée.", C.CommitteeError)
     return _to_meeting_page(m, "decisions")
 
 
@@ -687,19 +668,14 @@ def add_action(meeting_id: int) -> Any:
     m = _meeting(meeting_id, write=True)
     form = ActionForm(prefix="action")
     if form.validate_on_submit():
-        try:
-            C.add_action(db.session, m, actor=current_actor(), title=form.title.data or "",
-                         owner=form.owner.data or "", due_date=form.due_date.data,
-                         decision_id=int(form.decision_id.data) if (form.decision_id.data or "").isdigit() else None,
-                         ip=client_ip())
-        except ValidationError as exc:
-            db.session.rollback()
-            _flash_error(exc)
-        else:
-            flash("Action enregistrée.", "success")
+        _attempt(lambda: C.add_action(
+                     db.session, m, actor=current_actor(), title=form.title.data or "", owner=form.owner.data or "",
+                     due_date=form.due_date.data,
+                     decision_id=int(form.decision_id.data) if (form.decision_id.data or "").isdigit() else None,
+                     ip=client_ip()),
+                 "Action enregistrée.", ValidationError)
     else:
-        flash("L'action n'a pas été enregistrée : " + " ".join(e for errs in form.errors.values() for e in errs),
-              "error")
+        flash("L'action n'a pas été enregistrée : " + _form_errors(form), "error")
     return _to_meeting_page(m, "actions")
 
 
@@ -734,13 +710,8 @@ def delete_action(action_id: int) -> Any:
         deny("action", action_id)
     assert action is not None
     m = _meeting(action.meeting_id, write=True)
-    try:
-        C.delete_action(db.session, action, actor=current_actor(), ip=client_ip())
-    except C.CommitteeError as exc:
-        db.session.rollback()
-        _flash_error(exc)
-    else:
-        flash("Action supprimée.", "success")
+    _attempt(lambda: C.delete_action(db.session, action, actor=current_actor(), ip=client_ip()),
+             "Action supprimée.", C.CommitteeError)
     return _to_meeting_page(m, "actions")
 
 
@@ -807,14 +778,9 @@ def actions_csv() -> Any:
 def draft_minutes(meeting_id: int) -> Any:
     """Draft the minutes from the compte-rendu model, pre-filled with the meeting."""
     m = _meeting(meeting_id, write=True)
-    try:
-        doc = C.draft_minutes(db.session, storage(), m, actor=current_actor(), ip=client_ip())
-    except DomainError as exc:
-        db.session.rollback()
-        _flash_error(exc)
-    else:
-        flash(f"Projet de compte rendu rédigé (version {doc.current.number if doc.current else 1}) : "
-              "téléchargez-le, complétez-le dans Word et déposez la version revue.", "success")
+    _attempt(lambda: C.draft_minutes(db.session, storage(), m, actor=current_actor(), ip=client_ip()),
+             lambda doc: f"Projet de compte rendu rédigé (version {doc.current.number if doc.current else 1}) : "
+             "téléchargez-le, complétez-le dans Word et déposez la version revue.")
     return _to_meeting_page(m, "compte-rendu")
 
 
@@ -827,15 +793,12 @@ def upload_minutes(meeting_id: int) -> Any:
     if not form.validate_on_submit():
         flash("Choisissez le fichier du compte rendu.", "error")
         return _to_meeting_page(m, "compte-rendu")
-    try:
+    def upload() -> None:
         with _uploaded(form.file.name) as (path, filename):
             C.upload_minutes(db.session, storage(), m, actor=current_actor(), path=path, filename=filename,
                              ip=client_ip())
-    except DomainError as exc:
-        db.session.rollback()
-        _flash_error(exc)
-    else:
-        flash("Compte rendu déposé.", "success")
+
+    _attempt(upload, "Compte rendu déposé.")
     return _to_meeting_page(m, "compte-rendu")
 
 
