@@ -14,7 +14,7 @@ from intranet.admin import bp
 from intranet.admin.forms import UserCreateForm, UserEditForm
 from intranet.auth.forms import EmptyForm
 from intranet.extensions import db
-from intranet.forms import choices
+from intranet.forms import choices, show_errors
 from intranet.pagination import paginate, parse_page_args
 from intranet.web import admin_required, current_actor
 
@@ -22,14 +22,6 @@ from intranet.web import admin_required, current_actor
 def _region_choices() -> list:
     regions = db.session.scalars(select(Region).order_by(Region.name)).all()
     return choices([("", "— Aucune (national) —")] + [(r.code, f"{r.name} ({r.code})") for r in regions])
-
-
-def _apply_errors(form: Any, exc: ValidationError) -> None:
-    mapped = {"region": "region", "email": "email", "role": "role", "password": "email"}
-    for field, message in exc.errors.items():
-        getattr(form, mapped.get(field, "email")).errors = [message]
-    if not exc.errors:
-        form.email.errors = [exc.message]
 
 
 @bp.route("/")
@@ -66,7 +58,8 @@ def create_user() -> Any:
         except ValidationError as exc:
             db.session.rollback()
             form.region.choices = _region_choices()
-            _apply_errors(form, exc)
+            # The account form has no password field: a password problem shows under the e-mail.
+            show_errors(form, exc, "email", {"password": "email"})
             status = 422
         else:
             db.session.commit()

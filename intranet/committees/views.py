@@ -65,7 +65,7 @@ from intranet.committees.forms import (
     UploadForm,
 )
 from intranet.extensions import db, storage
-from intranet.forms import choices
+from intranet.forms import choices, show_errors
 from intranet.main import DASHBOARD_PANELS
 from intranet.pagination import paginate, parse_page_args
 from intranet.web import admin_required, client_ip, current_actor, deny, record, writer_required
@@ -133,13 +133,6 @@ def _attempt(verb: Callable[[], Any], success: str | Callable[[Any], str],
 def _form_errors(form: Any) -> str:
     """A form's error messages on one line (for a flash after a POST from a tab)."""
     return " ".join(e for errs in form.errors.values() for e in errs)
-
-
-def _apply_errors(form: Any, exc: ValidationError, mapping: dict[str, str], fallback: str) -> None:
-    for key, message in exc.errors.items():
-        getattr(form, mapping.get(key, fallback)).errors = [message]
-    if not exc.errors:
-        getattr(form, fallback).errors = [exc.message]
 
 
 def _to_meeting_page(meeting: Meeting, anchor: str = "") -> Any:
@@ -215,7 +208,7 @@ def create() -> Any:
                                            ip=client_ip())
         except ValidationError as exc:
             db.session.rollback()
-            _apply_errors(form, exc, {"name": "name", "region_code": "region"}, "name")
+            show_errors(form, exc, "name", {"region_code": "region"})
             status = 422
         else:
             flash("Comité créé.", "success")
@@ -264,7 +257,7 @@ def edit_committee(committee_id: int) -> Any:
                                ip=client_ip())
         except ValidationError as exc:
             db.session.rollback()
-            _apply_errors(form, exc, {"name": "name"}, "name")
+            show_errors(form, exc, "name")
             status = 422
         else:
             flash("Comité enregistré.", "success")
@@ -336,8 +329,7 @@ def _meeting_input(form: MeetingForm) -> C.MeetingInput:
     )
 
 
-_MEETING_FIELDS = {"starts_at": "day", "ends_at": "end", "place": "place", "visio_url": "visio_url",
-                   "agenda": "agenda", "title": "title"}
+_MEETING_FIELDS = {"starts_at": "day", "ends_at": "end"}
 
 
 @bp.route("/<int:committee_id>/reunions/nouvelle", methods=["GET", "POST"])
@@ -353,7 +345,7 @@ def new_meeting(committee_id: int) -> Any:
                                          notifier=notifier(), ip=client_ip())
         except ValidationError as exc:
             db.session.rollback()
-            _apply_errors(form, exc, _MEETING_FIELDS, "day")
+            show_errors(form, exc, "day", _MEETING_FIELDS)
             status = 422
         else:
             flash("Réunion planifiée ; les membres ayant une adresse e-mail ont reçu l'invitation.", "success")
@@ -429,7 +421,7 @@ def edit_meeting(meeting_id: int) -> Any:
                              ip=client_ip())
         except ValidationError as exc:
             db.session.rollback()
-            _apply_errors(form, exc, _MEETING_FIELDS, "day")
+            show_errors(form, exc, "day", _MEETING_FIELDS)
             status = 422
         else:
             flash("Réunion enregistrée.", "success")
@@ -620,8 +612,6 @@ def delete_decision(meeting_id: int, decision_id: int) -> Any:
     return _to_meeting_page(m, "decisions")
 
 
-_DECISION_FIELDS = {"kind": "kind", "text": "text", "project_name": "project_name", "porteur": "porteur",
-                    "quartier_code": "quartier_code"}
 
 
 @bp.route("/reunions/<int:meeting_id>/decisions/<int:decision_id>/modifier", methods=["GET", "POST"])
@@ -646,7 +636,7 @@ def edit_decision(meeting_id: int, decision_id: int) -> Any:
                               data=_decision_input(form), ip=client_ip())
         except ValidationError as exc:
             db.session.rollback()
-            _apply_errors(form, exc, _DECISION_FIELDS, "text")
+            show_errors(form, exc, "text")
             status = 422
         except C.CommitteeError as exc:
             db.session.rollback()

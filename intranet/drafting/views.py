@@ -43,6 +43,7 @@ from intranet.drafting.forms import (
     rows_for_display,
 )
 from intranet.extensions import db, storage
+from intranet.forms import show_errors
 from intranet.web import admin_required, client_ip, current_actor, deny, writer_required
 
 
@@ -132,8 +133,7 @@ def upload() -> Any:
         except drafting.TemplateRejected as exc:
             problems, status = exc.problems, 422
         except ValidationError as exc:
-            for name, message in exc.errors.items():
-                getattr(form, name, form.file).errors = [message]
+            show_errors(form, exc, "file")
             status = 422
         else:
             flash(f"Modèle « {info.title} » enregistré.", "success")
@@ -205,8 +205,7 @@ def edit_field(template_id: int, name: str) -> Any:
                                         type=form.type.data, required=bool(form.required.data),
                                         default=default, ip=client_ip())
         except ValidationError as exc:
-            for key, message in exc.errors.items():
-                getattr(form, key, form.label).errors = [message]
+            show_errors(form, exc, "label")
             status = 422
         else:
             flash(f"Champ « {form.label.data} » modifié.", "success")

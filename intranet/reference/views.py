@@ -14,7 +14,7 @@ from documents import reference
 from documents.errors import ValidationError
 from documents.models import Organisation, OrganisationKind, Quartier, Region
 from intranet.extensions import db
-from intranet.forms import choices
+from intranet.forms import choices, show_errors
 from intranet.pagination import paginate, parse_page_args
 from intranet.reference import bp
 from intranet.reference.forms import OrganisationForm
@@ -129,8 +129,7 @@ def edit_organisation(org_id: int) -> Any:
                 email=form.email.data or "",
             )
         except ValidationError as exc:
-            for field, message in exc.errors.items():
-                getattr(form, field).errors = [message]
+            show_errors(form, exc, "name")
             status = 422
         else:
             db.session.commit()
