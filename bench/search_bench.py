@@ -32,14 +32,13 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from search_engine import FALLBACK, vocabulary  # noqa: E402
+from search_engine import FALLBACK, BareWhoosh, percentile, timed, vocabulary  # noqa: E402
 
 QUERIES = {
     "single term": ["convention", "coordination", "culture", "partenaires", "projets"],
@@ -54,22 +53,6 @@ DOC_TYPES = ["convention", "avenant", "bilan", "compte_rendu", "protocole", "con
 STATUSES = ["brouillon", "en_signature", "signe", "archive"]
 PLURALS = [("coordination", "coordinations"), ("région", "régions"), ("partenaire", "partenaires"),
            ("projet", "projets"), ("action", "actions"), ("jeune", "jeunes")]
-
-
-def percentile(values: list[float], p: float) -> float:
-    values = sorted(values)
-    k = max(0, min(len(values) - 1, round(p / 100 * (len(values) - 1))))
-    return values[k]
-
-
-def timed(fn: Callable[[], object], repeat: int) -> list[float]:
-    fn()  # warm-up
-    out = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - start) * 1000)
-    return out
 
 
 def make_texts(n: int, words: int, seed: int) -> list[tuple[str, str]]:
@@ -170,9 +153,6 @@ def main() -> None:
     args = parser.parse_args()
 
     from sqlalchemy import select
-    from whoosh import highlight as whighlight
-    from whoosh.qparser import MultifieldParser
-
     from documents import indexer
     from documents.search import SearchQueryError
     from documents.models import Document, DocumentVersion, User
@@ -219,14 +199,7 @@ def main() -> None:
         titles = {int(i): t for i, t in session.execute(select(Document.id, Document.title))}
         index = indexer.ensure_index(root)
         _, wix = index.current()
-        bare_searcher = wix.searcher()
-        qp = MultifieldParser(["title", "text"], wix.schema)
-
-        def bare(q: str) -> None:
-            results = bare_searcher.search(qp.parse(q), limit=20)
-            results.formatter = whighlight.HtmlFormatter()
-            for hit in results:
-                hit.highlights("text", text=texts[int(hit["id"].split(":")[1])])
+        bare = BareWhoosh(wix, lambda entry: texts[int(entry.split(":")[1])])
 
         refused: dict[str, int] = {"ours": 0, "page": 0}
 
@@ -302,7 +275,7 @@ def main() -> None:
                               .fetchone()[0])
             print(f"| {singular} / {plural} | {counts[0]} | {counts[1]} | {counts[2]} | {counts[3]} |")
         fts.close()
-        bare_searcher.close()
+        bare.close()
         index.close()
         session.close()
         from intranet.search.views import reset_index
