@@ -556,6 +556,7 @@ def upload_attachment(meeting_id: int) -> Any:
     if not form.validate_on_submit():
         flash("Choisissez un fichier à déposer.", "error")
         return _to_meeting_page(m, "documents")
+
     def upload() -> None:
         with _uploaded(form.file.name) as (path, filename):
             C.upload_attachment(db.session, storage(), m, actor=current_actor(), path=path, filename=filename,
@@ -783,6 +784,7 @@ def upload_minutes(meeting_id: int) -> Any:
     if not form.validate_on_submit():
         flash("Choisissez le fichier du compte rendu.", "error")
         return _to_meeting_page(m, "compte-rendu")
+
     def upload() -> None:
         with _uploaded(form.file.name) as (path, filename):
             C.upload_minutes(db.session, storage(), m, actor=current_actor(), path=path, filename=filename,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -232,16 +233,10 @@ def draft(template_id: int) -> Any:
     status = 200
     if request.method == "POST" and request.form.get("action") == "generer":
         raw = raw_from_form(fields, request.form)
-        try:
-            result = drafting.generate_draft(db.session, storage(), actor=current_actor(), template=template,
-                                             raw=raw, region_code=region_code, year=year, ip=client_ip())
-        except ValidationError as exc:
-            errors, message, status = dict(exc.errors), exc.message, 422
-        except drafting.DraftingError as exc:
-            message, status = exc.message, exc.status
-        else:
-            if request.form.get("pdf") and drafting.pdf_available():
-                _make_pdf(result.version)
+        result, errors, message, status = _run_draft(
+            lambda: drafting.generate_draft(db.session, storage(), actor=current_actor(), template=template,
+                                            raw=raw, region_code=region_code, year=year, ip=client_ip()))
+        if result is not None:
             flash("Brouillon généré et classé dans les documents.", "success")
             return redirect(url_for("drafting.draft_page", document_id=result.document.id))
     else:
@@ -256,6 +251,22 @@ def draft(template_id: int) -> Any:
         national=permissions.can_write_region(current_actor(), None), previous=previous,
         pdf=drafting.pdf_available(), **_form_context(template),
     ), status
+
+
+def _run_draft(verb: Callable[[], drafting.Draft]) -> tuple[drafting.Draft | None, dict[str, str], str, int]:
+    """Generate or regenerate a draft from the form: (draft, field errors, message, status).
+
+    The PDF rendition is made too when the form asked for it and LibreOffice is there.
+    """
+    try:
+        result = verb()
+    except ValidationError as exc:
+        return None, dict(exc.errors), exc.message, 422
+    except drafting.DraftingError as exc:
+        return None, {}, exc.message, exc.status
+    if request.form.get("pdf") and drafting.pdf_available():
+        _make_pdf(result.version)
+    return result, {}, "", 200
 
 
 def _make_pdf(version: Any) -> None:
@@ -297,16 +308,10 @@ def draft_page(document_id: int) -> Any:
             deny("document", doc.id, region_code=doc.region_code, status=403)
         assert template is not None
         raw = raw_from_form(fields, request.form)
-        try:
-            result = drafting.regenerate(db.session, storage(), actor=current_actor(), document_id=doc.id,
-                                         raw=raw, ip=client_ip())
-        except ValidationError as exc:
-            errors, message, status = dict(exc.errors), exc.message, 422
-        except drafting.DraftingError as exc:
-            message, status = exc.message, exc.status
-        else:
-            if request.form.get("pdf") and drafting.pdf_available():
-                _make_pdf(result.version)
+        result, errors, message, status = _run_draft(
+            lambda: drafting.regenerate(db.session, storage(), actor=current_actor(), document_id=doc.id,
+                                        raw=raw, ip=client_ip()))
+        if result is not None:
             flash(f"Brouillon régénéré : version {result.version.number}.", "success")
             return redirect(url_for("drafting.draft_page", document_id=doc.id))
     else:
