@@ -246,8 +246,8 @@ def main() -> None:
 
         print()
         print(f"{args.docs} documents, {url.split(':')[0]}; latency in ms (p50 / p95), {args.repeat} runs per query")
-        header = (f"| query family | mean hits | search_archive | HTTP page | bare Whoosh | page / bare (p95) "
-                  f"| SQLite FTS5 |")
+        header = ("| query family | mean hits | search_archive | HTTP page | bare Whoosh | page / bare (p95) "
+                  "| SQLite FTS5 |")
         print(header)
         print("|---|---:|---:|---:|---:|---:|---:|")
         for family, mean_hits, fam in rows:

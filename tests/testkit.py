@@ -172,6 +172,30 @@ def template_docx(*paragraphs: str) -> bytes:
     return buffer.getvalue()
 
 
+#: The four lines of means of a DRAC–coordination convention, as a user types them
+#: (spaces, comma decimals); total 24 999,50 €.
+AMOUNTS = {
+    "montant_mission_coordination": "12 500",
+    "montant_projets_coordination": "8 000,50",
+    "montant_formation": "3000",
+    "montant_sensibilisation": "1 499,50",
+}
+
+
+def file_builtin_models(app: Any, session: Any) -> dict[str, int]:
+    """The built-in Word models filed (as ``make run`` does) with a complete référentiel; slug -> template id."""
+    from sqlalchemy import select
+
+    from documents import drafting
+    from documents.models import DraftingTemplate
+    from intranet.extensions import storage
+
+    with app.app_context():
+        drafting.load_builtin_models(session, storage())
+    fill_organisations(session)
+    return {row.slug: row.document_id for row in session.scalars(select(DraftingTemplate))}
+
+
 def fill_organisations(session: Any) -> None:
     """Give every organisation an address and a representative, as admins do before drafting.
 

@@ -32,7 +32,7 @@ from documents.models import (
     Organisation,
 )
 from documents.storage import LocalStorage
-from testkit import docx_text, fill_organisations, template_docx as make_docx
+from testkit import AMOUNTS, docx_text, fill_organisations, template_docx as make_docx
 
 TRICKY = 'Dupont & Fils <b> "ok" l\'été'
 
@@ -40,12 +40,6 @@ TRICKY = 'Dupont & Fils <b> "ok" l\'été'
 # --------------------------------------------------------------------------- helpers
 
 
-AMOUNTS = {
-    "montant_mission_coordination": "12 500",
-    "montant_projets_coordination": "8 000,50",
-    "montant_formation": "3000",
-    "montant_sensibilisation": "1 499,50",
-}
 
 
 @pytest.fixture

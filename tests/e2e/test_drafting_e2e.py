@@ -17,16 +17,11 @@ from documents import drafting
 from documents.models import Organisation
 from documents.storage import LocalStorage
 from e2e.browser import LiveServer, login, logout
+from testkit import AMOUNTS
 
 pytestmark = pytest.mark.e2e
 
 SCREENSHOTS = "/tmp"
-AMOUNTS = {
-    "montant_mission_coordination": "12 500",
-    "montant_projets_coordination": "8 000,50",
-    "montant_formation": "3000",
-    "montant_sensibilisation": "1 499,50",
-}
 
 
 @pytest.fixture

@@ -8,18 +8,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from documents import accounts, drafting
+from documents import accounts
 from documents.formatting import format_amount, parse_amount
 from documents.models import Document, DraftingTemplate, Generation
-from intranet.extensions import storage
-from testkit import docx_text, fill_organisations, template_docx as make_docx, user
+from testkit import AMOUNTS, docx_text, file_builtin_models, template_docx as make_docx, user
 
-AMOUNTS = {
-    "montant_mission_coordination": "12 500",
-    "montant_projets_coordination": "8 000,50",
-    "montant_formation": "3000",
-    "montant_sensibilisation": "1 499,50",
-}
 TRICKY = 'Dupont & Fils <b> "ok" l\'été\nligne 2'
 
 
@@ -31,10 +24,7 @@ def bearer(db_session: Any, who: str) -> dict[str, str]:
 
 @pytest.fixture
 def models(app: Any, db_session: Any) -> dict[str, int]:
-    with app.app_context():
-        drafting.load_builtin_models(db_session, storage())
-    fill_organisations(db_session)
-    return {row.slug: row.document_id for row in db_session.scalars(select(DraftingTemplate))}
+    return file_builtin_models(app, db_session)
 
 
 def test_list_and_describe(client: Any, db_session: Any, models: dict[str, int]) -> None:

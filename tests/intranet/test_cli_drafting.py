@@ -14,14 +14,8 @@ from documents.formatting import format_amount, parse_amount
 from documents.models import Document, DraftingTemplate, Generation, Region
 from intranet.cli import BOOTSTRAP_HOOKS
 from intranet.drafting.cli import load_models_hook
-from testkit import docx_text, fill_organisations
+from testkit import AMOUNTS, docx_text, fill_organisations
 
-AMOUNTS = {
-    "montant_mission_coordination": "12 500",
-    "montant_projets_coordination": "8 000,50",
-    "montant_formation": "3000",
-    "montant_sensibilisation": "1 499,50",
-}
 
 
 @pytest.fixture

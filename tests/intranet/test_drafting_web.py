@@ -14,24 +14,14 @@ from sqlalchemy import func, select
 from documents import drafting
 from documents.formatting import format_amount, parse_amount
 from documents.models import AuditEvent, Document, DraftingTemplate, Generation
-from intranet.extensions import storage
-from testkit import docx_text, fill_organisations, template_docx as make_docx
+from testkit import AMOUNTS, docx_text, file_builtin_models, template_docx as make_docx
 
-AMOUNTS = {
-    "montant_mission_coordination": "12 500",
-    "montant_projets_coordination": "8 000,50",
-    "montant_formation": "3000",
-    "montant_sensibilisation": "1 499,50",
-}
 
 
 @pytest.fixture
 def models(app: Any, db_session: Any) -> dict[str, int]:
     """Built-in models filed, référentiel complete; slug -> template id."""
-    with app.app_context():
-        drafting.load_builtin_models(db_session, storage())
-    fill_organisations(db_session)
-    return {row.slug: row.document_id for row in db_session.scalars(select(DraftingTemplate))}
+    return file_builtin_models(app, db_session)
 
 
 def download(client: Any, url: str) -> tuple[int, bytes]:
