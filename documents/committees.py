@@ -1102,15 +1102,21 @@ def add_decision(session: Session, meeting: Meeting, *, actor: User | None, data
     return decision
 
 
-def update_decision(session: Session, meeting: Meeting, *, actor: User | None, decision_id: int,
-                    data: DecisionInput, ip: str = "") -> Decision:
-    """Correct a decision in place (its position and linked actions are kept)."""
+def _decision_to_change(actor: User | None, meeting: Meeting, decision_id: int, *, verb: str) -> Decision:
+    """A decision of the meeting the actor may correct or remove: not once the minutes are approved."""
     _require_manage(actor, meeting)
     decision = next((d for d in meeting.decisions if d.id == decision_id), None)
     if decision is None:
         raise NotFound("Décision introuvable.")
     if meeting.minutes_status == MinutesStatus.APPROUVE.value:
-        raise CommitteeError("Le compte rendu est approuvé : les décisions de la réunion ne se modifient plus.")
+        raise CommitteeError(f"Le compte rendu est approuvé : les décisions de la réunion ne se {verb} plus.")
+    return decision
+
+
+def update_decision(session: Session, meeting: Meeting, *, actor: User | None, decision_id: int,
+                    data: DecisionInput, ip: str = "") -> Decision:
+    """Correct a decision in place (its position and linked actions are kept)."""
+    decision = _decision_to_change(actor, meeting, decision_id, verb="modifient")
     values = _clean_decision(session, meeting, data, failure="La décision n'a pas été modifiée.")
     before = {key: getattr(decision, key) for key in values}
     changed = sorted(key for key in values if values[key] != before[key])
@@ -1132,12 +1138,7 @@ def update_decision(session: Session, meeting: Meeting, *, actor: User | None, d
 def delete_decision(session: Session, meeting: Meeting, *, actor: User | None, decision_id: int,
                     ip: str = "") -> None:
     """Remove a decision entered by mistake (its actions stay, unlinked)."""
-    _require_manage(actor, meeting)
-    decision = next((d for d in meeting.decisions if d.id == decision_id), None)
-    if decision is None:
-        raise NotFound("Décision introuvable.")
-    if meeting.minutes_status == MinutesStatus.APPROUVE.value:
-        raise CommitteeError("Le compte rendu est approuvé : les décisions de la réunion ne se suppriment plus.")
+    decision = _decision_to_change(actor, meeting, decision_id, verb="suppriment")
     for action in meeting.actions:
         if action.decision_id == decision_id:
             action.decision_id = None
