@@ -144,6 +144,13 @@ class RegionKeys:
             return self.codes[value.lower()]
         return self.words.get(slugify(value))
 
+    def resolve_scope(self, value: str) -> tuple[bool, str | None]:
+        """(known, code) of a region a user typed, where "national" means no region: (True, None)."""
+        if fold(value) == "national":
+            return True, None
+        code = self.resolve(value)
+        return code is not None, code
+
     def find(self, component: str) -> set[str]:
         """Codes of the regions this one path component names."""
         slug = slugify(component)
@@ -463,13 +470,9 @@ def parse_fields(session: Session, row: Mapping[str, str], keys: RegionKeys) -> 
                 errors[column] = f"statut inconnu « {raw} » (brouillon, en signature, signé, archivé)"
             values[name] = parsed
         elif name == "region_code":
-            if fold(raw) == "national":
-                values[name] = None
-            else:
-                code = keys.resolve(raw)
-                if code is None:
-                    errors[column] = f"région inconnue « {raw} »"
-                values[name] = code
+            known, values[name] = keys.resolve_scope(raw)
+            if not known:
+                errors[column] = f"région inconnue « {raw} »"
         elif name in ("year", "duration_months", "notice_months"):
             try:
                 values[name] = int(raw)

@@ -33,7 +33,7 @@ from documents.archive import (
     visible_documents,
 )
 from documents.errors import NotFound, ValidationError
-from documents.intake import RegionKeys, fold, parse_bool, parse_date, parse_doc_type, parse_status, title_from_name
+from documents.intake import RegionKeys, parse_bool, parse_date, parse_doc_type, parse_status, title_from_name
 from documents.models import Document, DocumentVersion, Organisation
 from intranet.api import bp, document, query_param
 from intranet.api.views import PAGE_PARAMS, page_payload
@@ -174,13 +174,9 @@ def parse_metadata(data: Mapping[str, Any], base: Metadata) -> Metadata:
             if values[attr] is None:
                 errors[name] = "Statut inconnu (brouillon, en_signature, signe, archive)."
         elif name == "region":
-            if not text or fold(text) == "national":
-                values[attr] = None
-            else:
-                code = RegionKeys.load(db.session).resolve(text)
-                if code is None:
-                    errors[name] = f"Aucune région n'a le code {text}."
-                values[attr] = code
+            known, values[attr] = RegionKeys.load(db.session).resolve_scope(text) if text else (True, None)
+            if not known:
+                errors[name] = f"Aucune région n'a le code {text}."
         elif name in ("year", "duration_months", "notice_months"):
             try:
                 values[attr] = _int(raw)
@@ -330,13 +326,10 @@ def list_documents() -> Any:
             errors["type"] = "Type de document inconnu."
         stmt = stmt.where(Document.doc_type == doc_type)
     if args.get("region"):
-        if fold(args["region"]) == "national":
-            stmt = stmt.where(Document.region_code.is_(None))
-        else:
-            code = RegionKeys.load(db.session).resolve(args["region"])
-            if code is None:
-                errors["region"] = "Région inconnue."
-            stmt = stmt.where(Document.region_code == code)
+        known, code = RegionKeys.load(db.session).resolve_scope(args["region"])
+        if not known:
+            errors["region"] = "Région inconnue."
+        stmt = stmt.where(Document.region_code == code)  # None (national) compiles to IS NULL
     if args.get("year"):
         try:
             stmt = stmt.where(Document.year == int(args["year"]))
