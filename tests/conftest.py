@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 
 from documents import accounts, migrate, reference
 from documents.db import make_engine, make_session_factory, normalise_url, session_scope
-from testkit import PASSWORD, POPULATE_HOOKS, USERS, AuthActions
+from testkit import PASSWORD, POPULATE_HOOKS, USERS, AuthActions, make_app
 
 # Cheaper argon2id for the suite; production costs are asserted in tests/documents/test_accounts.py.
 accounts.configure_hasher(time_cost=1, memory_cost=8 * 1024)
@@ -100,19 +100,8 @@ def data_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def app(database_url: str, data_dir: Path) -> Iterator[Any]:
     """The app on a fresh data folder and database."""
-    from intranet import create_app
-
-    app = create_app({
-        "TESTING": True,
-        "SECRET_KEY": "test-secret-key-" + "x" * 32,
-        "DATA_DIR": str(data_dir),
-        "DATABASE_URL": database_url,
-        "STORAGE_DIR": str(data_dir / "files"),
-        "INDEX_DIR": str(data_dir / "index"),
-        "MAIL_OUTBOX_DIR": str(data_dir / "mail"),
-        # Requests that write outbox rows drain them before answering (see intranet/search/views.py).
-        "SEARCH_SYNC": True,
-    })
+    # Requests that write outbox rows drain them before answering (see intranet/search/views.py).
+    app = make_app(database_url, data_dir, SEARCH_SYNC=True)
     yield app
     from intranet.search.views import reset_index
 

@@ -123,8 +123,8 @@ def empty_database(backend: str, tmp_path: Any) -> Iterator[str]:
         run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def make_app(database_url: str, data_dir: Any) -> Any:
-    """An app configured like the ``app`` fixture, on any database (e.g. an empty one)."""
+def make_app(database_url: str, data_dir: Any, **overrides: Any) -> Any:
+    """The test configuration of the app on any database (e.g. an empty one), plus ``overrides``."""
     from intranet import create_app
 
     return create_app({
@@ -135,7 +135,26 @@ def make_app(database_url: str, data_dir: Any) -> Any:
         "STORAGE_DIR": str(data_dir / "files"),
         "INDEX_DIR": str(data_dir / "index"),
         "MAIL_OUTBOX_DIR": str(data_dir / "mail"),
+        **overrides,
     })
+
+
+def with_committees(session: Any) -> Any:
+    """The session's database with the national and regional committees of the reference data."""
+    from documents import committees
+
+    committees.ensure_committees(session)
+    session.commit()
+    return session
+
+
+def committee(session: Any, slug: str) -> Any:
+    """The committee of that slug."""
+    from sqlalchemy import select
+
+    from documents.models import Committee
+
+    return session.scalar(select(Committee).where(Committee.slug == slug))
 
 
 #: Mark for database tests where the backend plays no part (headers, forms, pure checks):

@@ -28,15 +28,13 @@ from documents.models import (
 )
 from documents.storage import LocalStorage
 from samplefiles import make_docx
-from testkit import user
+from testkit import committee, user, with_committees
 
 
 @pytest.fixture
 def session(db_session: Any) -> Any:
     """The test database with the committees of the reference data."""
-    C.ensure_committees(db_session)
-    db_session.commit()
-    return db_session
+    return with_committees(db_session)
 
 
 @pytest.fixture
@@ -52,10 +50,6 @@ def outbox(tmp_path: Path) -> Path:
 @pytest.fixture
 def notifier(outbox: Path) -> C.Notifier:
     return C.Notifier(OutboxMailer(outbox), lambda m: f"https://intranet.test/comites/reunions/{m.id}")
-
-
-def committee(session: Any, slug: str) -> Committee:
-    return session.scalar(select(Committee).where(Committee.slug == slug))
 
 
 def at(day: dt.date, hour: int = 14) -> dt.datetime:

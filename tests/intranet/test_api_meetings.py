@@ -12,14 +12,12 @@ from documents import accounts
 from documents import committees as C
 from documents.models import AuditEvent, Committee, Meeting, MinutesComment
 from documents.storage import LocalStorage
-from testkit import AuthActions, csrf_token, user
+from testkit import AuthActions, csrf_token, user, with_committees
 
 
 @pytest.fixture
 def session(db_session: Any) -> Any:
-    C.ensure_committees(db_session)
-    db_session.commit()
-    return db_session
+    return with_committees(db_session)
 
 
 def committee_id(session: Any, slug: str) -> int:

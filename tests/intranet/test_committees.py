@@ -21,19 +21,13 @@ from documents.models import (
     MinutesComment,
     Quartier,
 )
-from testkit import AuthActions, csrf_token, login_client, user
+from testkit import AuthActions, committee, csrf_token, login_client, user, with_committees
 
 
 @pytest.fixture
 def session(db_session: Any) -> Any:
     """The test database with the committees of the reference data."""
-    C.ensure_committees(db_session)
-    db_session.commit()
-    return db_session
-
-
-def committee(session: Any, slug: str) -> Committee:
-    return session.scalar(select(Committee).where(Committee.slug == slug))
+    return with_committees(db_session)
 
 
 def schedule(session: Any, slug: str = "regional-11", who: str = "idf", *, days: int = 10,
