@@ -21,7 +21,7 @@ if str(REPO_ROOT) not in sys.path:
 
 from documents.referencedata import Annex2ParseError, dump_quartiers_csv, parse_annex2  # noqa: E402
 
-DEFAULT_SOURCE = REPO_ROOT.parent / "shared" / "brief" / "000_360ba534fe266b89.txt"
+DEFAULT_SOURCE = REPO_ROOT / "documents" / "data" / "sources" / "protocole-national-2009.txt"
 DEFAULT_OUTPUT = REPO_ROOT / "documents" / "data" / "quartiers.csv"
 
 

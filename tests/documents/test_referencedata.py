@@ -25,15 +25,14 @@ from documents.referencedata import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SOURCE = REPO_ROOT.parent / "shared" / "brief" / "000_360ba534fe266b89.txt"
+# The 2009 protocol as extracted from its PDF (broken accents included): a source document kept as data.
+SOURCE = REPO_ROOT / "documents" / "data" / "sources" / "protocole-national-2009.txt"
 SHIPPED_QUARTIERS = REPO_ROOT / "documents" / "data" / "quartiers.csv"
 SCRIPT = REPO_ROOT / "scripts" / "parse_annex2.py"
 
 
 @pytest.fixture(scope="module")
 def source_text() -> str:
-    if not SOURCE.is_file():
-        pytest.skip(f"texte du protocole absent : {SOURCE}")
     return SOURCE.read_text(encoding="utf-8")
 
 
