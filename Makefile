@@ -33,7 +33,7 @@ install-test: $(VENV)/.installed-test
 run: export INTRANET_BASE_URL ?= http://$(HOST):$(PORT)
 run: install
 	$(BIN)/intranet bootstrap
-	@echo "Intranet : $$INTRANET_BASE_URL  (données dans $(INTRANET_DATA_DIR))"
+	@echo "Intranet : $(INTRANET_BASE_URL)  (données dans $(INTRANET_DATA_DIR))"
 	$(BIN)/python -m intranet.serve --bind $(HOST):$(PORT) --workers $(WORKERS)
 
 ## make test: install the test dependencies and run the whole suite.
