@@ -205,8 +205,8 @@ def format_duration(seconds: float) -> str:
 def format_bytes(size: int) -> str:
     """« 12,3 Go » (French units and decimal comma)."""
     value = float(size)
-    for unit in ("o", "ko", "Mo", "Go"):
-        if value < 1000 or unit == "Go":
+    for unit in ("o", "ko", "Mo", "Go", "To"):
+        if value < 1000 or unit == "To":
             text = f"{value:.0f}" if unit == "o" else f"{value:.1f}".replace(".", ",")
             return f"{text}\u00a0{unit}"
         value /= 1000

@@ -39,5 +39,5 @@ def configure_logging(environ: Mapping[str, str] | None = None) -> None:
         handler.setFormatter(logging.Formatter(FORMAT, DATE_FORMAT))
         setattr(handler, _MARK, True)
         root.addHandler(handler)
-    if problem:
-        logging.getLogger(__name__).warning(problem)
+        if problem:  # once per process, not at every call
+            logging.getLogger(__name__).warning(problem)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -197,8 +199,27 @@ def test_make_run_indexes_archives_and_restarts_a_killed_indexer(live_env: dict[
         assert not any(_alive(pid) for pid in children), "SIGTERM to intranet.serve stops gunicorn and the indexer"
         output = (tmp_path / "serve.log").read_text()
         assert f"indexer (pid {old_pid}) exited with code -9; restart in 1 s" in output
+        # logger.info in a web worker reaches the log: the audit line of each upload, from gunicorn's worker.
+        uploads = re.findall(r"\[(\d+)\] INFO intranet\.audit: document\.\S+ ok ", output)
+        assert len(uploads) >= 2 and not {int(pid) for pid in uploads} & {server.pid, old_pid, new_pid}
     finally:
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait(10)
         log.close()
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_run_gives_the_public_base_url_from_host_and_port(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "INTRANET_BASE_URL"}
+    env["INTRANET_DATA_DIR"] = str(tmp_path)
+
+    def dry_run(env: dict[str, str]) -> str:
+        done = subprocess.run(["make", "-n", "run", "HOST=127.0.0.1", "PORT=8123"], env=env, cwd=ROOT,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert "Intranet : http://127.0.0.1:8123 " in dry_run(env)
+    assert "intranet.serve --bind 127.0.0.1:8123" in dry_run(env)
+    assert "Intranet : https://intranet.example.org " in dry_run({**env, "INTRANET_BASE_URL": "https://intranet.example.org"})
