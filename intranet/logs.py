@@ -39,5 +39,7 @@ def configure_logging(environ: Mapping[str, str] | None = None) -> None:
         handler.setFormatter(logging.Formatter(FORMAT, DATE_FORMAT))
         setattr(handler, _MARK, True)
         root.addHandler(handler)
+        # Alembic announces each of its plugins at INFO whenever a process first loads it.
+        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
         if problem:  # once per process, not at every call
             logging.getLogger(__name__).warning(problem)

@@ -28,6 +28,7 @@ from typing import Any
 import docx
 import pytest
 
+from documents.indexer import REINDEX_MARKER
 from testkit import empty_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -191,6 +192,16 @@ def test_make_run_indexes_archives_and_restarts_a_killed_indexer(live_env: dict[
         live.seconds_until_found(second)
         assert live.get(f"/api/v1/search?q={first}")[1]["total"] == 1
 
+        # A full rebuild (what a lost or corrupted index triggers) runs in the restarted indexer.
+        marker = Path(live_env["INTRANET_DATA_DIR"]) / "index" / REINDEX_MARKER
+        marker.write_text("1")
+        deadline = time.monotonic() + 30
+        while marker.exists():
+            assert time.monotonic() < deadline, "the indexer did not rebuild the index"
+            time.sleep(0.25)
+        assert [live.get(f"/api/v1/search?q={w}")[1]["total"] for w in (first, second)] == [1, 1]
+        assert live.sante()["indexer"]["pid"] == new_pid
+
         children = [int(p) for p in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()]
         assert new_pid in children and len(children) == 2  # gunicorn and the indexer
         server.send_signal(signal.SIGTERM)
@@ -199,6 +210,8 @@ def test_make_run_indexes_archives_and_restarts_a_killed_indexer(live_env: dict[
         assert not any(_alive(pid) for pid in children), "SIGTERM to intranet.serve stops gunicorn and the indexer"
         output = (tmp_path / "serve.log").read_text()
         assert f"indexer (pid {old_pid}) exited with code -9; restart in 1 s" in output
+        assert re.search(rf"\[{new_pid}\] WARNING documents\.indexer: search index rebuilt: \d+ entries", output)
+        assert "Traceback" not in output
         # logger.info in a web worker reaches the log: the audit line of each upload, from gunicorn's worker.
         uploads = re.findall(r"\[(\d+)\] INFO intranet\.audit: document\.\S+ ok ", output)
         assert len(uploads) >= 2 and not {int(pid) for pid in uploads} & {server.pid, old_pid, new_pid}

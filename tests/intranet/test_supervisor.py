@@ -149,3 +149,18 @@ def test_a_worker_whose_supervisor_is_gone_exits_at_once() -> None:
     orphan = subprocess.run([sys.executable, "-m", "intranet", "--help"], env=env, cwd=root,
                             capture_output=True, text=True, timeout=60)
     assert orphan.returncode == 0 and orphan.stdout == ""
+
+
+def test_a_supervised_worker_may_fork_children_of_its_own() -> None:
+    # Whoosh's multiprocess writer starts processes from the indexer: a daemonic
+    # multiprocessing child would fail with « daemonic processes are not allowed to have children ».
+    sup = Supervisor()
+    child = sup.add("forker", _python(
+        "import multiprocessing as mp\n"
+        "if __name__ == '__main__':\n"
+        "    p = mp.get_context('spawn').Process(target=print, args=('enfant',)); p.start(); p.join()\n"
+        "    raise SystemExit(10 + p.exitcode)"))
+    sup.start()
+    _wait_exit(sup, "forker")
+    assert child.process is not None and child.process.returncode == 10
+    sup.stop(grace=5)
