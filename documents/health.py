@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,16 @@ class DiskStatus:
 
 
 @dataclass(frozen=True)
+class WorkerStatus:
+    """Another background worker that records a heartbeat under its name."""
+
+    name: str
+    alive: bool
+    pid: int | None
+    heartbeat_age: float | None  # seconds; None: it never beat
+
+
+@dataclass(frozen=True)
 class SystemStatus:
     """Everything the health page reports."""
 
@@ -85,6 +96,7 @@ class SystemStatus:
     outbox: OutboxStatus
     mail: MailStatus
     disk: DiskStatus
+    workers: tuple[WorkerStatus, ...] = ()
 
     @property
     def problems(self) -> list[str]:
@@ -92,6 +104,11 @@ class SystemStatus:
         found = []
         if not self.indexer.alive:
             found.append(indexer_down_message(self.indexer))
+        for worker in self.workers:
+            if not worker.alive:
+                since = (f"depuis {format_duration(worker.heartbeat_age)}" if worker.heartbeat_age is not None
+                         else "(aucun signe de vie)")
+                found.append(f"Le processus de fond « {worker.name} » ne tourne pas {since}.")
         if self.outbox.failed:
             found.append(f"{self.outbox.failed} modification(s) de l'index en échec : lancez « intranet check ».")
         if self.disk.low:
@@ -115,6 +132,7 @@ class SystemStatus:
             return value
 
         data = plain(asdict(self))
+        data["workers"] = [plain(asdict(w)) for w in self.workers]
         data["indexer"]["rebuilding"] = self.indexer.rebuilding
         data["disk"]["low"] = self.disk.low
         data["status"] = "ok" if self.ok else "degraded"
@@ -148,6 +166,15 @@ def indexer_status(data_dir: str | os.PathLike[str], index_dir: str | os.PathLik
     )
 
 
+def worker_status(data_dir: str | os.PathLike[str], name: str, *,
+                  stale_after: float = heartbeat.DEFAULT_STALE_AFTER, now: dt.datetime | None = None) -> WorkerStatus:
+    """Whether worker ``name`` runs, from its heartbeat file."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    beat = heartbeat.read(data_dir, name)
+    return WorkerStatus(name=name, alive=beat is not None and beat.is_fresh(now, stale_after),
+                        pid=beat.pid if beat else None, heartbeat_age=beat.age(now) if beat else None)
+
+
 def outbox_status(session: Session, *, now: dt.datetime | None = None) -> OutboxStatus:
     """Depth of the index outbox and age of its oldest pending change."""
     now = now or dt.datetime.now(dt.timezone.utc)
@@ -178,8 +205,8 @@ def disk_status(data_dir: str | os.PathLike[str]) -> DiskStatus:
 def system_status(session: Session, *, data_dir: str | os.PathLike[str], index_dir: str | os.PathLike[str],
                   mail_backend: str, mail_outbox_dir: str | os.PathLike[str] | None,
                   synchronous_index: bool = False, stale_after: float = heartbeat.DEFAULT_STALE_AFTER,
-                  now: dt.datetime | None = None) -> SystemStatus:
-    """Everything ``/sante`` reports, read now."""
+                  workers: Sequence[str] = (), now: dt.datetime | None = None) -> SystemStatus:
+    """Everything ``/sante`` reports, read now; ``workers``: other heartbeat-recording workers by name."""
     now = now or dt.datetime.now(dt.timezone.utc)
     return SystemStatus(
         checked_at=now,
@@ -187,6 +214,7 @@ def system_status(session: Session, *, data_dir: str | os.PathLike[str], index_d
         outbox=outbox_status(session, now=now),
         mail=mail_status(mail_backend, mail_outbox_dir),
         disk=disk_status(data_dir),
+        workers=tuple(worker_status(data_dir, name, stale_after=stale_after, now=now) for name in workers),
     )
 
 

@@ -24,6 +24,9 @@ class BackgroundWorker:
     command: tuple[str, ...]
     #: One French line for the « État du système » page and the logs.
     description: str
+    #: True when the worker records ``documents.heartbeat`` under ``name`` (``heartbeat.Beater``):
+    #: ``/sante`` and « État du système » then say whether it runs.
+    heartbeat: bool = False
 
     def argv(self) -> list[str]:
         """The command line that runs this worker with the current interpreter."""
@@ -36,5 +39,6 @@ WORKERS: tuple[BackgroundWorker, ...] = (
         name="indexer",
         command=("indexer",),
         description="Indexeur de recherche : applique à l'index les modifications de l'archive.",
+        heartbeat=True,  # reported in detail as « indexer » (documents.health.IndexerStatus)
     ),
 )

@@ -8,6 +8,7 @@ from flask import Flask, current_app
 
 from documents import health
 from documents.mail import MailError, OutboxMailer, mailer_from_config
+from intranet.background import WORKERS
 
 
 def current_status(session: Any, app: Flask | None = None) -> health.SystemStatus:
@@ -25,4 +26,6 @@ def current_status(session: Any, app: Flask | None = None) -> health.SystemStatu
         mail_backend=backend, mail_outbox_dir=outbox_dir,
         synchronous_index=bool(config.get("SEARCH_SYNC")),
         stale_after=float(config.get("INDEXER_STALE_AFTER") or health.heartbeat.DEFAULT_STALE_AFTER),
+        # The indexer has its own, detailed entry; other workers that beat are listed by name.
+        workers=[w.name for w in WORKERS if w.heartbeat and w.name != "indexer"],
     )

@@ -20,4 +20,5 @@ def system_status() -> Any:
     """The background work (indexer, outbox, mail) and the free disk, read now."""
     status = current_status(db.session)
     return render_template("admin/system.html", status=status, workers=WORKERS,
+                           beats={w.name: w for w in status.workers},
                            duration=health.format_duration, size=health.format_bytes)

@@ -130,3 +130,21 @@ def test_french_durations_and_sizes() -> None:
     assert health.format_bytes(186_700) == "186,7\u00a0ko"
     assert health.format_bytes(12_300_000_000) == "12,3\u00a0Go"
     assert health.format_bytes(5_000_000_000_000) == "5,0\u00a0To"
+
+
+def test_other_workers_are_reported_from_their_heartbeats(db_session: Any, tmp_path: Path) -> None:
+    heartbeat.beat(tmp_path, "indexer", now=NOW)
+    heartbeat.beat(tmp_path, "ocr", now=NOW - dt.timedelta(minutes=3))
+    status = health.system_status(db_session, data_dir=tmp_path, index_dir=tmp_path / "index",
+                                  mail_backend="smtp", mail_outbox_dir=None, workers=["ocr", "courriel"], now=NOW)
+    assert status.workers == (health.WorkerStatus("ocr", False, os.getpid(), 180.0),
+                              health.WorkerStatus("courriel", False, None, None))
+    assert [p for p in status.problems if "processus de fond" in p] == [
+        "Le processus de fond « ocr » ne tourne pas depuis 3 min.",
+        "Le processus de fond « courriel » ne tourne pas (aucun signe de vie)."]
+    assert status.as_json()["workers"][0] == {"name": "ocr", "alive": False, "pid": os.getpid(),
+                                              "heartbeat_age": 180.0}
+    heartbeat.beat(tmp_path, "ocr", now=NOW)
+    fresh = health.system_status(db_session, data_dir=tmp_path, index_dir=tmp_path / "index",
+                                 mail_backend="smtp", mail_outbox_dir=None, workers=["ocr"], now=NOW)
+    assert fresh.workers[0].alive and not any("processus de fond" in p for p in fresh.problems)

@@ -67,6 +67,7 @@ def test_sante_reports_heartbeat_outbox_mail_and_disk(worker_app: Any, data_dir:
     assert 300 <= data["outbox"]["oldest_pending_age"] < 330
     assert data["mail"] == {"backend": "outbox", "queue": None, "outbox_messages": 1}
     assert data["disk"]["free_bytes"] > 0 and data["disk"]["low"] is low_disk
+    assert data["workers"] == []  # the indexer is the only declared worker and has its own entry
 
 
 def test_sante_with_a_stale_heartbeat(worker_app: Any, data_dir: Path) -> None:
@@ -104,6 +105,7 @@ def test_system_page_for_administrators_only(worker_app: Any, data_dir: Path) ->
     assert "Arrêté depuis 4 min." in page and "L'indexeur ne tourne pas depuis 4 min" in page
     assert 'href="/admin/systeme" aria-current="page">État du système</a>' in page
     assert "intranet indexer" in page
+    assert "<td>indexer</td>" in page and "Arrêté</td>" in page.replace("\n", "").replace("  ", "")
     assert 'href="/admin/systeme"' in _page(admin, "/admin/utilisateurs")
     assert login_client(worker_app, "national").get("/admin/systeme").status_code == 403
 
