@@ -171,7 +171,7 @@ def test_make_run_indexes_archives_and_restarts_a_killed_indexer(live_env: dict[
 
         health = live.sante()
         indexer = health["indexer"]
-        assert indexer["alive"] and indexer["mode"] == "worker" and indexer["heartbeat_age"] < 5
+        assert indexer["alive"] and indexer["mode"] == "worker" and indexer["heartbeat_age"] < 15
         old_pid = indexer["pid"]
         assert _ppid(old_pid) == server.pid, "the indexer runs as a child of intranet.serve"
         assert health["outbox"]["pending"] == 0 and health["outbox"]["failed"] == 0
@@ -180,7 +180,7 @@ def test_make_run_indexes_archives_and_restarts_a_killed_indexer(live_env: dict[
         deadline = time.monotonic() + 20
         while True:
             indexer = live.sante()["indexer"]
-            if indexer["pid"] != old_pid and indexer["alive"] and indexer["heartbeat_age"] < 5:
+            if indexer["pid"] != old_pid and indexer["alive"] and indexer["heartbeat_age"] < 15:
                 break
             assert time.monotonic() < deadline, f"the killed indexer was not restarted: {indexer}"
             time.sleep(0.25)
