@@ -27,10 +27,13 @@ install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
 
-## make run: install, migrate, load reference data, create the first admin, serve with gunicorn.
+## make run: install, migrate, load reference data, create the first admin, serve with gunicorn
+## and the background workers (search indexer), supervised by intranet.serve.
+# Links in e-mails and calendars use the address we listen on, unless INTRANET_BASE_URL is given.
+run: export INTRANET_BASE_URL ?= http://$(HOST):$(PORT)
 run: install
 	$(BIN)/intranet bootstrap
-	@echo "Intranet : http://$(HOST):$(PORT)  (données dans $(INTRANET_DATA_DIR))"
+	@echo "Intranet : $(INTRANET_BASE_URL)  (données dans $(INTRANET_DATA_DIR))"
 	$(BIN)/python -m intranet.serve --bind $(HOST):$(PORT) --workers $(WORKERS)
 
 ## make test: install the test dependencies and run the whole suite.

@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from documents import permissions
 from documents.errors import DomainError
+from documents.heartbeat import REBUILDING, RUNNING
 from documents.models import Document, DocumentVersion, IndexOutbox, User
 from documents.search import (
     DEFAULT_TIME_LIMIT,
@@ -547,10 +548,16 @@ def reindex_all(factory: SessionFactory, root: str | os.PathLike[str], *, procs:
 
 def run_indexer(factory: SessionFactory, root: str | os.PathLike[str], *, interval: float = 1.0,
                 once: bool = False, stop: threading.Event | None = None, batch_size: int = DEFAULT_BATCH,
-                procs: int = 2, on_cycle: Callable[[DrainReport], None] | None = None) -> DrainReport:
-    """The single indexer: apply the outbox every ``interval`` seconds until ``stop`` (or once)."""
+                procs: int = 2, on_cycle: Callable[[DrainReport], None] | None = None,
+                heartbeat: Callable[[str], None] | None = None) -> DrainReport:
+    """The single indexer: apply the outbox every ``interval`` seconds until ``stop`` (or once).
+
+    ``heartbeat(state)`` is called at each cycle and during a full rebuild (``documents.heartbeat``),
+    so that the web workers can tell whether the indexer runs and whether a rebuild is in progress.
+    """
     root = Path(root)
     stop = stop or threading.Event()
+    beat = heartbeat or (lambda _state: None)
     total = DrainReport()
     with _flock(root / INDEXER_LOCK, timeout=0,
                 message="Un indexeur tourne déjà pour cet index : un seul à la fois (arrêtez l'autre "
@@ -558,6 +565,7 @@ def run_indexer(factory: SessionFactory, root: str | os.PathLike[str], *, interv
         index: SearchIndex | None = None
         try:
             while True:
+                beat(RUNNING)
                 try:
                     if index is None:
                         index = ensure_index(root)
@@ -565,9 +573,12 @@ def run_indexer(factory: SessionFactory, root: str | os.PathLike[str], *, interv
                         index.current()  # raises if the folder vanished: reopened below
                     if needs_reindex(root):
                         logger.warning("search index at %s is being rebuilt", root)
-                        rebuilt = reindex_all(factory, root, procs=procs)
+                        beat(REBUILDING)
+                        rebuilt = reindex_all(factory, root, procs=procs,
+                                              progress=lambda _count: beat(REBUILDING))
                         total.add(rebuilt.replayed)
                         logger.warning("search index rebuilt: %d entries in %.1f s", rebuilt.count, rebuilt.seconds)
+                        beat(RUNNING)
                     report = drain(factory, index, batch_size=batch_size)
                     total.add(report)
                     if on_cycle is not None:

@@ -175,7 +175,9 @@ def register(app: Flask) -> None:
 def _create_app() -> Flask:
     from intranet import create_app
     from intranet.config import ConfigError
+    from intranet.logs import configure_logging
 
+    configure_logging()
     try:
         return create_app()
     except ConfigError as exc:

@@ -1,4 +1,4 @@
-"""Administration: users and the audit log."""
+"""Administration: users, the audit log and the system status."""
 
 from __future__ import annotations
 
@@ -7,3 +7,4 @@ from flask import Blueprint
 bp = Blueprint("admin", __name__)
 
 from intranet.admin import views  # noqa: E402,F401
+from intranet.admin import system  # noqa: E402,F401

@@ -32,6 +32,12 @@ def index() -> Any:
 
 @bp.route("/sante")
 def health() -> Any:
-    """Liveness probe for the load balancer: answers without a session."""
+    """Health probe without a session: 200 while the database answers, with the background work's state.
+
+    ``status`` is « degraded » when the indexer does not run, index changes failed or the disk is
+    nearly full; the answer stays 200 so that a load balancer keeps a web worker that serves fine.
+    """
+    from intranet.status import current_status
+
     db.session.execute(select(1))
-    return {"status": "ok"}
+    return current_status(db.session).as_json()

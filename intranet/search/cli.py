@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import signal
 import sys
 import threading
@@ -13,7 +12,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from documents import indexer
+from documents import heartbeat, indexer
 from documents.errors import DomainError
 from documents.search import MAX_PER_PAGE
 
@@ -114,7 +113,6 @@ def indexer_cmd(once: bool, interval: float, procs: int) -> None:
 def run_indexer_for(app: Any, *, once: bool = False, interval: float = 1.0, procs: int = 2,
                     announce: bool = False) -> None:
     """Run the indexer loop on ``app``'s database and index folder until SIGTERM/SIGINT (or once)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s indexer %(levelname)s %(message)s")
     stop = threading.Event()
     if not once and threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -125,7 +123,10 @@ def run_indexer_for(app: Any, *, once: bool = False, interval: float = 1.0, proc
     if announce and not once:
         click.echo(f"Indexeur démarré sur {root} (Ctrl+C pour arrêter).", err=True)
     try:
-        report = indexer.run_indexer(factory, root, interval=interval, once=once, stop=stop, procs=procs)
+        # A loop records its heartbeat for /sante and the search page; a single pass does not run.
+        beat = None if once else heartbeat.Beater(app.config["DATA_DIR"], "indexer")
+        report = indexer.run_indexer(factory, root, interval=interval, once=once, stop=stop, procs=procs,
+                                     heartbeat=beat)
     except DomainError as exc:
         _fail(exc.message)
         return

@@ -23,7 +23,7 @@ from flask_login import login_required
 from sqlalchemy import event, select
 from werkzeug.routing import BuildError
 
-from documents import archive, indexer
+from documents import archive, health, heartbeat, indexer
 from documents.errors import NotFound
 from documents.models import Document, DocStatus, DocType, IndexOutbox, Region
 from documents.models.archive import DOC_STATUS_LABELS, DOC_TYPE_LABELS
@@ -67,10 +67,18 @@ def reset_index(app: Flask | None = None) -> None:
         index.close()
 
 
-def rebuilding(app: Flask | None = None) -> bool:
-    """True while the index waits for (or runs) a full rebuild."""
+def index_notice(app: Flask | None = None) -> str | None:
+    """The search page's banner from the indexer's heartbeat: what is true, or None when all is well."""
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
-    return indexer.needs_reindex(app.config["INDEX_DIR"])
+    status = health.indexer_status(
+        app.config["DATA_DIR"], app.config["INDEX_DIR"], synchronous=bool(app.config.get("SEARCH_SYNC")),
+        stale_after=float(app.config.get("INDEXER_STALE_AFTER") or heartbeat.DEFAULT_STALE_AFTER))
+    if not status.alive:
+        return health.indexer_down_message(status)
+    if status.rebuilding:
+        return ("L'index de recherche est en cours de reconstruction : les résultats peuvent être incomplets "
+                "quelques minutes.")
+    return None
 
 
 def run_search(query: str, *, user: Any, all_regions: bool = False, filters: dict[str, list[str]] | None = None,
@@ -287,7 +295,7 @@ def index() -> Any:
     return render_template(
         "search/index.html", form=form, query=query, results=results, hits=hits, error=error,
         facets=_facet_groups(results, filters, regions), filters=filters, pager=pager, args=args,
-        sorts=SORTS, searched=searched, rebuilding=rebuilding(),
+        sorts=SORTS, searched=searched, notice=index_notice(),
     ), status
 
 
