@@ -20,6 +20,7 @@ from sqlalchemy import func, or_, select
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from documents import permissions
+from documents.bounds import YEAR_MAX, YEAR_MIN, parse_year, row_id
 from documents.archive import (
     DuplicateDocument,
     Metadata,
@@ -197,7 +198,7 @@ def parse_metadata(data: Mapping[str, Any], base: Metadata) -> Metadata:
             ids: list[int] = []
             unknown: list[str] = []
             for item in _values(data, name):
-                org = db.session.get(Organisation, int(item)) if item.isdigit() else \
+                org = db.session.get(Organisation, row_id(item)) if row_id(item) is not None else \
                     db.session.scalar(select(Organisation).where(Organisation.slug == item))
                 if org is None:
                     unknown.append(item)
@@ -331,10 +332,10 @@ def list_documents() -> Any:
             errors["region"] = "Région inconnue."
         stmt = stmt.where(Document.region_code == code)  # None (national) compiles to IS NULL
     if args.get("year"):
-        try:
-            stmt = stmt.where(Document.year == int(args["year"]))
-        except ValueError:
-            errors["year"] = "Nombre entier attendu."
+        year = parse_year(args["year"])
+        if year is None:
+            errors["year"] = f"Année entre {YEAR_MIN} et {YEAR_MAX} attendue."
+        stmt = stmt.where(Document.year == year)
     if args.get("status"):
         status = parse_status(args["status"])
         if status is None:
@@ -349,7 +350,7 @@ def list_documents() -> Any:
     if errors:
         raise ValidationError("Filtres invalides.", errors=errors)
     stmt = stmt.order_by(Document.updated_at.desc(), Document.id.desc())
-    page_no, per_page = parse_page_args(args)
+    page_no, per_page = parse_page_args(args, strict=True)
     page = paginate(db.session, stmt, page_no, per_page)
     return jsonify(page_payload(page, [document_json(d, versions=False) for d in page.items]))
 
@@ -358,7 +359,7 @@ document("/documents/{id}", "get", "Un document et ses versions", params=[_ID_PA
          responses={"200": {"description": "Le document"}, "404": _ERRORS["404"]})
 
 
-@bp.get("/documents/<int:document_id>")
+@bp.get("/documents/<id:document_id>")
 def get_document_api(document_id: int) -> Any:
     """One document with its versions (the view is audited)."""
     doc = _load(document_id)
@@ -373,7 +374,7 @@ document("/documents/{id}", "patch", "Modifier les métadonnées (seuls les cham
          responses={"200": {"description": "Le document modifié"}, **_ERRORS})
 
 
-@bp.patch("/documents/<int:document_id>")
+@bp.patch("/documents/<id:document_id>")
 @writer_required
 def patch_document(document_id: int) -> Any:
     """Change some metadata of a document."""
@@ -398,7 +399,7 @@ document("/documents/{id}/versions", "post", "Ajouter une version", params=[_ID_
                **_ERRORS})
 
 
-@bp.post("/documents/<int:document_id>/versions")
+@bp.post("/documents/<id:document_id>/versions")
 @writer_required
 def create_version(document_id: int) -> Any:
     """Add a new version; earlier ones stay downloadable."""
@@ -419,7 +420,7 @@ document("/documents/{id}/versions/{n}/file", "get", "Télécharger une version"
     responses={"200": {"description": "Le fichier (Content-Disposition RFC 6266)"}, "404": _ERRORS["404"]})
 
 
-@bp.get("/documents/<int:document_id>/versions/<int:number>/file")
+@bp.get("/documents/<id:document_id>/versions/<id:number>/file")
 def download_version(document_id: int, number: int) -> Any:
     """The bytes of one version, as an attachment (the download is audited)."""
     doc = _load(document_id)
@@ -435,7 +436,7 @@ document("/documents/{id}", "delete", "Mettre un document à la corbeille (resta
          responses={"200": {"description": "Le document, à la corbeille"}, **_ERRORS})
 
 
-@bp.delete("/documents/<int:document_id>")
+@bp.delete("/documents/<id:document_id>")
 @writer_required
 def delete_document(document_id: int) -> Any:
     """Send a document to the trash; an administrator can restore it."""

@@ -12,6 +12,7 @@ from typing import Any
 from flask import abort, jsonify, request, url_for
 
 from documents import committees as C
+from documents.bounds import YEAR_MAX, YEAR_MIN, parse_year, row_id
 from documents.errors import ValidationError
 from documents.models import Meeting
 from intranet.api import bp, document, query_param
@@ -114,18 +115,23 @@ def meetings() -> Any:
     """Meetings the caller may see, newest first."""
     stmt = C.visible_meetings(current_actor())
     args = request.args
-    if (args.get("committee") or "").isdigit():
-        stmt = stmt.where(Meeting.committee_id == int(args["committee"]))
+    if args.get("committee"):
+        committee_id = row_id(args["committee"])
+        if committee_id is None:
+            abort(400, "Paramètre « committee » invalide : identifiant de comité attendu.")
+        stmt = stmt.where(Meeting.committee_id == committee_id)
     region = (args.get("region") or "").strip()
     if region:
         stmt = stmt.where(Meeting.region_code.is_(None) if region == "national" else Meeting.region_code == region)
-    if (args.get("year") or "").isdigit() and 1990 <= int(args["year"]) <= 2200:
-        year = int(args["year"])
+    if args.get("year"):
+        year = parse_year(args["year"])
+        if year is None:
+            abort(400, f"Paramètre « year » invalide : année entre {YEAR_MIN} et {YEAR_MAX} attendue.")
         stmt = stmt.where(Meeting.starts_at >= C.paris_datetime(dt.date(year, 1, 1), dt.time()),
                           Meeting.starts_at < C.paris_datetime(dt.date(year + 1, 1, 1), dt.time()))
     if args.get("minutes_status"):
         stmt = stmt.where(Meeting.minutes_status == args["minutes_status"])
-    page_no, per_page = parse_page_args(args)
+    page_no, per_page = parse_page_args(args, strict=True)
     page = paginate(db.session, stmt.order_by(Meeting.starts_at.desc(), Meeting.id.desc()), page_no, per_page)
     return jsonify(page_payload(page, [meeting_summary(m) for m in page.items]))
 
@@ -175,7 +181,7 @@ document("/meetings/{meeting_id}", "get", "Une réunion : ordre du jour, présen
          params=_ID, responses={"200": {"description": "Succès"}, **_ERRORS})
 
 
-@bp.get("/meetings/<int:meeting_id>")
+@bp.get("/meetings/<id:meeting_id>")
 def get_meeting(meeting_id: int) -> Any:
     """One meeting."""
     return jsonify(meeting_detail(_meeting(meeting_id)))
@@ -185,7 +191,7 @@ document("/meetings/{meeting_id}/minutes/submit", "post", "Soumettre le compte r
          params=_ID, responses={"200": {"description": "Compte rendu soumis"}, **_ERRORS})
 
 
-@bp.post("/meetings/<int:meeting_id>/minutes/submit")
+@bp.post("/meetings/<id:meeting_id>/minutes/submit")
 def submit_minutes(meeting_id: int) -> Any:
     """Submit the draft minutes to the members."""
     m = _meeting(meeting_id, write=True)
@@ -197,7 +203,7 @@ document("/meetings/{meeting_id}/minutes/reopen", "post", "Repasser le compte re
          params=_ID, responses={"200": {"description": "Compte rendu en brouillon"}, **_ERRORS})
 
 
-@bp.post("/meetings/<int:meeting_id>/minutes/reopen")
+@bp.post("/meetings/<id:meeting_id>/minutes/reopen")
 def reopen_minutes(meeting_id: int) -> Any:
     """Take submitted minutes back to draft."""
     m = _meeting(meeting_id, write=True)
@@ -210,7 +216,7 @@ document("/meetings/{meeting_id}/minutes/approve", "post",
          params=_ID, responses={"200": {"description": "Compte rendu approuvé"}, **_ERRORS})
 
 
-@bp.post("/meetings/<int:meeting_id>/minutes/approve")
+@bp.post("/meetings/<id:meeting_id>/minutes/approve")
 def approve_minutes(meeting_id: int) -> Any:
     """Approve the submitted version."""
     m = _meeting(meeting_id, write=True)
@@ -227,7 +233,7 @@ def _comment(c: Any) -> dict[str, Any]:
             "created_at": _iso(c.created_at)}
 
 
-@bp.get("/meetings/<int:meeting_id>/minutes/comments")
+@bp.get("/meetings/<id:meeting_id>/minutes/comments")
 def minutes_comments(meeting_id: int) -> Any:
     """Comments on the minutes, oldest first."""
     m = _meeting(meeting_id)
@@ -243,7 +249,7 @@ document("/meetings/{meeting_id}/minutes/comments", "post",
                     **_ERRORS})
 
 
-@bp.post("/meetings/<int:meeting_id>/minutes/comments")
+@bp.post("/meetings/<id:meeting_id>/minutes/comments")
 def add_minutes_comment(meeting_id: int) -> Any:
     """A member's remark on the submitted minutes."""
     m = _meeting(meeting_id)

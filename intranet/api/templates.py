@@ -14,6 +14,7 @@ from flask import jsonify, request, send_file, url_for
 from werkzeug.exceptions import BadRequest
 
 from documents import drafting, permissions
+from documents.bounds import check_year, parse_year
 from documents.errors import ValidationError
 from documents.generation import FieldSpec
 from intranet.api import bp, document
@@ -132,9 +133,11 @@ def render_template_api(key: str) -> Any:
     if region == permissions.NATIONAL:
         region = None
     year_raw = body.get("year", dt.date.today().year)
-    if isinstance(year_raw, bool) or not isinstance(year_raw, (int, str)) or not str(year_raw).isdigit():
+    year = year_raw if isinstance(year_raw, int) and not isinstance(year_raw, bool) else \
+        parse_year(year_raw) if isinstance(year_raw, str) else None
+    if year is None:
         raise ValidationError("« year » doit être une année, par exemple 2026.", errors={"year": "Année invalide."})
-    year = int(year_raw)
+    check_year(year)  # the verb checks too; refusing here spares the prefill queries
     raw = dict(values)
     if body.get("prefill", True):
         raw = {**drafting.prefill(db.session, template, region, year), **values}

@@ -60,7 +60,7 @@ document("/quartiers", "get", "Les 215 quartiers de l'annexe 2, paginés", param
 @bp.get("/quartiers")
 def quartiers() -> Any:
     """Quartiers with the same filters as the HTML page."""
-    page_no, per_page = parse_page_args(request.args)
+    page_no, per_page = parse_page_args(request.args, strict=True)
     page = paginate(db.session, quartier_query(request.args), page_no, per_page)
     return jsonify(page_payload(page, [quartier_dict(q) for q in page.items]))
 
