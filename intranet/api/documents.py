@@ -36,7 +36,7 @@ from documents.archive import (
 from documents.errors import NotFound, ValidationError
 from documents.intake import RegionKeys, parse_bool, parse_date, parse_doc_type, parse_status, title_from_name
 from documents.models import Document, DocumentVersion, Organisation
-from intranet.api import bp, document, query_param
+from intranet.api import ID_SCHEMA, bp, document, query_param
 from intranet.api.views import PAGE_PARAMS, page_payload
 from intranet.extensions import db, storage
 from intranet.pagination import paginate, parse_page_args
@@ -56,7 +56,7 @@ _META_PROPS = {
     "type": {"type": "string", "description": "protocole, convention, avenant, contrat_objectifs, compte_rendu, "
                                               "bilan, cahier_des_charges, modele, autre"},
     "region": {"type": "string", "description": "Code de région, ou « national »"},
-    "year": {"type": "integer"},
+    "year": {"type": "integer", "minimum": YEAR_MIN, "maximum": YEAR_MAX},
     "status": {"type": "string", "description": "brouillon, en_signature, signe, archive"},
     "signature_date": {"type": "string", "format": "date"},
     "effective_date": {"type": "string", "format": "date"},
@@ -71,7 +71,7 @@ _META_PROPS = {
 }
 _FILE_BODY = {"content": {"multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
     "file": {"type": "string", "format": "binary"}, "comment": {"type": "string"}, **_META_PROPS}}}}}
-_ID_PARAM = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+_ID_PARAM = {"name": "id", "in": "path", "required": True, "schema": ID_SCHEMA}
 _ERRORS = {
     "403": {"description": "Compte en lecture seule, ou région non autorisée"},
     "404": {"description": "Document introuvable (ou d'une autre région)"},
@@ -310,7 +310,8 @@ def create_document() -> Any:
 
 document("/documents", "get", "Documents visibles, filtrés et paginés", params=[
     query_param("type", "Type de document"), query_param("region", "Code de région, ou « national »"),
-    query_param("year", "Année", "integer"), query_param("status", "Statut"),
+    query_param("year", "Année", "integer", minimum=YEAR_MIN, maximum=YEAR_MAX),
+    query_param("status", "Statut"),
     query_param("q", "Mots du titre"), *PAGE_PARAMS,
 ])
 
@@ -416,8 +417,9 @@ def create_version(document_id: int) -> Any:
 
 
 document("/documents/{id}/versions/{n}/file", "get", "Télécharger une version", params=[
-    _ID_PARAM, {"name": "n", "in": "path", "required": True, "schema": {"type": "integer"}}],
-    responses={"200": {"description": "Le fichier (Content-Disposition RFC 6266)"}, "404": _ERRORS["404"]})
+    _ID_PARAM, {"name": "n", "in": "path", "required": True, "schema": ID_SCHEMA}],
+    responses={"200": {"description": "Le fichier (Content-Disposition RFC 6266)"}, "404": _ERRORS["404"]},
+    success_content={"*/*": {"schema": {"type": "string", "format": "binary"}}})
 
 
 @bp.get("/documents/<id:document_id>/versions/<id:number>/file")

@@ -12,10 +12,10 @@ from typing import Any
 from flask import abort, jsonify, request, url_for
 
 from documents import committees as C
-from documents.bounds import YEAR_MAX, YEAR_MIN, parse_year, row_id
+from documents.bounds import MAX_ID, YEAR_MAX, YEAR_MIN, parse_year, row_id
 from documents.errors import ValidationError
 from documents.models import Meeting
-from intranet.api import bp, document, query_param
+from intranet.api import ID_SCHEMA, bp, document, query_param
 from intranet.api.views import PAGE_PARAMS, page_payload
 from intranet.committees.views import _committee, _meeting, notifier
 from intranet.extensions import db
@@ -90,6 +90,8 @@ def _datetime(value: Any, field: str) -> dt.datetime | None:
     except ValueError:
         raise ValidationError("Date invalide.", errors={
             field: "Date et heure au format ISO 8601, par exemple 2026-03-12T14:00:00+01:00."}) from None
+    if not YEAR_MIN <= parsed.year <= YEAR_MAX:
+        raise ValidationError("Date invalide.", errors={field: f"Année entre {YEAR_MIN} et {YEAR_MAX} attendue."})
     # A time without offset is a Paris wall-clock time, as in the forms.
     return parsed if parsed.tzinfo else C.paris_datetime(parsed.date(), parsed.time())
 
@@ -104,8 +106,8 @@ def _text(payload: dict[str, Any], key: str) -> str:
 
 
 document("/meetings", "get", "Réunions des comités visibles, paginées", params=[
-    query_param("committee", "Identifiant du comité", "integer"), query_param("region", "Code de région ou national"),
-    query_param("year", "Année", "integer"), query_param("minutes_status", "aucun, brouillon, soumis ou approuve"),
+    query_param("committee", "Identifiant du comité", "integer", minimum=1, maximum=MAX_ID), query_param("region", "Code de région ou national"),
+    query_param("year", "Année", "integer", minimum=YEAR_MIN, maximum=YEAR_MAX), query_param("minutes_status", "aucun, brouillon, soumis ou approuve"),
     *PAGE_PARAMS,
 ])
 
@@ -140,7 +142,7 @@ document("/meetings", "post", "Planifier une réunion (les membres reçoivent l'
     "required": True, "content": {"application/json": {"schema": {
         "type": "object", "required": ["committee_id", "starts_at"],
         "properties": {
-            "committee_id": {"type": "integer"},
+            "committee_id": ID_SCHEMA,
             "title": {"type": "string"},
             "starts_at": {"type": "string", "format": "date-time",
                           "description": "ISO 8601 ; sans décalage, heure de Paris"},
@@ -159,6 +161,8 @@ def create_meeting() -> Any:
     committee_id = payload.get("committee_id")
     if not isinstance(committee_id, int) or isinstance(committee_id, bool):
         raise ValidationError("Comité manquant.", errors={"committee_id": "Identifiant entier du comité attendu."})
+    if row_id(committee_id) is None:
+        abort(404)
     com = _committee(committee_id, write=True)
     agenda = payload.get("agenda") or []
     if not isinstance(agenda, list) or not all(isinstance(a, str) for a in agenda):
@@ -175,7 +179,7 @@ def create_meeting() -> Any:
     return response
 
 
-_ID = [{"name": "meeting_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+_ID = [{"name": "meeting_id", "in": "path", "required": True, "schema": ID_SCHEMA}]
 
 document("/meetings/{meeting_id}", "get", "Une réunion : ordre du jour, présences, décisions, actions, compte rendu",
          params=_ID, responses={"200": {"description": "Succès"}, **_ERRORS})
