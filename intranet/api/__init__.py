@@ -63,6 +63,8 @@ def document(path: str, method: str, summary: str, *, params: list[dict[str, Any
         defaults.update(_WRITE_ERRORS)
     if body:
         defaults.update(_BODY_ERRORS)
+    if params and any(p["in"] == "query" for p in params):
+        defaults["422"] = "Filtres refusés ; « fields » détaille chaque paramètre"
     for status, description in defaults.items():
         declared.setdefault(status, {"description": description})
     for status, answer in declared.items():
