@@ -24,8 +24,30 @@ _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 NUL_MESSAGE = "La requête contient un caractère nul (\\0), refusé."
 
 
+def bounded_digits(limit: int) -> str:
+    """A regular expression matching exactly the decimal numbers 1 to ``limit`` (no leading zero)."""
+    text = str(limit)
+    # Shorter numbers: any, then numbers as long as the limit, digit by digit below it.
+    parts = [rf"[1-9]\d{{0,{len(text) - 2}}}"] if len(text) > 1 else []
+    for i, digit in enumerate(text):
+        low = "1" if i == 0 else "0"
+        high = int(digit) - 1
+        if high >= int(low):
+            rest = len(text) - i - 1
+            parts.append(text[:i] + f"[{low}-{high}]" + (rf"\d{{{rest}}}" if rest else ""))
+    parts.append(text)
+    return "(?:" + "|".join(parts) + ")"
+
+
 class IdConverter(IntegerConverter):
-    """``<id:name>``: a row id from 1 to 2³¹ − 1; anything else is no route at all (404)."""
+    """``<id:name>``: a row id from 1 to 2³¹ − 1; anything else is no route at all (404).
+
+    The bound is in the regular expression, not only in ``to_python``: werkzeug answers 405
+    when a path matches the pattern of a rule with other methods, even if its value is then
+    refused, and an id out of range must be a plain 404.
+    """
+
+    regex = bounded_digits(MAX_ID)
 
     def __init__(self, map: Map) -> None:  # noqa: A002 - werkzeug's signature
         super().__init__(map, min=1, max=MAX_ID)

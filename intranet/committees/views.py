@@ -32,6 +32,7 @@ from sqlalchemy import select
 
 from documents import committees as C
 from documents import mail, permissions
+from documents.bounds import row_id
 from documents.calendar import feed_ics, meeting_ics, minutes_atom
 from documents.errors import DomainError, ValidationError
 from documents.models import (
@@ -166,10 +167,8 @@ def _year_arg() -> int | None:
 
 
 def _int_arg(name: str) -> int | None:
-    try:
-        return int(request.args.get(name, ""))
-    except ValueError:
-        return None
+    # An id filter: beyond PostgreSQL's integer it can match nothing, so it filters nothing.
+    return row_id(request.args.get(name, ""))
 
 
 # --------------------------------------------------------------------------- committees
