@@ -32,7 +32,7 @@ from documents import committees as C
 from testkit import committee, file_builtin_models, user, with_committees
 
 #: Generated requests per operation and generation mode; the CI budget is a few minutes per backend.
-EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "8"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance]
 
