@@ -21,6 +21,7 @@ from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from documents import audit, filetypes, permissions
+from documents.bounds import refuse_nul, row_id
 from documents.db import utcnow
 from documents.errors import DomainError, NotFound, PermissionDenied, ValidationError
 from documents.models import (
@@ -142,6 +143,7 @@ def _require_write(user: User | None, region_code: str | None) -> None:
 
 
 def _clean_metadata(session: Session, meta: Metadata) -> Metadata:
+    refuse_nul(vars(meta))
     errors: dict[str, str] = {}
     title = " ".join((meta.title or "").split())[:MAX_TITLE]
     if not title:
@@ -168,7 +170,9 @@ def _clean_metadata(session: Session, meta: Metadata) -> Metadata:
     if meta.effective_date and meta.end_date and meta.end_date < meta.effective_date:
         errors["end_date"] = "L'échéance ne peut pas précéder la date d'effet."
     party_ids = sorted(set(meta.party_ids))
-    if party_ids:
+    if any(row_id(p) is None for p in party_ids):
+        errors["party_ids"] = "Une des parties n'existe pas dans le référentiel."
+    elif party_ids:
         found = set(session.scalars(select(Organisation.id).where(Organisation.id.in_(party_ids))))
         if found != set(party_ids):
             errors["party_ids"] = "Une des parties n'existe pas dans le référentiel."

@@ -32,6 +32,7 @@ from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from documents import archive, audit, permissions
+from documents.bounds import refuse_nul
 from documents.calendar import aware, meeting_ics
 from documents.db import utcnow
 from documents.errors import DomainError, NotFound, PermissionDenied, ValidationError
@@ -449,10 +450,17 @@ class MeetingInput:
 
 
 def _clean_meeting(committee: Committee, data: MeetingInput) -> MeetingInput:
+    refuse_nul(vars(data))
     errors: dict[str, str] = {}
     title = " ".join((data.title or "").split())[:300] or "Réunion du comité"
     if data.starts_at is None:
         errors["starts_at"] = "Indiquez la date et l'heure de la réunion."
+    # Out-of-range years are refused before any offset arithmetic (year 9999 + offset overflows).
+    for name in ("starts_at", "ends_at"):
+        value = getattr(data, name)
+        if value is not None and not 1990 <= value.year <= 2200:
+            raise ValidationError("La réunion n'a pas été enregistrée.",
+                                  errors={name: "La date doit être comprise entre 1990 et 2200."})
     # Stored in UTC whatever offset was given, so that every reader sees the same value.
     starts = aware(data.starts_at).astimezone(dt.timezone.utc) if data.starts_at else None
     ends = aware(data.ends_at).astimezone(dt.timezone.utc) if data.ends_at else None

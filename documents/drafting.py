@@ -37,6 +37,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from documents import archive, audit, generation, permissions
+from documents.bounds import check_year, refuse_nul, row_id
 from documents.errors import DomainError, NotFound, PermissionDenied, ValidationError
 from documents.extraction import Extraction
 from documents.formatting import parse_date
@@ -198,8 +199,9 @@ def list_templates(session: Session, storage: Storage) -> list[TemplateInfo]:
 def get_template(session: Session, storage: Storage, key: int | str) -> TemplateInfo:
     """A model by document id or slug; NotFound otherwise."""
     row: DraftingTemplate | None
-    if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
-        row = session.get(DraftingTemplate, int(key))
+    if isinstance(key, int) or (isinstance(key, str) and key.isascii() and key.isdigit()):
+        ident = row_id(key)
+        row = session.get(DraftingTemplate, ident) if ident is not None else None
     else:
         row = session.scalar(select(DraftingTemplate).where(DraftingTemplate.slug == key))
     if row is None or row.document.in_trash:
@@ -345,6 +347,7 @@ def _shift_year(value: Any) -> Any:
 
 def prefill(session: Session, template: TemplateInfo, region_code: str | None, year: int) -> dict[str, Any]:
     """Starting values of a form: defaults < last year's values < reference data < the year."""
+    check_year(year)
     fields = template_fields(session, template)
     names = {spec.name for spec in fields}
     by_name = {spec.name: spec for spec in fields}
@@ -682,6 +685,9 @@ class _Pending:
 def _prepare(session: Session, *, actor: User | None, template: TemplateInfo, raw: dict[str, Any],
              region_code: str | None, year: int | None, batch_id: int | None) -> _Pending:
     """Permission, values and metadata of a draft; nothing is written."""
+    if year is not None:
+        check_year(year)
+    refuse_nul(raw)
     region = session.get(Region, region_code) if region_code else None
     if region_code and region is None:
         raise ValidationError(f"Aucune région n'a le code {region_code}.", errors={"region": "Région inconnue."})

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, aliased
 
 from documents import deadlines, permissions
 from documents.archive import visible_documents
+from documents.bounds import row_id
 from documents.models import (
     AuditEvent,
     DocStatus,
@@ -89,7 +90,7 @@ class DocumentFilters:
             region=region,
             year=year if year is not None and 1900 <= year <= 2200 else None,
             status=status if status in {s.value for s in DocStatus} else None,
-            party_id=_int(args.get("party")),
+            party_id=row_id(args["party"]) if args.get("party") else None,
             quartier=(args.get("quartier") or "").strip()[:20] or None,
             no_text=(args.get("sans_texte") or "") in {"1", "on", "true", "oui"},
             q=" ".join((args.get("q") or "").split())[:MAX_TEXT_FILTER],

@@ -22,6 +22,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     configure(app, test_config)
     register_extensions(app)
+    register_guards(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
@@ -60,6 +61,14 @@ def register_extensions(app: Flask) -> None:
     from intranet import web
 
     web.init_app(app)
+
+
+def register_guards(app: Flask) -> None:
+    """Bounded ``<id:…>`` URL parts and the NUL / request-line guards, before any route exists."""
+    from intranet import guards
+
+    guards.register_converters(app)
+    guards.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

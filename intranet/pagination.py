@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from flask import abort
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 MAX_PER_PAGE = 200
+MAX_PAGE = 100_000
 
 
 @dataclass
@@ -36,8 +38,11 @@ class Page:
         return self.page < self.pages
 
 
-def parse_page_args(args: Any, *, default_per_page: int = 50) -> tuple[int, int]:
-    """Read ``page`` and ``per_page`` from query args, clamped to sane values."""
+def parse_page_args(args: Any, *, default_per_page: int = 50, strict: bool = False) -> tuple[int, int]:
+    """Read ``page`` and ``per_page`` from query args; clamped on pages, refused (400) when ``strict``."""
+    if strict:
+        return (bounded_int_arg(args, "page", 1, 1, MAX_PAGE),
+                bounded_int_arg(args, "per_page", default_per_page, 1, MAX_PER_PAGE))
     try:
         page = max(1, int(args.get("page", 1)))
     except (TypeError, ValueError):
@@ -47,7 +52,19 @@ def parse_page_args(args: Any, *, default_per_page: int = 50) -> tuple[int, int]
     except (TypeError, ValueError):
         per_page = default_per_page
     per_page = min(max(per_page, 1), MAX_PER_PAGE)
-    return min(page, 100_000), per_page
+    return min(page, MAX_PAGE), per_page
+
+
+def bounded_int_arg(args: Any, name: str, default: int, low: int, high: int) -> int:
+    """Query argument ``name`` as an integer in [low, high]; absent → ``default``; otherwise 400 in French."""
+    raw = args.get(name)
+    if raw is None:
+        return default
+    text = str(raw).strip()
+    value = int(text) if text.isascii() and text.isdigit() and len(text) <= 10 else None
+    if value is None or not low <= value <= high:
+        abort(400, f"Paramètre « {name} » invalide : nombre entier entre {low} et {high} attendu.")
+    return value
 
 
 def paginate(session: Session, stmt: Select[Any], page: int, per_page: int) -> Page:

@@ -34,10 +34,13 @@ ERROR_MESSAGES = {
     403: ("Accès refusé", "Vous n'avez pas les droits nécessaires pour cette action."),
     404: ("Page introuvable", "Cette page n'existe pas ou vous n'y avez pas accès."),
     405: ("Méthode non autorisée", "Cette action n'est pas possible de cette façon."),
+    409: ("Conflit", "Cette action n'est pas possible dans l'état actuel."),
     413: (
         "Fichier trop volumineux",
         "Le fichier dépasse la taille maximale autorisée. Réduisez-le ou découpez-le, puis réessayez.",
     ),
+    414: ("Adresse trop longue", "L'adresse demandée est trop longue. Raccourcissez la recherche ou les filtres."),
+    415: ("Format non pris en charge", "Le format des données envoyées n'est pas pris en charge."),
     422: ("Données refusées", "Certaines informations sont invalides."),
     429: ("Trop de tentatives", "Trop de tentatives en peu de temps. Réessayez dans quelques minutes."),
     500: ("Erreur interne", "Une erreur inattendue s'est produite. L'équipe technique a été prévenue."),
@@ -198,7 +201,10 @@ def register_errorhandlers(app: Flask) -> None:
         status = exc.code or 500
         message = exc.description if status in (400, 422, 429) and exc.description and \
             not exc.description.startswith("The ") else None
-        return error_response(status, message)
+        response, code = error_response(status, message)
+        # Keep werkzeug's own headers, e.g. « Allow » on a 405 (RFC 9110 requires it).
+        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+        return response, code, headers
 
     @app.errorhandler(Exception)
     def internal_error(exc: Exception) -> Any:

@@ -69,7 +69,7 @@ def create_user() -> Any:
     return render_template("admin/user_form.html", form=form, user=None), status
 
 
-@bp.route("/utilisateurs/<int:user_id>", methods=["GET", "POST"])
+@bp.route("/utilisateurs/<id:user_id>", methods=["GET", "POST"])
 @admin_required
 def edit_user(user_id: int) -> Any:
     """Edit role, region, name, active flag."""
@@ -105,7 +105,7 @@ def edit_user(user_id: int) -> Any:
                            reset_form=EmptyForm()), status
 
 
-@bp.route("/utilisateurs/<int:user_id>/reinitialiser", methods=["POST"])
+@bp.route("/utilisateurs/<id:user_id>/reinitialiser", methods=["POST"])
 @admin_required
 def reset_password(user_id: int) -> Any:
     """Give the user a new one-time password; their sessions end."""

@@ -20,6 +20,7 @@ from sqlalchemy import func, or_, select
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from documents import permissions
+from documents.bounds import YEAR_MAX, YEAR_MIN, parse_year, row_id
 from documents.archive import (
     DuplicateDocument,
     Metadata,
@@ -35,7 +36,7 @@ from documents.archive import (
 from documents.errors import NotFound, ValidationError
 from documents.intake import RegionKeys, parse_bool, parse_date, parse_doc_type, parse_status, title_from_name
 from documents.models import Document, DocumentVersion, Organisation
-from intranet.api import bp, document, query_param
+from intranet.api import ID_SCHEMA, bp, document, query_param
 from intranet.api.views import PAGE_PARAMS, page_payload
 from intranet.extensions import db, storage
 from intranet.pagination import paginate, parse_page_args
@@ -55,7 +56,7 @@ _META_PROPS = {
     "type": {"type": "string", "description": "protocole, convention, avenant, contrat_objectifs, compte_rendu, "
                                               "bilan, cahier_des_charges, modele, autre"},
     "region": {"type": "string", "description": "Code de région, ou « national »"},
-    "year": {"type": "integer"},
+    "year": {"type": "integer", "minimum": YEAR_MIN, "maximum": YEAR_MAX},
     "status": {"type": "string", "description": "brouillon, en_signature, signe, archive"},
     "signature_date": {"type": "string", "format": "date"},
     "effective_date": {"type": "string", "format": "date"},
@@ -70,7 +71,7 @@ _META_PROPS = {
 }
 _FILE_BODY = {"content": {"multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
     "file": {"type": "string", "format": "binary"}, "comment": {"type": "string"}, **_META_PROPS}}}}}
-_ID_PARAM = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+_ID_PARAM = {"name": "id", "in": "path", "required": True, "schema": ID_SCHEMA}
 _ERRORS = {
     "403": {"description": "Compte en lecture seule, ou région non autorisée"},
     "404": {"description": "Document introuvable (ou d'une autre région)"},
@@ -197,7 +198,7 @@ def parse_metadata(data: Mapping[str, Any], base: Metadata) -> Metadata:
             ids: list[int] = []
             unknown: list[str] = []
             for item in _values(data, name):
-                org = db.session.get(Organisation, int(item)) if item.isdigit() else \
+                org = db.session.get(Organisation, row_id(item)) if row_id(item) is not None else \
                     db.session.scalar(select(Organisation).where(Organisation.slug == item))
                 if org is None:
                     unknown.append(item)
@@ -309,7 +310,8 @@ def create_document() -> Any:
 
 document("/documents", "get", "Documents visibles, filtrés et paginés", params=[
     query_param("type", "Type de document"), query_param("region", "Code de région, ou « national »"),
-    query_param("year", "Année", "integer"), query_param("status", "Statut"),
+    query_param("year", "Année", "integer", minimum=YEAR_MIN, maximum=YEAR_MAX),
+    query_param("status", "Statut"),
     query_param("q", "Mots du titre"), *PAGE_PARAMS,
 ])
 
@@ -331,10 +333,10 @@ def list_documents() -> Any:
             errors["region"] = "Région inconnue."
         stmt = stmt.where(Document.region_code == code)  # None (national) compiles to IS NULL
     if args.get("year"):
-        try:
-            stmt = stmt.where(Document.year == int(args["year"]))
-        except ValueError:
-            errors["year"] = "Nombre entier attendu."
+        year = parse_year(args["year"])
+        if year is None:
+            errors["year"] = f"Année entre {YEAR_MIN} et {YEAR_MAX} attendue."
+        stmt = stmt.where(Document.year == year)
     if args.get("status"):
         status = parse_status(args["status"])
         if status is None:
@@ -349,7 +351,7 @@ def list_documents() -> Any:
     if errors:
         raise ValidationError("Filtres invalides.", errors=errors)
     stmt = stmt.order_by(Document.updated_at.desc(), Document.id.desc())
-    page_no, per_page = parse_page_args(args)
+    page_no, per_page = parse_page_args(args, strict=True)
     page = paginate(db.session, stmt, page_no, per_page)
     return jsonify(page_payload(page, [document_json(d, versions=False) for d in page.items]))
 
@@ -358,7 +360,7 @@ document("/documents/{id}", "get", "Un document et ses versions", params=[_ID_PA
          responses={"200": {"description": "Le document"}, "404": _ERRORS["404"]})
 
 
-@bp.get("/documents/<int:document_id>")
+@bp.get("/documents/<id:document_id>")
 def get_document_api(document_id: int) -> Any:
     """One document with its versions (the view is audited)."""
     doc = _load(document_id)
@@ -373,7 +375,7 @@ document("/documents/{id}", "patch", "Modifier les métadonnées (seuls les cham
          responses={"200": {"description": "Le document modifié"}, **_ERRORS})
 
 
-@bp.patch("/documents/<int:document_id>")
+@bp.patch("/documents/<id:document_id>")
 @writer_required
 def patch_document(document_id: int) -> Any:
     """Change some metadata of a document."""
@@ -398,7 +400,7 @@ document("/documents/{id}/versions", "post", "Ajouter une version", params=[_ID_
                **_ERRORS})
 
 
-@bp.post("/documents/<int:document_id>/versions")
+@bp.post("/documents/<id:document_id>/versions")
 @writer_required
 def create_version(document_id: int) -> Any:
     """Add a new version; earlier ones stay downloadable."""
@@ -415,11 +417,12 @@ def create_version(document_id: int) -> Any:
 
 
 document("/documents/{id}/versions/{n}/file", "get", "Télécharger une version", params=[
-    _ID_PARAM, {"name": "n", "in": "path", "required": True, "schema": {"type": "integer"}}],
-    responses={"200": {"description": "Le fichier (Content-Disposition RFC 6266)"}, "404": _ERRORS["404"]})
+    _ID_PARAM, {"name": "n", "in": "path", "required": True, "schema": ID_SCHEMA}],
+    responses={"200": {"description": "Le fichier (Content-Disposition RFC 6266)"}, "404": _ERRORS["404"]},
+    success_content={"*/*": {"schema": {"type": "string", "format": "binary"}}})
 
 
-@bp.get("/documents/<int:document_id>/versions/<int:number>/file")
+@bp.get("/documents/<id:document_id>/versions/<id:number>/file")
 def download_version(document_id: int, number: int) -> Any:
     """The bytes of one version, as an attachment (the download is audited)."""
     doc = _load(document_id)
@@ -435,7 +438,7 @@ document("/documents/{id}", "delete", "Mettre un document à la corbeille (resta
          responses={"200": {"description": "Le document, à la corbeille"}, **_ERRORS})
 
 
-@bp.delete("/documents/<int:document_id>")
+@bp.delete("/documents/<id:document_id>")
 @writer_required
 def delete_document(document_id: int) -> Any:
     """Send a document to the trash; an administrator can restore it."""

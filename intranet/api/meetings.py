@@ -12,9 +12,10 @@ from typing import Any
 from flask import abort, jsonify, request, url_for
 
 from documents import committees as C
+from documents.bounds import MAX_ID, YEAR_MAX, YEAR_MIN, parse_year, row_id
 from documents.errors import ValidationError
 from documents.models import Meeting
-from intranet.api import bp, document, query_param
+from intranet.api import ID_SCHEMA, bp, document, query_param
 from intranet.api.views import PAGE_PARAMS, page_payload
 from intranet.committees.views import _committee, _meeting, notifier
 from intranet.extensions import db
@@ -89,6 +90,8 @@ def _datetime(value: Any, field: str) -> dt.datetime | None:
     except ValueError:
         raise ValidationError("Date invalide.", errors={
             field: "Date et heure au format ISO 8601, par exemple 2026-03-12T14:00:00+01:00."}) from None
+    if not YEAR_MIN <= parsed.year <= YEAR_MAX:
+        raise ValidationError("Date invalide.", errors={field: f"Année entre {YEAR_MIN} et {YEAR_MAX} attendue."})
     # A time without offset is a Paris wall-clock time, as in the forms.
     return parsed if parsed.tzinfo else C.paris_datetime(parsed.date(), parsed.time())
 
@@ -103,8 +106,8 @@ def _text(payload: dict[str, Any], key: str) -> str:
 
 
 document("/meetings", "get", "Réunions des comités visibles, paginées", params=[
-    query_param("committee", "Identifiant du comité", "integer"), query_param("region", "Code de région ou national"),
-    query_param("year", "Année", "integer"), query_param("minutes_status", "aucun, brouillon, soumis ou approuve"),
+    query_param("committee", "Identifiant du comité", "integer", minimum=1, maximum=MAX_ID), query_param("region", "Code de région ou national"),
+    query_param("year", "Année", "integer", minimum=YEAR_MIN, maximum=YEAR_MAX), query_param("minutes_status", "aucun, brouillon, soumis ou approuve"),
     *PAGE_PARAMS,
 ])
 
@@ -114,18 +117,23 @@ def meetings() -> Any:
     """Meetings the caller may see, newest first."""
     stmt = C.visible_meetings(current_actor())
     args = request.args
-    if (args.get("committee") or "").isdigit():
-        stmt = stmt.where(Meeting.committee_id == int(args["committee"]))
+    if args.get("committee"):
+        committee_id = row_id(args["committee"])
+        if committee_id is None:
+            abort(400, "Paramètre « committee » invalide : identifiant de comité attendu.")
+        stmt = stmt.where(Meeting.committee_id == committee_id)
     region = (args.get("region") or "").strip()
     if region:
         stmt = stmt.where(Meeting.region_code.is_(None) if region == "national" else Meeting.region_code == region)
-    if (args.get("year") or "").isdigit() and 1990 <= int(args["year"]) <= 2200:
-        year = int(args["year"])
+    if args.get("year"):
+        year = parse_year(args["year"])
+        if year is None:
+            abort(400, f"Paramètre « year » invalide : année entre {YEAR_MIN} et {YEAR_MAX} attendue.")
         stmt = stmt.where(Meeting.starts_at >= C.paris_datetime(dt.date(year, 1, 1), dt.time()),
                           Meeting.starts_at < C.paris_datetime(dt.date(year + 1, 1, 1), dt.time()))
     if args.get("minutes_status"):
         stmt = stmt.where(Meeting.minutes_status == args["minutes_status"])
-    page_no, per_page = parse_page_args(args)
+    page_no, per_page = parse_page_args(args, strict=True)
     page = paginate(db.session, stmt.order_by(Meeting.starts_at.desc(), Meeting.id.desc()), page_no, per_page)
     return jsonify(page_payload(page, [meeting_summary(m) for m in page.items]))
 
@@ -134,7 +142,7 @@ document("/meetings", "post", "Planifier une réunion (les membres reçoivent l'
     "required": True, "content": {"application/json": {"schema": {
         "type": "object", "required": ["committee_id", "starts_at"],
         "properties": {
-            "committee_id": {"type": "integer"},
+            "committee_id": ID_SCHEMA,
             "title": {"type": "string"},
             "starts_at": {"type": "string", "format": "date-time",
                           "description": "ISO 8601 ; sans décalage, heure de Paris"},
@@ -153,6 +161,8 @@ def create_meeting() -> Any:
     committee_id = payload.get("committee_id")
     if not isinstance(committee_id, int) or isinstance(committee_id, bool):
         raise ValidationError("Comité manquant.", errors={"committee_id": "Identifiant entier du comité attendu."})
+    if row_id(committee_id) is None:
+        abort(404)
     com = _committee(committee_id, write=True)
     agenda = payload.get("agenda") or []
     if not isinstance(agenda, list) or not all(isinstance(a, str) for a in agenda):
@@ -169,13 +179,13 @@ def create_meeting() -> Any:
     return response
 
 
-_ID = [{"name": "meeting_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+_ID = [{"name": "meeting_id", "in": "path", "required": True, "schema": ID_SCHEMA}]
 
 document("/meetings/{meeting_id}", "get", "Une réunion : ordre du jour, présences, décisions, actions, compte rendu",
          params=_ID, responses={"200": {"description": "Succès"}, **_ERRORS})
 
 
-@bp.get("/meetings/<int:meeting_id>")
+@bp.get("/meetings/<id:meeting_id>")
 def get_meeting(meeting_id: int) -> Any:
     """One meeting."""
     return jsonify(meeting_detail(_meeting(meeting_id)))
@@ -185,7 +195,7 @@ document("/meetings/{meeting_id}/minutes/submit", "post", "Soumettre le compte r
          params=_ID, responses={"200": {"description": "Compte rendu soumis"}, **_ERRORS})
 
 
-@bp.post("/meetings/<int:meeting_id>/minutes/submit")
+@bp.post("/meetings/<id:meeting_id>/minutes/submit")
 def submit_minutes(meeting_id: int) -> Any:
     """Submit the draft minutes to the members."""
     m = _meeting(meeting_id, write=True)
@@ -197,7 +207,7 @@ document("/meetings/{meeting_id}/minutes/reopen", "post", "Repasser le compte re
          params=_ID, responses={"200": {"description": "Compte rendu en brouillon"}, **_ERRORS})
 
 
-@bp.post("/meetings/<int:meeting_id>/minutes/reopen")
+@bp.post("/meetings/<id:meeting_id>/minutes/reopen")
 def reopen_minutes(meeting_id: int) -> Any:
     """Take submitted minutes back to draft."""
     m = _meeting(meeting_id, write=True)
@@ -210,7 +220,7 @@ document("/meetings/{meeting_id}/minutes/approve", "post",
          params=_ID, responses={"200": {"description": "Compte rendu approuvé"}, **_ERRORS})
 
 
-@bp.post("/meetings/<int:meeting_id>/minutes/approve")
+@bp.post("/meetings/<id:meeting_id>/minutes/approve")
 def approve_minutes(meeting_id: int) -> Any:
     """Approve the submitted version."""
     m = _meeting(meeting_id, write=True)
@@ -227,7 +237,7 @@ def _comment(c: Any) -> dict[str, Any]:
             "created_at": _iso(c.created_at)}
 
 
-@bp.get("/meetings/<int:meeting_id>/minutes/comments")
+@bp.get("/meetings/<id:meeting_id>/minutes/comments")
 def minutes_comments(meeting_id: int) -> Any:
     """Comments on the minutes, oldest first."""
     m = _meeting(meeting_id)
@@ -243,7 +253,7 @@ document("/meetings/{meeting_id}/minutes/comments", "post",
                     **_ERRORS})
 
 
-@bp.post("/meetings/<int:meeting_id>/minutes/comments")
+@bp.post("/meetings/<id:meeting_id>/minutes/comments")
 def add_minutes_comment(meeting_id: int) -> Any:
     """A member's remark on the submitted minutes."""
     m = _meeting(meeting_id)

@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from documents.search import MAX_PER_PAGE
 from intranet.api import bp, document, query_param
+from intranet.pagination import bounded_int_arg
 from intranet.search.forms import SORTS, selected_filters
 from intranet.search.views import region_names, results_payload, run_search
 
@@ -39,13 +40,6 @@ document(
 )
 
 
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    try:
-        return min(max(low, int(request.args.get(name, default))), high)
-    except (TypeError, ValueError):
-        return default
-
-
 @bp.get("/search")
 def search() -> Any:
     """Search results as JSON; errors (bad query, index down) are French JSON errors with 400/503."""
@@ -55,7 +49,7 @@ def search() -> Any:
         user=current_user,
         filters=selected_filters(request.args),
         sort=sort if sort in SORTS else "relevance",
-        page=_int_arg("page", 1, 1, 10_000),
-        per_page=_int_arg("per_page", 20, 1, MAX_PER_PAGE),
+        page=bounded_int_arg(request.args, "page", 1, 1, 10_000),
+        per_page=bounded_int_arg(request.args, "per_page", 20, 1, MAX_PER_PAGE),
     )
     return jsonify(results_payload(results, regions=region_names()))

@@ -14,6 +14,7 @@ from flask import jsonify, request, send_file, url_for
 from werkzeug.exceptions import BadRequest
 
 from documents import drafting, permissions
+from documents.bounds import YEAR_MAX, YEAR_MIN, check_year, parse_year
 from documents.errors import ValidationError
 from documents.generation import FieldSpec
 from intranet.api import bp, document
@@ -21,6 +22,7 @@ from intranet.api.documents import document_json
 from intranet.extensions import db, storage
 from intranet.web import admin_required, client_ip, current_actor, error_response, writer_required
 
+DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 _KEY_PARAM = {"name": "id", "in": "path", "required": True, "description": "Identifiant ou slug du modèle",
               "schema": {"type": "string"}}
 
@@ -102,7 +104,7 @@ document("/templates/{id}/render", "post", "Générer et classer un brouillon à
                               "description": "1 : répondre par le .docx au lieu du JSON"}],
          body={"content": {"application/json": {"schema": {"type": "object", "properties": {
              "region": {"type": "string", "description": "Code de région, ou « national »"},
-             "year": {"type": "integer"},
+             "year": {"type": "integer", "minimum": YEAR_MIN, "maximum": YEAR_MAX},
              "values": {"type": "object", "description": "Valeurs des champs (voir GET /templates/{id})"},
              "prefill": {"type": "boolean", "description": "Compléter par le référentiel et l'an dernier "
                                                            "(vrai par défaut)"}}}}}},
@@ -110,7 +112,9 @@ document("/templates/{id}/render", "post", "Générer et classer un brouillon à
                     "403": {"description": "Région non autorisée ou compte en lecture seule"},
                     "404": {"description": "Modèle inconnu"},
                     "409": {"description": "Un brouillon identique existe déjà"},
-                    "422": {"description": "Valeurs refusées ; « fields » détaille chaque champ"}})
+                    "422": {"description": "Valeurs refusées ; « fields » détaille chaque champ"}},
+         success_content={"application/json": {"schema": {"type": "object"}},
+                          DOCX_MIME: {"schema": {"type": "string", "format": "binary"}}})
 
 
 @bp.route("/templates/<key>/render", methods=["POST"])
@@ -132,9 +136,11 @@ def render_template_api(key: str) -> Any:
     if region == permissions.NATIONAL:
         region = None
     year_raw = body.get("year", dt.date.today().year)
-    if isinstance(year_raw, bool) or not isinstance(year_raw, (int, str)) or not str(year_raw).isdigit():
+    year = year_raw if isinstance(year_raw, int) and not isinstance(year_raw, bool) else \
+        parse_year(year_raw) if isinstance(year_raw, str) else None
+    if year is None:
         raise ValidationError("« year » doit être une année, par exemple 2026.", errors={"year": "Année invalide."})
-    year = int(year_raw)
+    check_year(year)  # the verb checks too; refusing here spares the prefill queries
     raw = dict(values)
     if body.get("prefill", True):
         raw = {**drafting.prefill(db.session, template, region, year), **values}

@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from documents import permissions
 from documents.models import Quartier, Region
-from intranet.api import OPENAPI_PATHS, bp, document, query_param
+from intranet.api import ERROR_SCHEMA, OPENAPI_PATHS, bp, document, query_param
 from intranet.extensions import db
-from intranet.pagination import Page, paginate, parse_page_args
+from intranet.pagination import MAX_PAGE, MAX_PER_PAGE, Page, paginate, parse_page_args
 from intranet.reference.views import quartier_query
 
 
@@ -48,8 +48,9 @@ def regions() -> Any:
     return jsonify({"items": items, "total": len(items)})
 
 
-PAGE_PARAMS = [query_param("page", "Numéro de page (1 par défaut)", "integer"),
-               query_param("per_page", "Éléments par page (50 par défaut, 200 au plus)", "integer")]
+PAGE_PARAMS = [query_param("page", "Numéro de page (1 par défaut)", "integer", minimum=1, maximum=MAX_PAGE),
+               query_param("per_page", "Éléments par page (50 par défaut, 200 au plus)", "integer",
+                           minimum=1, maximum=MAX_PER_PAGE)]
 
 document("/quartiers", "get", "Les 215 quartiers de l'annexe 2, paginés", params=[
     query_param("region", "Code de région"), query_param("departement", "Département"),
@@ -60,7 +61,7 @@ document("/quartiers", "get", "Les 215 quartiers de l'annexe 2, paginés", param
 @bp.get("/quartiers")
 def quartiers() -> Any:
     """Quartiers with the same filters as the HTML page."""
-    page_no, per_page = parse_page_args(request.args)
+    page_no, per_page = parse_page_args(request.args, strict=True)
     page = paginate(db.session, quartier_query(request.args), page_no, per_page)
     return jsonify(page_payload(page, [quartier_dict(q) for q in page.items]))
 
@@ -80,7 +81,7 @@ def openapi() -> Any:
                  "description": "API JSON de l'intranet. Authentification : jeton personnel "
                                 "(en-tête Authorization: Bearer) ou session du navigateur avec X-CSRFToken."},
         "servers": [{"url": "/api/v1"}],
-        "components": {"securitySchemes": {
+        "components": {"schemas": {"Error": ERROR_SCHEMA}, "securitySchemes": {
             "bearer": {"type": "http", "scheme": "bearer"},
             "cookie": {"type": "apiKey", "in": "cookie", "name": "intranet_session"},
         }},

@@ -125,7 +125,7 @@ def profile() -> Any:
                            revoke_form=EmptyForm())
 
 
-@bp.route("/profil/jetons/<int:token_id>/revoquer", methods=["POST"])
+@bp.route("/profil/jetons/<id:token_id>/revoquer", methods=["POST"])
 @login_required
 def revoke_token(token_id: int) -> Any:
     """Revoke one of the user's tokens."""

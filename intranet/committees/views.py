@@ -32,6 +32,7 @@ from sqlalchemy import select
 
 from documents import committees as C
 from documents import mail, permissions
+from documents.bounds import row_id
 from documents.calendar import feed_ics, meeting_ics, minutes_atom
 from documents.errors import DomainError, ValidationError
 from documents.models import (
@@ -166,10 +167,8 @@ def _year_arg() -> int | None:
 
 
 def _int_arg(name: str) -> int | None:
-    try:
-        return int(request.args.get(name, ""))
-    except ValueError:
-        return None
+    # An id filter: beyond PostgreSQL's integer it can match nothing, so it filters nothing.
+    return row_id(request.args.get(name, ""))
 
 
 # --------------------------------------------------------------------------- committees
@@ -229,7 +228,7 @@ def _member_form(committee: Committee) -> MemberForm:
     return form
 
 
-@bp.route("/<int:committee_id>")
+@bp.route("/<id:committee_id>")
 @login_required
 def committee(committee_id: int) -> Any:
     """A committee: members and meetings."""
@@ -241,7 +240,7 @@ def committee(committee_id: int) -> Any:
                            member_form=_member_form(com) if manage else None, roles=list(MemberRole))
 
 
-@bp.route("/<int:committee_id>/modifier", methods=["GET", "POST"])
+@bp.route("/<id:committee_id>/modifier", methods=["GET", "POST"])
 @writer_required
 def edit_committee(committee_id: int) -> Any:
     """Change a committee's name, description and active flag."""
@@ -267,7 +266,7 @@ def edit_committee(committee_id: int) -> Any:
     return render_template("committees/committee_form.html", form=form, committee=com), status
 
 
-@bp.route("/<int:committee_id>/membres", methods=["POST"])
+@bp.route("/<id:committee_id>/membres", methods=["POST"])
 @writer_required
 def add_member(committee_id: int) -> Any:
     """Add a member (account or external contact)."""
@@ -284,7 +283,7 @@ def add_member(committee_id: int) -> Any:
     return redirect(url_for("committees.committee", committee_id=com.id) + "#membres")
 
 
-@bp.route("/<int:committee_id>/membres/<int:member_id>/retirer", methods=["POST"])
+@bp.route("/<id:committee_id>/membres/<id:member_id>/retirer", methods=["POST"])
 @writer_required
 def remove_member(committee_id: int, member_id: int) -> Any:
     """Remove a member."""
@@ -297,7 +296,7 @@ def remove_member(committee_id: int, member_id: int) -> Any:
     return redirect(url_for("committees.committee", committee_id=com.id) + "#membres")
 
 
-@bp.route("/<int:committee_id>/membres/<int:member_id>/role", methods=["POST"])
+@bp.route("/<id:committee_id>/membres/<id:member_id>/role", methods=["POST"])
 @writer_required
 def member_role(committee_id: int, member_id: int) -> Any:
     """Make a member président, membre or invité."""
@@ -332,7 +331,7 @@ def _meeting_input(form: MeetingForm) -> C.MeetingInput:
 _MEETING_FIELDS = {"starts_at": "day", "ends_at": "end"}
 
 
-@bp.route("/<int:committee_id>/reunions/nouvelle", methods=["GET", "POST"])
+@bp.route("/<id:committee_id>/reunions/nouvelle", methods=["GET", "POST"])
 @writer_required
 def new_meeting(committee_id: int) -> Any:
     """Schedule a meeting; members get an invitation."""
@@ -373,7 +372,7 @@ def _decision_input(form: DecisionForm) -> C.DecisionInput:
         quartier_code=form.quartier_code.data or "", actions_concerned=form.actions_concerned.data or "")
 
 
-@bp.route("/reunions/<int:meeting_id>")
+@bp.route("/reunions/<id:meeting_id>")
 @login_required
 def meeting(meeting_id: int) -> Any:
     """A meeting: agenda, attendance, documents, decisions, actions, minutes and comments."""
@@ -402,7 +401,7 @@ def meeting(meeting_id: int) -> Any:
     )
 
 
-@bp.route("/reunions/<int:meeting_id>/modifier", methods=["GET", "POST"])
+@bp.route("/reunions/<id:meeting_id>/modifier", methods=["GET", "POST"])
 @writer_required
 def edit_meeting(meeting_id: int) -> Any:
     """Change date, place, agenda; members are told when the date or place changes."""
@@ -431,7 +430,7 @@ def edit_meeting(meeting_id: int) -> Any:
     return render_template("committees/meeting_form.html", form=form, committee=m.committee, meeting=m), status
 
 
-@bp.route("/reunions/<int:meeting_id>/annuler", methods=["POST"])
+@bp.route("/reunions/<id:meeting_id>/annuler", methods=["POST"])
 @writer_required
 def cancel_meeting(meeting_id: int) -> Any:
     """Cancel a meeting (kept in the list, marked "annulée")."""
@@ -441,7 +440,7 @@ def cancel_meeting(meeting_id: int) -> Any:
     return _to_meeting_page(m)
 
 
-@bp.route("/reunions/<int:meeting_id>/dupliquer", methods=["POST"])
+@bp.route("/reunions/<id:meeting_id>/dupliquer", methods=["POST"])
 @writer_required
 def duplicate_meeting(meeting_id: int) -> Any:
     """Prepare the next meeting from this one."""
@@ -462,7 +461,7 @@ def duplicate_meeting(meeting_id: int) -> Any:
     return _to_meeting_page(copy)
 
 
-@bp.route("/reunions/<int:meeting_id>/presences", methods=["POST"])
+@bp.route("/reunions/<id:meeting_id>/presences", methods=["POST"])
 @writer_required
 def attendance(meeting_id: int) -> Any:
     """Record who was present, excused, absent or represented."""
@@ -477,7 +476,7 @@ def attendance(meeting_id: int) -> Any:
     return _to_meeting_page(m, "presences")
 
 
-@bp.route("/reunions/<int:meeting_id>/inviter", methods=["POST"])
+@bp.route("/reunions/<id:meeting_id>/inviter", methods=["POST"])
 @writer_required
 def invite(meeting_id: int) -> Any:
     """Invite a committee member who was not invited yet."""
@@ -493,7 +492,7 @@ def invite(meeting_id: int) -> Any:
     return _to_meeting_page(m, "presences")
 
 
-@bp.route("/reunions/<int:meeting_id>/invites", methods=["POST"])
+@bp.route("/reunions/<id:meeting_id>/invites", methods=["POST"])
 @writer_required
 def invite_guest(meeting_id: int) -> Any:
     """Invite a one-off guest (name, organisation, e-mail) to this meeting only."""
@@ -510,7 +509,7 @@ def invite_guest(meeting_id: int) -> Any:
     return _to_meeting_page(m, "presences")
 
 
-@bp.route("/reunions/<int:meeting_id>/invites/<int:attendance_id>/retirer", methods=["POST"])
+@bp.route("/reunions/<id:meeting_id>/invites/<id:attendance_id>/retirer", methods=["POST"])
 @writer_required
 def remove_guest(meeting_id: int, attendance_id: int) -> Any:
     """Withdraw a guest's invitation."""
@@ -520,7 +519,7 @@ def remove_guest(meeting_id: int, attendance_id: int) -> Any:
     return _to_meeting_page(m, "presences")
 
 
-@bp.route("/reunions/<int:meeting_id>/notes", methods=["POST"])
+@bp.route("/reunions/<id:meeting_id>/notes", methods=["POST"])
 @writer_required
 def agenda_notes(meeting_id: int) -> Any:
     """Record the notes taken on each agenda point."""
@@ -532,7 +531,7 @@ def agenda_notes(meeting_id: int) -> Any:
     return _to_meeting_page(m, "ordre-du-jour")
 
 
-@bp.route("/reunions/<int:meeting_id>/documents", methods=["POST"])
+@bp.route("/reunions/<id:meeting_id>/documents", methods=["POST"])
 @writer_required
 def attach(meeting_id: int) -> Any:
     """Attach an archived document."""
@@ -547,7 +546,7 @@ def attach(meeting_id: int) -> Any:
     return _to_meeting_page(m, "documents")
 
 
-@bp.route("/reunions/<int:meeting_id>/documents/deposer", methods=["POST"])
+@bp.route("/reunions/<id:meeting_id>/documents/deposer", methods=["POST"])
 @writer_required
 def upload_attachment(meeting_id: int) -> Any:
     """Upload a document: it is filed in the archive (region of the committee) and attached."""
@@ -566,7 +565,7 @@ def upload_attachment(meeting_id: int) -> Any:
     return _to_meeting_page(m, "documents")
 
 
-@bp.route("/reunions/<int:meeting_id>/documents/<int:document_id>/retirer", methods=["POST"])
+@bp.route("/reunions/<id:meeting_id>/documents/<id:document_id>/retirer", methods=["POST"])
 @writer_required
 def detach(meeting_id: int, document_id: int) -> Any:
     """Remove a document from the meeting (it stays in the archive)."""
@@ -576,7 +575,7 @@ def detach(meeting_id: int, document_id: int) -> Any:
     return _to_meeting_page(m, "documents")
 
 
-@bp.route("/reunions/<int:meeting_id>.ics")
+@bp.route("/reunions/<id:meeting_id>.ics")
 @login_required
 def meeting_calendar(meeting_id: int) -> Any:
     """The meeting as an .ics invitation."""
@@ -589,7 +588,7 @@ def meeting_calendar(meeting_id: int) -> Any:
 # --------------------------------------------------------------------------- decisions and actions
 
 
-@bp.route("/reunions/<int:meeting_id>/decisions", methods=["POST"])
+@bp.route("/reunions/<id:meeting_id>/decisions", methods=["POST"])
 @writer_required
 def add_decision(meeting_id: int) -> Any:
     """Record a decision or a project validation."""
@@ -603,7 +602,7 @@ def add_decision(meeting_id: int) -> Any:
     return _to_meeting_page(m, "decisions")
 
 
-@bp.route("/reunions/<int:meeting_id>/decisions/<int:decision_id>/supprimer", methods=["POST"])
+@bp.route("/reunions/<id:meeting_id>/decisions/<id:decision_id>/supprimer", methods=["POST"])
 @writer_required
 def delete_decision(meeting_id: int, decision_id: int) -> Any:
     """Remove a decision entered by mistake."""
@@ -615,7 +614,7 @@ def delete_decision(meeting_id: int, decision_id: int) -> Any:
 
 
 
-@bp.route("/reunions/<int:meeting_id>/decisions/<int:decision_id>/modifier", methods=["GET", "POST"])
+@bp.route("/reunions/<id:meeting_id>/decisions/<id:decision_id>/modifier", methods=["GET", "POST"])
 @writer_required
 def edit_decision(meeting_id: int, decision_id: int) -> Any:
     """Correct a decision in place (instead of deleting and entering it again)."""
@@ -652,7 +651,7 @@ def edit_decision(meeting_id: int, decision_id: int) -> Any:
                            position=m.decisions.index(decision) + 1), status
 
 
-@bp.route("/reunions/<int:meeting_id>/actions", methods=["POST"])
+@bp.route("/reunions/<id:meeting_id>/actions", methods=["POST"])
 @writer_required
 def add_action(meeting_id: int) -> Any:
     """Record an action."""
@@ -670,7 +669,7 @@ def add_action(meeting_id: int) -> Any:
     return _to_meeting_page(m, "actions")
 
 
-@bp.route("/actions/<int:action_id>/statut", methods=["POST"])
+@bp.route("/actions/<id:action_id>/statut", methods=["POST"])
 @writer_required
 def action_status(action_id: int) -> Any:
     """Change an action's status."""
@@ -692,7 +691,7 @@ def action_status(action_id: int) -> Any:
     return _to_meeting_page(m, "actions")
 
 
-@bp.route("/actions/<int:action_id>/supprimer", methods=["POST"])
+@bp.route("/actions/<id:action_id>/supprimer", methods=["POST"])
 @writer_required
 def delete_action(action_id: int) -> Any:
     """Remove an action entered by mistake."""
@@ -764,7 +763,7 @@ def actions_csv() -> Any:
 # --------------------------------------------------------------------------- minutes
 
 
-@bp.route("/reunions/<int:meeting_id>/compte-rendu/rediger", methods=["POST"])
+@bp.route("/reunions/<id:meeting_id>/compte-rendu/rediger", methods=["POST"])
 @writer_required
 def draft_minutes(meeting_id: int) -> Any:
     """Draft the minutes from the compte-rendu model, pre-filled with the meeting."""
@@ -775,7 +774,7 @@ def draft_minutes(meeting_id: int) -> Any:
     return _to_meeting_page(m, "compte-rendu")
 
 
-@bp.route("/reunions/<int:meeting_id>/compte-rendu/deposer", methods=["POST"])
+@bp.route("/reunions/<id:meeting_id>/compte-rendu/deposer", methods=["POST"])
 @writer_required
 def upload_minutes(meeting_id: int) -> Any:
     """Upload the minutes (a first version or a new one)."""
@@ -794,7 +793,7 @@ def upload_minutes(meeting_id: int) -> Any:
     return _to_meeting_page(m, "compte-rendu")
 
 
-@bp.route("/reunions/<int:meeting_id>/compte-rendu/soumettre", methods=["POST"])
+@bp.route("/reunions/<id:meeting_id>/compte-rendu/soumettre", methods=["POST"])
 @writer_required
 def submit_minutes(meeting_id: int) -> Any:
     """Submit the draft to the members."""
@@ -804,7 +803,7 @@ def submit_minutes(meeting_id: int) -> Any:
     return _to_meeting_page(m, "compte-rendu")
 
 
-@bp.route("/reunions/<int:meeting_id>/compte-rendu/brouillon", methods=["POST"])
+@bp.route("/reunions/<id:meeting_id>/compte-rendu/brouillon", methods=["POST"])
 @writer_required
 def reopen_minutes(meeting_id: int) -> Any:
     """Take submitted minutes back to draft."""
@@ -814,7 +813,7 @@ def reopen_minutes(meeting_id: int) -> Any:
     return _to_meeting_page(m, "compte-rendu")
 
 
-@bp.route("/reunions/<int:meeting_id>/compte-rendu/approuver", methods=["POST"])
+@bp.route("/reunions/<id:meeting_id>/compte-rendu/approuver", methods=["POST"])
 @writer_required
 def approve_minutes(meeting_id: int) -> Any:
     """Approve the submitted version."""
@@ -824,7 +823,7 @@ def approve_minutes(meeting_id: int) -> Any:
     return _to_meeting_page(m, "compte-rendu")
 
 
-@bp.route("/reunions/<int:meeting_id>/compte-rendu/remarques", methods=["POST"])
+@bp.route("/reunions/<id:meeting_id>/compte-rendu/remarques", methods=["POST"])
 @login_required
 def comment_minutes(meeting_id: int) -> Any:
     """A member's remark on the submitted minutes."""

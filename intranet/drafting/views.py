@@ -144,7 +144,7 @@ def upload() -> Any:
     return render_template("drafting/upload.html", form=form, problems=problems), status
 
 
-@bp.route("/<int:template_id>")
+@bp.route("/<id:template_id>")
 @login_required
 def show(template_id: int) -> Any:
     """A model: its fields (administrators edit them), its drafts, generation links."""
@@ -159,7 +159,7 @@ def show(template_id: int) -> Any:
     )
 
 
-@bp.route("/<int:template_id>/version", methods=["POST"])
+@bp.route("/<id:template_id>/version", methods=["POST"])
 @admin_required
 def new_version(template_id: int) -> Any:
     """An administrator files a new version of a model (checked like an upload)."""
@@ -183,7 +183,7 @@ def new_version(template_id: int) -> Any:
     return redirect(url_for("drafting.show", template_id=template.id))
 
 
-@bp.route("/<int:template_id>/champs/<name>", methods=["GET", "POST"])
+@bp.route("/<id:template_id>/champs/<name>", methods=["GET", "POST"])
 @admin_required
 def edit_field(template_id: int, name: str) -> Any:
     """An administrator changes a field's label, type, required flag or default (for every model)."""
@@ -219,7 +219,7 @@ def edit_field(template_id: int, name: str) -> Any:
 # --------------------------------------------------------------------------- one draft
 
 
-@bp.route("/<int:template_id>/rediger", methods=["GET", "POST"])
+@bp.route("/<id:template_id>/rediger", methods=["GET", "POST"])
 @writer_required
 def draft(template_id: int) -> Any:
     """The generation form, built from the model's fields and prefilled from the database."""
@@ -285,7 +285,7 @@ def _draft(document_id: int) -> tuple[Any, list[Generation]]:
         raise
 
 
-@bp.route("/brouillons/<int:document_id>", methods=["GET", "POST"])
+@bp.route("/brouillons/<id:document_id>", methods=["GET", "POST"])
 @login_required
 def draft_page(document_id: int) -> Any:
     """A generated draft: its versions and provenance; "Régénérer" with changed values."""
@@ -325,7 +325,7 @@ def draft_page(document_id: int) -> Any:
     ), status
 
 
-@bp.route("/brouillons/<int:document_id>/versions/<int:number>/telecharger")
+@bp.route("/brouillons/<id:document_id>/versions/<id:number>/telecharger")
 @login_required
 def download(document_id: int, number: int) -> Any:
     """The .docx of one version of a draft."""
@@ -340,7 +340,7 @@ def download(document_id: int, number: int) -> Any:
     return response
 
 
-@bp.route("/brouillons/<int:document_id>/versions/<int:number>/pdf", methods=["GET", "POST"])
+@bp.route("/brouillons/<id:document_id>/versions/<id:number>/pdf", methods=["GET", "POST"])
 @login_required
 def pdf(document_id: int, number: int) -> Any:
     """GET: the PDF rendition of a version (if produced); POST: produce it (LibreOffice)."""
@@ -369,7 +369,7 @@ def pdf(document_id: int, number: int) -> Any:
 # --------------------------------------------------------------------------- batches
 
 
-@bp.route("/<int:template_id>/lot", methods=["GET", "POST"])
+@bp.route("/<id:template_id>/lot", methods=["GET", "POST"])
 @writer_required
 def batch(template_id: int) -> Any:
     """One draft per region: an editable grid (or a CSV) of per-region values, values common to all."""
@@ -447,7 +447,7 @@ def _batch_json(batch_row: Any) -> dict[str, Any]:
     }
 
 
-@bp.route("/lots/<int:batch_id>")
+@bp.route("/lots/<id:batch_id>")
 @login_required
 def batch_page(batch_id: int) -> Any:
     """Progress of a batch (polled by JS; refreshed every 2 s without JS), then its report and ZIP."""
@@ -459,14 +459,14 @@ def batch_page(batch_id: int) -> Any:
     return response
 
 
-@bp.route("/lots/<int:batch_id>/etat")
+@bp.route("/lots/<id:batch_id>/etat")
 @login_required
 def batch_status(batch_id: int) -> Any:
     """The batch's progress as JSON."""
     return jsonify(_batch_json(_batch(batch_id)))
 
 
-@bp.route("/lots/<int:batch_id>/brouillons.zip")
+@bp.route("/lots/<id:batch_id>/brouillons.zip")
 @login_required
 def batch_zip(batch_id: int) -> Any:
     """The ZIP of a finished batch."""

@@ -401,7 +401,7 @@ def _deadlines_of(doc: Document) -> list[Any]:
                                   notice_months=doc.notice_months, today=dt.date.today())
 
 
-@bp.route("/<int:document_id>")
+@bp.route("/<id:document_id>")
 @login_required
 def show(document_id: int) -> Any:
     """Metadata, links, versions, preview and history of one document."""
@@ -410,7 +410,7 @@ def show(document_id: int) -> Any:
     return _page(doc)
 
 
-@bp.route("/<int:document_id>/modifier", methods=["GET", "POST"])
+@bp.route("/<id:document_id>/modifier", methods=["GET", "POST"])
 @writer_required
 def edit(document_id: int) -> Any:
     """Edit a document's metadata."""
@@ -439,7 +439,7 @@ def edit(document_id: int) -> Any:
     return render_template("library/edit.html", form=form, doc=doc), status
 
 
-@bp.route("/<int:document_id>/versions", methods=["POST"])
+@bp.route("/<id:document_id>/versions", methods=["POST"])
 @writer_required
 def add_version(document_id: int) -> Any:
     """Upload a new version; earlier ones stay downloadable."""
@@ -477,7 +477,7 @@ def add_version(document_id: int) -> Any:
     return _page(doc, version_form=form, status=422)
 
 
-@bp.route("/<int:document_id>/versions/<int:number>/telecharger")
+@bp.route("/<id:document_id>/versions/<id:number>/telecharger")
 @login_required
 def download(document_id: int, number: int) -> Any:
     """Any version's file, as an attachment with its stored safe name (RFC 6266)."""
@@ -497,7 +497,7 @@ def _send(path: Path, version: DocumentVersion, *, inline: bool) -> Any:
     return response
 
 
-@bp.route("/<int:document_id>/versions/<int:number>/pdf")
+@bp.route("/<id:document_id>/versions/<id:number>/pdf")
 @login_required
 def inline_pdf(document_id: int, number: int) -> Any:
     """A PDF version served inline, same origin, for the preview frame."""
@@ -511,7 +511,7 @@ def inline_pdf(document_id: int, number: int) -> Any:
     return _send(path, version, inline=True)
 
 
-@bp.route("/<int:document_id>/versions/<int:number>/apercu")
+@bp.route("/<id:document_id>/versions/<id:number>/apercu")
 @login_required
 def preview(document_id: int, number: int) -> Any:
     """A readable preview of one version: HTML for .docx/.odt, the PDF inline, the text otherwise."""
@@ -528,7 +528,7 @@ def preview(document_id: int, number: int) -> Any:
     return render_template("library/preview.html", doc=doc, version=version, html=html, error=error)
 
 
-@bp.route("/<int:document_id>/difference")
+@bp.route("/<id:document_id>/difference")
 @login_required
 def diff(document_id: int) -> Any:
     """The difference between the texts of two versions (by default the last two)."""
@@ -551,7 +551,7 @@ def diff(document_id: int) -> Any:
 # --------------------------------------------------------------------------- links
 
 
-@bp.route("/<int:document_id>/liens", methods=["POST"])
+@bp.route("/<id:document_id>/liens", methods=["POST"])
 @writer_required
 def link(document_id: int) -> Any:
     """Link this document to another one (modifie, relève de, remplace, concerne, or the inverse)."""
@@ -579,7 +579,7 @@ def link(document_id: int) -> Any:
     return redirect(url_for("library.show", document_id=doc.id) + "#liens")
 
 
-@bp.route("/<int:document_id>/liens/<int:link_id>/supprimer", methods=["POST"])
+@bp.route("/<id:document_id>/liens/<id:link_id>/supprimer", methods=["POST"])
 @writer_required
 def unlink(document_id: int, link_id: int) -> Any:
     """Remove a link shown on this document's page."""
@@ -601,7 +601,7 @@ def unlink(document_id: int, link_id: int) -> Any:
 # --------------------------------------------------------------------------- trash
 
 
-@bp.route("/<int:document_id>/corbeille", methods=["POST"])
+@bp.route("/<id:document_id>/corbeille", methods=["POST"])
 @writer_required
 def trash(document_id: int) -> Any:
     """Send a document to the trash (an administrator can restore it)."""
@@ -631,7 +631,7 @@ def _trashed(document_id: int) -> Document:
     return doc
 
 
-@bp.route("/<int:document_id>/restaurer", methods=["POST"])
+@bp.route("/<id:document_id>/restaurer", methods=["POST"])
 @admin_required
 def restore(document_id: int) -> Any:
     """Bring a document back from the trash."""
@@ -641,7 +641,7 @@ def restore(document_id: int) -> Any:
     return redirect(url_for("library.show", document_id=doc.id))
 
 
-@bp.route("/<int:document_id>/purger", methods=["GET", "POST"])
+@bp.route("/<id:document_id>/purger", methods=["GET", "POST"])
 @admin_required
 def purge(document_id: int) -> Any:
     """Remove a trashed document and its unshared files for good, after confirmation."""

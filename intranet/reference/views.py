@@ -108,7 +108,7 @@ def organisations() -> Any:
     )
 
 
-@bp.route("/organisations/<int:org_id>/modifier", methods=["GET", "POST"])
+@bp.route("/organisations/<id:org_id>/modifier", methods=["GET", "POST"])
 @admin_required
 def edit_organisation(org_id: int) -> Any:
     """Admins edit an organisation's name, kind, address and representative."""

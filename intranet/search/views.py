@@ -299,7 +299,7 @@ def index() -> Any:
     ), status
 
 
-@bp.route("/documents/<int:document_id>")
+@bp.route("/documents/<id:document_id>")
 @login_required
 def document(document_id: int) -> Any:
     """Search the text of every version of one document (scoped by the document's read permission)."""

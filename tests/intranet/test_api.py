@@ -73,8 +73,13 @@ def test_quartiers_paginated_with_total(app: Any, db_session: Any) -> None:
     assert set(first["items"][0]) == {"code", "region_code", "region", "departement", "communes", "names", "type"}
     last = client.get("/api/v1/quartiers?page=5", headers=headers).get_json()
     assert len(last["items"]) == 15
-    clamped = client.get("/api/v1/quartiers?per_page=100000&page=abc", headers=headers).get_json()
-    assert (clamped["per_page"], clamped["page"], len(clamped["items"])) == (200, 1, 200)
+    most = client.get("/api/v1/quartiers?per_page=200", headers=headers).get_json()
+    assert (most["per_page"], most["page"], len(most["items"])) == (200, 1, 200)
+    # Out-of-range or non-numeric paging is refused in French, not silently clamped.
+    for query in ("per_page=100000", "page=abc", "per_page=null", "per_page=0", "page=99999999999"):
+        refused = client.get(f"/api/v1/quartiers?{query}", headers=headers)
+        assert refused.status_code == 400, query
+        assert "nombre entier entre" in refused.get_json()["error"]["message"]
     beyond = client.get("/api/v1/quartiers?page=99", headers=headers).get_json()
     assert beyond["items"] == [] and beyond["total"] == 215
     codes = {q["code"] for p in range(1, 6)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import MetaData, select, text, update
+from werkzeug.routing import FloatConverter, IntegerConverter
 
 from documents import accounts
 from documents.models import ApiToken, Organisation, User
@@ -54,8 +55,8 @@ def rule_url(app: Any, rule: Any, args: dict[str, Any], *, fill_unknown: bool) -
         if name in args:
             values[name] = args[name]
         elif fill_unknown:
-            converter = type(rule._converters[name]).__name__  # noqa: SLF001
-            values[name] = 999999 if converter in ("IntegerConverter", "FloatConverter") else "x"
+            converter = rule._converters[name]  # noqa: SLF001
+            values[name] = 999999 if isinstance(converter, (IntegerConverter, FloatConverter)) else "x"
         else:
             return None
     with app.test_request_context():
