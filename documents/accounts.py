@@ -11,7 +11,7 @@ from pathlib import Path
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from documents import audit
@@ -218,12 +218,28 @@ def _recent_failures(session: Session, column: object, value: str, now: dt.datet
     ) or 0
 
 
+def _lock_throttle_keys(session: Session, email: str, ip: str) -> None:
+    # Count-then-insert is only exact if attempts on the same e-mail or IP take turns: without
+    # this, 12 simultaneous guesses all counted 0..4 failures and 7 were checked against a limit
+    # of 5. The lock lasts until the caller's commit, i.e. across the password check.
+    if session.get_bind().dialect.name == "postgresql":
+        # Transaction-scoped advisory locks, e-mail first then IP, always in that order (no deadlock).
+        for key in (f"login-email:{email}", f"login-ip:{ip}"):
+            session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+    else:
+        # SQLite has one writer at a time: a write that changes nothing takes that lock now.
+        session.execute(text("UPDATE login_attempt SET id = id WHERE id = -1"))
+
+
 def authenticate(session: Session, email: str, password: str, *, ip: str) -> User:
     """Check credentials, throttled per e-mail and per IP in the database.
 
-    The database is shared by every gunicorn worker, so the limit holds across them.
+    The database is shared by every gunicorn worker, so the limit holds across them; concurrent
+    attempts on one e-mail or IP are serialised so that none escapes the count.
     """
     email = normalise_email(email)[:254]
+    ip = ip[:64]
+    _lock_throttle_keys(session, email, ip)
     now = utcnow()
     if (
         _recent_failures(session, LoginAttempt.email, email, now) >= MAX_FAILURES_PER_EMAIL
@@ -237,7 +253,7 @@ def authenticate(session: Session, email: str, password: str, *, ip: str) -> Use
     user = session.scalar(select(User).where(User.email == email))
     ok = verify_password(user.password_hash if user and user.password_hash else _unknown_user_hash(), password)
     ok = ok and user is not None and user.active
-    session.add(LoginAttempt(email=email, ip=ip[:64], at=now, success=ok))
+    session.add(LoginAttempt(email=email, ip=ip, at=now, success=ok))
     if not ok:
         audit.record(session, "login", actor_email=email, outcome="failed", ip=ip)
         session.commit()
