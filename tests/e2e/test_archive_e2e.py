@@ -40,7 +40,8 @@ def test_archive_in_the_browser(page: Any, live_server: LiveServer, tmp_path: Pa
     page.locator("#files").set_input_files([str(f) for f in files])
     rows = page.locator("fieldset.lib-file-row")
     assert rows.count() == 3
-    assert page.locator("input[name=file_title]").nth(0).input_value() == "convention idf 2026"
+    # Empty: left so, the document takes its own title (never a prefilled file name that would win silently).
+    assert page.locator("input[name=file_title]").nth(0).input_value() == ""
     titles = ["Convention IDF 2026", "Bilan IDF 2025", "Avenant n° 1"]
     types = ["convention", "bilan", "avenant"]
     for index, (title, doc_type) in enumerate(zip(titles, types)):
