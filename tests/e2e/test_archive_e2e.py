@@ -47,8 +47,9 @@ def test_archive_in_the_browser(page: Any, live_server: LiveServer, tmp_path: Pa
     for index, (title, doc_type) in enumerate(zip(titles, types)):
         rows.nth(index).get_by_label("Titre").fill(title)
         rows.nth(index).get_by_label("Type").select_option(doc_type)
+        # Title, type and year are per file while the rows show (the shared ones are hidden).
+        rows.nth(index).get_by_label("Année").fill("2026")
     page.locator("#region").select_option("11")
-    page.locator("#year").fill("2026")
     page.locator("#status").select_option("signe")
     shot(page, "1-upload")
     page.get_by_role("button", name="Archiver").click()
