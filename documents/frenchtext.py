@@ -113,9 +113,11 @@ def _fold_sqlite(element: french_fold, compiler: Any, **kw: Any) -> str:
 @compiles(french_fold, "postgresql")
 def _fold_postgresql(element: french_fold, compiler: Any, **kw: Any) -> str:
     # PostgreSQL: translate() one accented letter to one plain letter; œ and æ become two.
+    # Both cases are translated before lower(), which knows no accents under a "C" ctype.
     inner = compiler.process(element.clauses, **kw)
-    return (f"replace(replace(translate(lower({inner}), '{_ACCENTED}', '{_PLAIN}'), "
-            "'œ', 'oe'), 'æ', 'ae')")
+    accented, plain = _ACCENTED + _ACCENTED.upper(), _PLAIN + _PLAIN.upper()
+    return (f"lower(replace(replace(replace(replace(translate({inner}, '{accented}', '{plain}'), "
+            "'œ', 'oe'), 'Œ', 'OE'), 'æ', 'ae'), 'Æ', 'AE'))")
 
 
 def fold_for_sql(text: str | None) -> str | None:
