@@ -8,10 +8,11 @@ import secrets
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from documents import audit
@@ -21,6 +22,8 @@ from documents.models import ApiToken, LoginAttempt, Region, Role, User, UserSes
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
+#: Minimum zxcvbn score (0–4): 3 means « safely unguessable » against an online attack.
+MIN_PASSWORD_SCORE = 3
 #: Failed attempts allowed per e-mail, and per IP address, in the window below.
 MAX_FAILURES_PER_EMAIL = 5
 MAX_FAILURES_PER_IP = 30
@@ -79,7 +82,33 @@ def _common_passwords() -> frozenset[str]:
     return frozenset(w.strip().lower() for w in words if w.strip())
 
 
-def password_problems(password: str, *, email: str = "") -> list[str]:
+@lru_cache(maxsize=1)
+def _french_words() -> list[str]:
+    path = Path(__file__).with_name("data") / "french_passwords.txt"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [line.strip().lower() for line in lines if line.strip() and not line.startswith("#")]
+
+
+@lru_cache(maxsize=1)
+def _strength_estimator() -> Any:
+    # zxcvbn knows English words and QWERTY walks only: French words, our common list and
+    # AZERTY rows are added once as extra frequency lists (its public extension point).
+    from zxcvbn import matching, zxcvbn
+
+    matching.add_frequency_lists({
+        "french": _french_words(),
+        "common_fr": sorted(_common_passwords()),
+    })
+    return zxcvbn
+
+
+def password_strength(password: str, user_inputs: list[str]) -> int:
+    """zxcvbn score from 0 (guessed at once) to 4, knowing French words and AZERTY rows."""
+    # zxcvbn refuses more than 72 characters; a longer password is scored by its start.
+    return int(_strength_estimator()(password[:72], user_inputs=user_inputs)["score"])
+
+
+def password_problems(password: str, *, email: str = "", name: str = "") -> list[str]:
     """Return French reasons why ``password`` is refused (empty list when it is fine)."""
     problems: list[str] = []
     if len(password) < MIN_PASSWORD_LENGTH:
@@ -94,6 +123,13 @@ def password_problems(password: str, *, email: str = "") -> list[str]:
     local = email.split("@", 1)[0].lower()
     if len(local) >= 4 and local in lowered:
         problems.append("Le mot de passe ne doit pas contenir votre adresse e-mail.")
+    if not problems and MIN_PASSWORD_LENGTH <= len(password):
+        inputs = [email, local, *local.replace("-", ".").replace("_", ".").split("."), *name.split(),
+                  "passeurs", "images", "intranet"]
+        if password_strength(password, [i for i in inputs if i]) < MIN_PASSWORD_SCORE:
+            problems.append("Ce mot de passe est trop facile à deviner (mots courants, suites de touches "
+                            "comme « azerty », répétitions) : allongez-le ou mêlez plusieurs mots peu "
+                            "courants.")
     return problems
 
 
@@ -155,7 +191,7 @@ def create_user(
     region_code = _check_role_region(session, role, region_code)
     user = User(email=email, role=role, region_code=region_code, name=name.strip()[:200])
     if password is not None:
-        problems = password_problems(password, email=email)
+        problems = password_problems(password, email=email, name=name)
         if problems:
             raise ValidationError(problems[0], errors={"password": " ".join(problems)})
         user.password_hash = hash_password(password)
@@ -194,7 +230,7 @@ def set_password(
     must_change: bool = False,
 ) -> None:
     """Set a new password and end every open session of that user."""
-    problems = password_problems(new_password, email=user.email)
+    problems = password_problems(new_password, email=user.email, name=user.name or "")
     if problems:
         raise ValidationError(problems[0], errors={"password": " ".join(problems)})
     user.password_hash = hash_password(new_password)
@@ -218,12 +254,28 @@ def _recent_failures(session: Session, column: object, value: str, now: dt.datet
     ) or 0
 
 
+def _lock_throttle_keys(session: Session, email: str, ip: str) -> None:
+    # Count-then-insert is only exact if attempts on the same e-mail or IP take turns: without
+    # this, 12 simultaneous guesses all counted 0..4 failures and 7 were checked against a limit
+    # of 5. The lock lasts until the caller's commit, i.e. across the password check.
+    if session.get_bind().dialect.name == "postgresql":
+        # Transaction-scoped advisory locks, e-mail first then IP, always in that order (no deadlock).
+        for key in (f"login-email:{email}", f"login-ip:{ip}"):
+            session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+    else:
+        # SQLite has one writer at a time: a write that changes nothing takes that lock now.
+        session.execute(text("UPDATE login_attempt SET id = id WHERE id = -1"))
+
+
 def authenticate(session: Session, email: str, password: str, *, ip: str) -> User:
     """Check credentials, throttled per e-mail and per IP in the database.
 
-    The database is shared by every gunicorn worker, so the limit holds across them.
+    The database is shared by every gunicorn worker, so the limit holds across them; concurrent
+    attempts on one e-mail or IP are serialised so that none escapes the count.
     """
     email = normalise_email(email)[:254]
+    ip = ip[:64]
+    _lock_throttle_keys(session, email, ip)
     now = utcnow()
     if (
         _recent_failures(session, LoginAttempt.email, email, now) >= MAX_FAILURES_PER_EMAIL
@@ -237,7 +289,7 @@ def authenticate(session: Session, email: str, password: str, *, ip: str) -> Use
     user = session.scalar(select(User).where(User.email == email))
     ok = verify_password(user.password_hash if user and user.password_hash else _unknown_user_hash(), password)
     ok = ok and user is not None and user.active
-    session.add(LoginAttempt(email=email, ip=ip[:64], at=now, success=ok))
+    session.add(LoginAttempt(email=email, ip=ip, at=now, success=ok))
     if not ok:
         audit.record(session, "login", actor_email=email, outcome="failed", ip=ip)
         session.commit()

@@ -24,6 +24,7 @@ from documents import audit, filetypes, permissions
 from documents.bounds import refuse_nul, row_id
 from documents.db import utcnow
 from documents.errors import DomainError, NotFound, PermissionDenied, ValidationError
+from documents.frenchtext import french_order
 from documents.models import (
     DocStatus,
     DocType,
@@ -572,5 +573,5 @@ def record_access(session: Session, action: str, document: Document, *, actor: U
 
 def regions_for_select(session: Session, user: User | None) -> Iterable[Region]:
     """Regions the user may file documents for."""
-    regions = session.scalars(select(Region).order_by(Region.name)).all()
+    regions = session.scalars(select(Region).order_by(french_order(Region.name))).all()
     return [r for r in regions if permissions.can_write_region(user, r.code)]

@@ -41,6 +41,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=15000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    # French alphabetical order in SQL (documents.frenchtext.french_order): SQLite knows no accents.
+    from documents.frenchtext import SQLITE_FOLD_FUNCTION, fold_for_sql
+
+    dbapi_connection.create_function(SQLITE_FOLD_FUNCTION, 1, fold_for_sql, deterministic=True)
 
 
 def normalise_url(url: str) -> str:

@@ -771,8 +771,13 @@ def _metadata(
         elif properties().year is not None:
             values["year"], sources["year"] = properties().year, "propriétés"
     if "title" not in values:
+        from documents.titles import first_heading  # titles builds on this module
+
+        heading = None if properties().title else first_heading(path, kind)
         if properties().title:
             values["title"], sources["title"] = properties().title, "propriétés"
+        elif heading:
+            values["title"], sources["title"] = heading, "titre du document"
         else:
             values["title"], sources["title"] = title_from_name(path.name), "nom"
     return Metadata(**values), sources

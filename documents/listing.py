@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, aliased
 from documents import deadlines, permissions
 from documents.archive import visible_documents
 from documents.bounds import row_id
+from documents.frenchtext import french_order
 from documents.models import (
     AuditEvent,
     DocStatus,
@@ -262,7 +263,7 @@ def completeness(session: Session, user: User | None, *, doc_type: str, first_ye
     first_year = max(first_year, last_year - MAX_MATRIX_YEARS + 1)
     years = list(range(first_year, last_year + 1))
     allowed = permissions.visible_regions(user)
-    regions = [r for r in session.scalars(select(Region).order_by(Region.name))
+    regions = [r for r in session.scalars(select(Region).order_by(french_order(Region.name)))
                if allowed is None or r.code in allowed]
     rows = [(r.code, r.name) for r in regions]
     if include_national and (allowed is None or permissions.NATIONAL in allowed):

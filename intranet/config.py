@@ -10,6 +10,10 @@ from typing import Any
 #: Marker of a key that was generated for development; production refuses it.
 DEV_SECRET_FILE = "secret_key"
 MIN_SECRET_LENGTH = 32
+#: A random key uses many symbols; « changemechangeme… » uses seven.
+MIN_SECRET_DISTINCT = 10
+#: zxcvbn's estimate of the guesses needed, as a power of ten: 10^24 ≈ 80 bits.
+MIN_SECRET_GUESSES_LOG10 = 24.0
 
 
 def _bool(value: str | None, default: bool) -> bool:
@@ -83,6 +87,35 @@ def load_config(environ: dict[str, str] | None = None) -> dict[str, Any]:
     }
 
 
+def _period(text: str) -> int:
+    # Length of the shortest unit whose repetition gives ``text`` (its own length if none).
+    for size in range(1, len(text) // 2 + 1):
+        if len(text) % size == 0 and text[:size] * (len(text) // size) == text:
+            return size
+    return len(text)
+
+
+def secret_key_weakness(secret: str) -> str | None:
+    """Why a long enough key is still guessable (French, to follow « SECRET_KEY »), or None."""
+    unit = _period(secret)
+    if unit < len(secret):
+        return f"répète le motif « {secret[:unit]} » : elle est trop prévisible"
+    distinct = len(set(secret))
+    if distinct < MIN_SECRET_DISTINCT:
+        return (f"n'utilise que {distinct} caractères différents (il en faut au moins "
+                f"{MIN_SECRET_DISTINCT}) : elle est trop prévisible")
+    from zxcvbn import zxcvbn  # imported here: only check-deploy and the production start need it
+
+    # zxcvbn estimates the guesses needed from words, keyboard walks, sequences and repeats;
+    # it reads 72 characters at most, which is enough to judge a key.
+    guesses_log10 = float(zxcvbn(secret[:72])["guesses_log10"])
+    bits = int(guesses_log10 * 3.3219)
+    if guesses_log10 < MIN_SECRET_GUESSES_LOG10:
+        return (f"est trop prévisible (mots, suites ou répétitions : environ {bits} bits d'entropie "
+                f"estimés, il en faut au moins {round(MIN_SECRET_GUESSES_LOG10 * 3.3219)})")
+    return None
+
+
 def deploy_problems(config: dict[str, Any]) -> list[str]:
     """French list of what makes ``config`` unsafe for production (like ``check --deploy``)."""
     problems: list[str] = []
@@ -95,6 +128,11 @@ def deploy_problems(config: dict[str, Any]) -> list[str]:
         )
     elif secret.lower() in {"dev", "changeme", "secret", "change-me", "development"}:
         problems.append("SECRET_KEY a une valeur par défaut : choisissez une clé aléatoire.")
+    else:
+        weakness = secret_key_weakness(secret)
+        if weakness:
+            problems.append(f"SECRET_KEY {weakness} : générez-en une avec "
+                            "« python -c 'import secrets; print(secrets.token_urlsafe(48))' ».")
     if not config.get("SESSION_COOKIE_SECURE"):
         problems.append("SESSION_COOKIE_SECURE doit valoir true en production (cookies HTTPS uniquement).")
     if not config.get("REMEMBER_COOKIE_SECURE"):

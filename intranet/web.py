@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from documents import audit, permissions
 from documents.errors import DomainError
+from intranet import frenchfilters
 from intranet.extensions import db
 
 logger = logging.getLogger(__name__)
@@ -52,8 +53,8 @@ def init_app(app: Flask) -> None:
     app.after_request(_security_headers)
     app.context_processor(_template_globals)
     app.jinja_env.filters["datetime_fr"] = datetime_fr
-    app.jinja_env.filters["datetime_utc"] = datetime_utc
     app.jinja_env.filters["date_fr"] = date_fr
+    frenchfilters.register(app)
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -65,13 +66,6 @@ def datetime_fr(value: dt.datetime | None) -> str:
     if value is None:
         return ""
     return format_datetime(_aware(value), "d MMM y, HH:mm", tzinfo=PARIS, locale="fr_FR")
-
-
-def datetime_utc(value: dt.datetime | None) -> str:
-    """ISO-like UTC timestamp for the audit log."""
-    if value is None:
-        return ""
-    return _aware(value).astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def date_fr(value: dt.date | None) -> str:

@@ -30,6 +30,9 @@ from docx.shared import Cm, Pt, RGBColor  # noqa: E402
 
 from documents.generation import BUILTIN_MODELS, MODELS_DIR  # noqa: E402
 
+#: The signature date, or a line to fill in by hand when the draft leaves it empty (never « le , »).
+SIGNATURE_DATE = '{{ date_signature or "____________" }}'
+
 FIXED_TIME = dt.datetime(2026, 1, 1, 0, 0, 0)
 ZIP_TIME = (2026, 1, 1, 0, 0, 0)
 
@@ -288,7 +291,7 @@ def _means_table(w: Writer) -> None:
 
 
 def _drac_signatures(w: Writer) -> None:
-    w.para("Fait à {{ lieu_signature }}, le {{ date_signature }}, en deux exemplaires originaux.", align="left")
+    w.para(f"Fait à {{{{ lieu_signature }}}}, le {SIGNATURE_DATE}, en deux exemplaires originaux.", align="left")
     w.signatures(
         ["Pour l’État,", "{{ drac.qualite }}", "{{ drac.representant }}"],
         ["Pour la coordination régionale,", "{{ coordination_regionale.qualite }}",
@@ -503,7 +506,7 @@ def build_contrat_objectifs() -> bytes:
            "Il peut être résilié par l’une ou l’autre partie, en cas de manquement aux engagements, "
            "moyennant un préavis de {{ preavis_mois }} mois notifié par lettre recommandée avec "
            "accusé de réception.")
-    w.para("Fait à {{ lieu_signature }}, le {{ date_signature }}, en deux exemplaires originaux.",
+    w.para(f"Fait à {{{{ lieu_signature }}}}, le {SIGNATURE_DATE}, en deux exemplaires originaux.",
            align="left")
     w.signatures(
         ["Pour le financeur,", "{{ financeur.qualite }}", "{{ financeur.representant }}"],
@@ -516,7 +519,8 @@ def build_protocole() -> bytes:
     """Renouvellement du protocole national, signé par chaque signataire."""
     w = Writer(
         "Protocole Passeurs d’images",
-        "Protocole national « Passeurs d’images » – {{ lieu_signature }}, {{ date_signature }}",
+        "Protocole national « Passeurs d’images » – {{ lieu_signature }}"
+        "{% if date_signature %}, {{ date_signature }}{% endif %}",
     )
     w.title(
         "PROTOCOLE",
@@ -578,7 +582,7 @@ def build_protocole() -> bytes:
     w.para("Il ne peut être renouvelé que par un nouveau protocole signé par les parties.")
     w.tag("{%p endif %}")
 
-    w.para("Fait à {{ lieu_signature }}, le {{ date_signature }}.", align="left")
+    w.para(f"Fait à {{{{ lieu_signature }}}}, le {SIGNATURE_DATE}.", align="left")
     w.table(
         ["Signataire", "Signature"],
         [
@@ -615,7 +619,9 @@ def build_compte_rendu() -> bytes:
     w.para("Excusés :", bold=True, align="left")
     w.tag("{%p if excuses %}")
     w.tag("{%p for e in excuses %}")
-    w.bullet("{{ e.nom }}, {{ e.qualite }} ({{ e.organisme }})")
+    # No « , » nor « () » after someone whose role or organisation is not known.
+    w.bullet("{{ e.nom }}{% if e.qualite %}, {{ e.qualite }}{% endif %}"
+             "{% if e.organisme %} ({{ e.organisme }}){% endif %}")
     w.tag("{%p endfor %}")
     w.tag("{%p else %}")
     w.para("Aucun.")

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from documents import accounts
 from documents.errors import ValidationError
+from documents.frenchtext import french_order
 from documents.models import AuditEvent, Region, User
 from intranet.admin import bp
 from intranet.admin.forms import UserCreateForm, UserEditForm
@@ -20,7 +21,7 @@ from intranet.web import admin_required, current_actor
 
 
 def _region_choices() -> list:
-    regions = db.session.scalars(select(Region).order_by(Region.name)).all()
+    regions = db.session.scalars(select(Region).order_by(french_order(Region.name))).all()
     return choices([("", "— Aucune (national) —")] + [(r.code, f"{r.name} ({r.code})") for r in regions])
 
 

@@ -35,6 +35,7 @@ from documents import mail, permissions
 from documents.bounds import row_id
 from documents.calendar import feed_ics, meeting_ics, minutes_atom
 from documents.errors import DomainError, ValidationError
+from documents.frenchtext import french_order
 from documents.models import (
     ActionItem,
     ActionStatus,
@@ -153,7 +154,7 @@ def _uploaded(field: str) -> Iterator[tuple[Path, str]]:
 
 
 def _region_choices(user: Any) -> list:
-    regions = db.session.scalars(select(Region).order_by(Region.name)).all()
+    regions = db.session.scalars(select(Region).order_by(french_order(Region.name))).all()
     return choices([("", "— Choisir —")] + [(r.code, r.name) for r in regions
                                             if permissions.can_write_region(user, r.code)])
 
@@ -716,7 +717,7 @@ def _list_filters() -> C.ListFilters:
 def _filter_context() -> dict[str, Any]:
     user = current_actor()
     committees = db.session.scalars(C.visible_committees(user)).all()
-    regions = [r for r in db.session.scalars(select(Region).order_by(Region.name))
+    regions = [r for r in db.session.scalars(select(Region).order_by(french_order(Region.name)))
                if permissions.can_read_region(user, r.code)]
     return {"committees": committees, "regions": regions, "args": request.args}
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from documents import drafting
 from documents.errors import DomainError, ValidationError
+from documents.fieldnames import check_known_fields
 from documents.models import Role, User
 
 
@@ -140,12 +141,15 @@ def generate_cmd(model: str, region_code: str | None, all_regions: bool, year: i
         template = drafting.get_template(session, store, model)
         actor = _actor(email)
         extra = _parse_set(sets)
+        fields = drafting.template_fields(session, template)
+        # A misspelt --set used to be dropped silently and the draft made without it.
+        check_known_fields(fields, extra, model=model)
         if all_regions:
             rows: dict[str, dict[str, Any]] = {}
             if values_file is not None:
                 if values_file.suffix.lower() != ".csv":
                     fail("avec --all-regions, --values attend un fichier .csv (colonne region + champs).")
-                rows = drafting.parse_values_csv(values_file.read_bytes(), drafting.template_fields(session, template))
+                rows = drafting.parse_values_csv(values_file.read_bytes(), fields)
             result = drafting.generate_batch(session, store, actor=actor, template=template, year=year,
                                              out_path=out, common=extra, rows=rows)
             for o in result.outcomes:
@@ -169,6 +173,7 @@ def generate_cmd(model: str, region_code: str | None, all_regions: bool, year: i
                 fail(f"{values_file} n'est pas un JSON valide ({exc}).")
             if not isinstance(given, dict):
                 fail(f"{values_file} doit contenir un objet JSON {{\"champ\": valeur}}.")
+            check_known_fields(fields, given, model=model)
         raw = _merge(_merge(drafting.prefill(session, template, region, year), given), extra)
         draft = drafting.generate_draft(session, store, actor=actor, template=template, raw=raw,
                                         region_code=region, year=year)

@@ -32,6 +32,7 @@ from sqlalchemy import select
 from documents import drafting, permissions
 from documents.archive import record_access
 from documents.errors import NotFound, ValidationError
+from documents.frenchtext import french_order
 from documents.models import Generation, Region
 from intranet.drafting import bp
 from intranet.drafting.forms import (
@@ -70,7 +71,7 @@ def _template(template_id: int) -> drafting.TemplateInfo:
 
 def _writable_regions() -> list[Region]:
     user = current_actor()
-    regions = db.session.scalars(select(Region).order_by(Region.name)).all()
+    regions = db.session.scalars(select(Region).order_by(french_order(Region.name))).all()
     return [r for r in regions if permissions.can_write_region(user, r.code)]
 
 

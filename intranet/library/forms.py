@@ -95,7 +95,8 @@ class UploadForm(MetadataForm):
 
     files = MultipleFileField("Fichiers (.docx, .odt, .pdf ; .doc, .rtf, .txt acceptés)")
     title = StringField(
-        "Titre", description="Pour un seul fichier. Sinon, chaque document prend le nom de son fichier.",
+        "Titre", description="Pour un seul fichier. Laissé vide, chaque document prend son propre titre "
+                         "(propriétés du fichier ou premier titre du texte), à défaut le nom de son fichier.",
         validators=[Optional(), Length(max=500, message="500 caractères au plus.")],
     )
     comment = StringField("Commentaire de version", validators=[Optional(), Length(max=2000)])

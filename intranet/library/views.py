@@ -24,6 +24,7 @@ from werkzeug.datastructures import FileStorage
 from documents import archive, filetypes, listing, permissions
 from documents import preview as previews
 from documents.errors import DomainError, NotFound, PermissionDenied, ValidationError
+from documents.frenchtext import french_order
 from documents.models import (
     DocStatus,
     DocType,
@@ -36,6 +37,7 @@ from documents.models import (
     Region,
 )
 from documents.storage import sha256_file
+from documents.titles import default_title
 from intranet.extensions import db, storage
 from intranet.forms import choices
 from intranet.library import bp
@@ -131,7 +133,7 @@ def _region_write_choices(current: str | None = None) -> list[Any]:
 
 def _readable_regions() -> list[Region]:
     allowed = permissions.visible_regions(current_actor())
-    regions = db.session.scalars(select(Region).order_by(Region.name)).all()
+    regions = db.session.scalars(select(Region).order_by(french_order(Region.name))).all()
     return [r for r in regions if allowed is None or r.code in allowed]
 
 
@@ -141,7 +143,7 @@ def _setup_metadata_form(form: MetadataForm) -> None:
     form.doc_type.choices = _type_choices()
     form.status.choices = _status_choices()
     form.region.choices = _region_write_choices()
-    organisations = db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
+    organisations = db.session.scalars(select(Organisation).order_by(french_order(Organisation.name))).all()
     form.parties.choices = [SelectChoice(o.id, o.name + (f" ({o.short_name})" if o.short_name else ""))
                             for o in organisations]
     quartiers = db.session.scalars(select(Quartier).order_by(Quartier.region_name, Quartier.code)).all()
@@ -164,7 +166,7 @@ def index() -> Any:
         "library/index.html", page=result, filters=filters, args=request.args,
         filter_args=filters.to_args(), sorts=listing.SORTS, types=list(DocType), statuses=list(DocStatus),
         regions=_readable_regions(), national=permissions.can_read_region(user, None),
-        organisations=db.session.scalars(select(Organisation).order_by(Organisation.name)).all(),
+        organisations=db.session.scalars(select(Organisation).order_by(french_order(Organisation.name))).all(),
         quartiers=db.session.scalars(select(Quartier).order_by(Quartier.region_name, Quartier.code)).all(),
         recent=listing.recently_modified(db.session, user, limit=8),
     )
@@ -229,11 +231,6 @@ def _temp_copies(files: list[FileStorage]) -> Iterator[list[Path]]:
             path.unlink(missing_ok=True)
 
 
-def _default_title(filename: str) -> str:
-    stem = Path(filetypes.safe_filename(filename)).stem
-    return " ".join(stem.replace("_", " ").split()) or "Document sans titre"
-
-
 def _duplicate_message(document_id: int | None) -> tuple[str, int | None]:
     """What to tell about an already archived file, without revealing what the user may not read."""
     user = current_actor()
@@ -279,6 +276,20 @@ def _per_file(values: list[str], index: int) -> str:
     return (values[index] if index < len(values) else "").strip()
 
 
+def _title_conflict(form: UploadForm, files: list[FileStorage], titles: list[str]) -> str | None:
+    """Why the typed titles cannot be applied as they are (French), or None."""
+    shared = (form.title.data or "").strip()
+    if not shared:
+        return None
+    if len(files) > 1:
+        return ("Ce titre ne peut pas servir à plusieurs fichiers : laissez-le vide (chaque document prend "
+                "son propre titre) ou donnez un titre à chaque fichier.")
+    own = _per_file(titles, 0)
+    if own and own != shared:
+        return f"Deux titres différents pour ce fichier (« {shared} » et « {own} ») : gardez-en un seul."
+    return None
+
+
 @bp.route("/nouveau", methods=["GET", "POST"])
 @writer_required
 def upload() -> Any:
@@ -303,12 +314,17 @@ def upload() -> Any:
             created: list[Document] = []
             with _temp_copies(files) as paths:
                 problems, status = _precheck(files, paths)
-                if not problems:
+                title_problem = _title_conflict(form, files, titles)
+                if title_problem and not problems:
+                    form.title.errors = [title_problem]
+                    status = 422
+                elif not problems:
                     try:
                         for index, (upload_file, path) in enumerate(zip(files, paths)):
-                            title = _per_file(titles, index) or (
-                                form.title.data.strip() if len(files) == 1 and form.title.data else "") \
-                                or _default_title(upload_file.filename or "")
+                            # One title per file, never replaced behind the user's back: the one typed
+                            # for this file, else the shared one (one file only), else its own title.
+                            title = _per_file(titles, index) or (form.title.data or "").strip() \
+                                or default_title(path, upload_file.filename or "")[0]
                             doc_type = _per_file(types, index) or None
                             year_text = _per_file(years, index)
                             year = int(year_text) if year_text.isdigit() else None

@@ -12,6 +12,7 @@ from sqlalchemy import or_, select
 
 from documents import reference
 from documents.errors import ValidationError
+from documents.frenchtext import french_order
 from documents.models import Organisation, OrganisationKind, Quartier, Region
 from intranet.extensions import db
 from intranet.forms import choices, show_errors
@@ -76,7 +77,7 @@ def index() -> Any:
 @login_required
 def regions() -> Any:
     """All regions with their DRAC and coordination."""
-    rows = db.session.scalars(select(Region).order_by(Region.name)).all()
+    rows = db.session.scalars(select(Region).order_by(french_order(Region.name))).all()
     orgs = db.session.scalars(
         select(Organisation).where(Organisation.kind.in_(["drac", "coordination_regionale"]))
     ).all()
@@ -90,7 +91,7 @@ def regions() -> Any:
 @login_required
 def organisations() -> Any:
     """Organisations, filterable by kind, region and text."""
-    stmt = select(Organisation).order_by(Organisation.kind, Organisation.name)
+    stmt = select(Organisation).order_by(Organisation.kind, french_order(Organisation.name))
     kind = (request.args.get("kind") or "").strip()
     region = (request.args.get("region") or "").strip()
     text = (request.args.get("q") or "").strip()[:200]
@@ -104,7 +105,7 @@ def organisations() -> Any:
     result = paginate(db.session, stmt, page, per_page)
     return render_template(
         "reference/organisations.html", page=result, kinds=list(OrganisationKind),
-        regions=db.session.scalars(select(Region).order_by(Region.name)).all(), args=request.args,
+        regions=db.session.scalars(select(Region).order_by(french_order(Region.name))).all(), args=request.args,
     )
 
 
@@ -162,7 +163,7 @@ def quartiers() -> Any:
             selected = wanted
     return render_template(
         "reference/quartiers.html", page=result, args=request.args,
-        regions=db.session.scalars(select(Region).order_by(Region.name)).all(),
+        regions=db.session.scalars(select(Region).order_by(french_order(Region.name))).all(),
         departements=departements, selected_departement=selected,
     )
 

@@ -40,14 +40,16 @@ def test_archive_in_the_browser(page: Any, live_server: LiveServer, tmp_path: Pa
     page.locator("#files").set_input_files([str(f) for f in files])
     rows = page.locator("fieldset.lib-file-row")
     assert rows.count() == 3
-    assert page.locator("input[name=file_title]").nth(0).input_value() == "convention idf 2026"
+    # Empty: left so, the document takes its own title (never a prefilled file name that would win silently).
+    assert page.locator("input[name=file_title]").nth(0).input_value() == ""
     titles = ["Convention IDF 2026", "Bilan IDF 2025", "Avenant n° 1"]
     types = ["convention", "bilan", "avenant"]
     for index, (title, doc_type) in enumerate(zip(titles, types)):
         rows.nth(index).get_by_label("Titre").fill(title)
         rows.nth(index).get_by_label("Type").select_option(doc_type)
+        # Title, type and year are per file while the rows show (the shared ones are hidden).
+        rows.nth(index).get_by_label("Année").fill("2026")
     page.locator("#region").select_option("11")
-    page.locator("#year").fill("2026")
     page.locator("#status").select_option("signe")
     shot(page, "1-upload")
     page.get_by_role("button", name="Archiver").click()

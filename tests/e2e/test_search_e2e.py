@@ -44,13 +44,14 @@ def upload(page: Any, server: LiveServer, tmp_path: Path, *, title: str, text: s
            year: str) -> None:
     path = sf.write_sample(tmp_path / f"{abs(hash(title))}.docx", sf.make_docx([text]))
     page.goto(server.path("/documents/nouveau"))
-    page.locator("#files").set_input_files(str(path))
-    # The page's script adds a title field per chosen file; without it, the shared title applies.
-    per_file = page.locator("input[name=file_title]")
-    (per_file.first if per_file.count() else page.locator("#title")).fill(title)
+    # Type and year first: the page's script copies them into the row it adds per chosen file
+    # (and hides the shared ones); without it, the shared fields apply.
     page.locator("#doc_type").select_option(doc_type)
     page.locator("#region").select_option(region)
     page.locator("#year").fill(year)
+    page.locator("#files").set_input_files(str(path))
+    per_file = page.locator("input[name=file_title]")
+    (per_file.first if per_file.count() else page.locator("#title")).fill(title)
     page.get_by_role("button", name="Archiver").click()
     page.wait_for_load_state()
     assert page.get_by_role("heading", level=1).inner_text().startswith(title)

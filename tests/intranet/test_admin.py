@@ -205,7 +205,7 @@ def test_audit_log_shows_logins(app: Any, client: Any, auth: AuthActions) -> Non
     rows = re.findall(r"<tr>(.*?)</tr>", page, flags=re.S)
     assert any(USERS["idf"][0] in row and ">login<" in row and ">ok<" in row for row in rows)
     assert any(USERS["paca"][0] in row and ">login<" in row and ">failed<" in row for row in rows)
-    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", page), "UTC timestamps"
+    assert re.search(r"\d{1,2} [a-zéû.]+ \d{4}, \d\d:\d\d:\d\d", page), "Paris time, to the second"
 
     failed_only = text_of(client.get("/admin/journal?outcome=failed"))
     assert USERS["paca"][0] in failed_only and USERS["idf"][0] not in failed_only

@@ -291,7 +291,7 @@ def test_production_cookies_are_secure_and_hsts_sent(tmp_path: Path, database_ur
     from intranet import create_app
 
     monkeypatch.setenv("INTRANET_ENV", "production")
-    monkeypatch.setenv("SECRET_KEY", "k" * 48)
+    monkeypatch.setenv("SECRET_KEY", "yR6ZZYWLuOpMiuuJn6ouycRPI8hXsSM0-G00yewycPeWYZmj")  # random: a repeated key is refused
     monkeypatch.setenv("INTRANET_DATA_DIR", str(tmp_path / "prod"))
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.delenv("SESSION_COOKIE_SECURE", raising=False)
