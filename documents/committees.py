@@ -262,7 +262,7 @@ def _notify(session: Session, meeting: Meeting, notifier: Notifier | None, kind:
 
 
 def ensure_committees(session: Session) -> int:
-    """Create the national committee and one regional committee per region (idempotent); flush only."""
+    """Create the national committee and one regional committee per current region (idempotent); flush only."""
     existing = set(session.scalars(select(Committee.slug).where(Committee.slug.is_not(None))))
     created = 0
     orgs = {o.slug: o for o in session.scalars(select(Organisation).where(
@@ -287,7 +287,8 @@ def ensure_committees(session: Session) -> int:
     add("national", "Comité de pilotage national", CommitteeLevel.NATIONAL, None, orgs.get("cnc"),
         "Présidé par le CNC ; se réunit au moins une fois par an ; fixe les orientations et les "
         "modalités d'évaluation du dispositif.")
-    for region in session.scalars(select(Region).order_by(Region.code)):
+    # Today's regions only: the committees of the 2009 regions stay closed with their history.
+    for region in session.scalars(select(Region).where(Region.valid_until.is_(None)).order_by(Region.code)):
         add(f"regional-{region.code}", f"Comité de pilotage régional – {region.name}", CommitteeLevel.REGIONAL,
             region.code, drac_by_region.get(region.code),
             "Mis en place par la DRAC ; se réunit au moins une fois par an ; valide les projets locaux.")
