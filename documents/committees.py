@@ -32,6 +32,7 @@ from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from documents import archive, audit, permissions
+from documents.regions import covered_codes
 from documents.calendar import aware, meeting_ics
 from documents.db import utcnow
 from documents.errors import DomainError, NotFound, PermissionDenied, ValidationError
@@ -1236,7 +1237,7 @@ def _filter_meetings(stmt: Select[Any], filters: ListFilters) -> Select[Any]:
         if filters.region_code == permissions.NATIONAL:
             stmt = stmt.where(Meeting.region_code.is_(None))
         else:
-            stmt = stmt.where(Meeting.region_code == filters.region_code)
+            stmt = stmt.where(Meeting.region_code.in_(sorted(covered_codes(filters.region_code))))
     if filters.year is not None:
         start, end = _year_bounds(filters.year)
         stmt = stmt.where(Meeting.starts_at >= start, Meeting.starts_at < end)
@@ -1406,7 +1407,8 @@ def my_meetings(session: Session, user: User, *, since: dt.datetime | None = Non
     """A user's meetings for the calendar feed: committees they sit on, and those of their own region."""
     since = since or (utcnow() - dt.timedelta(days=366))
     member_of = select(CommitteeMember.committee_id).where(CommitteeMember.user_id == user.id)
-    own = Meeting.region_code == user.region_code if user.region_code else Meeting.region_code.is_(None)
+    own = (Meeting.region_code.in_(sorted(covered_codes(user.region_code))) if user.region_code
+           else Meeting.region_code.is_(None))
     stmt = visible_meetings(user).where(Meeting.starts_at >= since,
                                         or_(Meeting.committee_id.in_(member_of), own))
     return list(session.scalars(stmt.order_by(Meeting.starts_at).limit(1000)))

@@ -985,13 +985,14 @@ def generate_batch(
 ) -> BatchResult:
     """One draft per region, filed and zipped; a region whose values fail is reported and skipped.
 
-    ``region_codes`` None means every region (those of ``rows`` first); values are, by
+    ``region_codes`` None means every current region; values are, by
     priority: the region's row, ``common``, then the prefill (database, last year).
     """
     common = common or {}
     rows = rows or {}
     if region_codes is None:
-        codes = list(session.scalars(select(Region.code).order_by(Region.code)))
+        # « Toutes les régions » are today's 18: drafts are written for the current DRACs.
+        codes = list(session.scalars(select(Region.code).where(Region.valid_until.is_(None)).order_by(Region.code)))
     else:
         codes = list(dict.fromkeys(str(c).strip() for c in region_codes if str(c).strip()))
     total = len(codes)

@@ -8,11 +8,14 @@ and Midi-Pyrénées (73). Pure data from ``documents/data/regions.csv``: no data
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from functools import cache
 
 from documents import referencedata
 
-__all__ = ["covered_codes", "current_code", "current_codes", "expand", "region_rows"]
+__all__ = ["aliases", "covered_codes", "current_code", "current_codes", "departement_region", "expand", "for_year",
+           "region_rows"]
 
 
 @cache
@@ -63,3 +66,67 @@ def current_code(code: str | None) -> str | None:
 def current_codes() -> list[str]:
     """Codes of the 18 current regions, in code order."""
     return [row.code for row in referencedata.current_regions()]
+
+
+# ------------------------------------------------------------------ guesses from paths
+
+
+def _slug(text: str) -> str:
+    bare = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch)).lower()
+    return "-".join(re.sub(r"[^0-9a-z]+", " ", bare).split())
+
+
+def aliases() -> list[tuple[str, str]]:
+    """(slug, code) of the other names folders give regions: 2016 provisional names, abbreviations, 2009 names."""
+    out: list[tuple[str, str]] = []
+    for row in region_rows().values():
+        out.extend((_slug(alias), row.code) for alias in row.aliases)
+        if row.former_name:
+            out.append((_slug(row.former_name), row.code))
+    return out
+
+
+def for_year(code: str, year: int | None) -> str:
+    """The code a region had in ``year``: overseas regions kept their name but took 01–04 in 2016."""
+    row = region_rows().get(code)
+    if year is None or row is None or row.successor_code is None or not row.valid_until:
+        return code
+    successor = region_rows()[row.successor_code]
+    if successor.name == row.name and year > int(row.valid_until[:4]):
+        return successor.code
+    return code
+
+
+@cache
+def _departements() -> dict[str, referencedata.DepartementRow]:
+    return {row.code.lower(): row for row in referencedata.load_departements()}
+
+
+_DEP_PAREN = re.compile(r"\((\d{2}|2[ab]|97[1-6])\)", re.IGNORECASE)
+_DEP_WORD = re.compile(r"(?:^|-)(?:dep|dept|departement|d)-?(\d{2}|2[ab]|97[1-6])(?:-|$)")
+_DEP_LEADING = re.compile(r"^(\d{2}|2[ab]|97[1-6])-(.+)$")
+
+
+def departement_region(component: str, year: int | None) -> str | None:
+    """Region of a département a path component names by number: « Hérault (34) », « dept 34 », « 34 - Hérault ».
+
+    A bare number is not enough (« 93 » is a region code, « 2012 » a year): the number
+    must come in parentheses, after « dep »/« département », or before the département's
+    own name. The region is the one of ``year`` (2009 map up to 2015, today's after).
+    """
+    by_code = _departements()
+    slug = _slug(component)
+    code = None
+    match = _DEP_PAREN.search(component) or _DEP_WORD.search(slug)
+    if match:
+        code = match.group(1).lower()
+    else:
+        leading = _DEP_LEADING.match(slug)
+        if leading and leading.group(1) in by_code and leading.group(2).startswith(_slug(by_code[leading.group(1)].name)):
+            code = leading.group(1)
+    row = by_code.get(code or "")
+    if row is None:
+        return None
+    if year is not None and year <= 2015 and row.region_2009:
+        return row.region_2009
+    return row.region_code

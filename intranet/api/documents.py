@@ -20,6 +20,7 @@ from sqlalchemy import func, or_, select
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from documents import permissions
+from documents.regions import covered_codes
 from documents.archive import (
     DuplicateDocument,
     Metadata,
@@ -329,7 +330,9 @@ def list_documents() -> Any:
         known, code = RegionKeys.load(db.session).resolve_scope(args["region"])
         if not known:
             errors["region"] = "Région inconnue."
-        stmt = stmt.where(Document.region_code == code)  # None (national) compiles to IS NULL
+        # None (national) compiles to IS NULL; a current region also covers its predecessors.
+        stmt = stmt.where(Document.region_code.is_(None) if code is None
+                          else Document.region_code.in_(sorted(covered_codes(code))))
     if args.get("year"):
         try:
             stmt = stmt.where(Document.year == int(args["year"]))

@@ -12,6 +12,7 @@ from typing import Any
 from flask import abort, jsonify, request, url_for
 
 from documents import committees as C
+from documents.regions import covered_codes
 from documents.errors import ValidationError
 from documents.models import Meeting
 from intranet.api import bp, document, query_param
@@ -118,7 +119,8 @@ def meetings() -> Any:
         stmt = stmt.where(Meeting.committee_id == int(args["committee"]))
     region = (args.get("region") or "").strip()
     if region:
-        stmt = stmt.where(Meeting.region_code.is_(None) if region == "national" else Meeting.region_code == region)
+        stmt = stmt.where(Meeting.region_code.is_(None) if region == "national"
+                          else Meeting.region_code.in_(sorted(covered_codes(region))))
     if (args.get("year") or "").isdigit() and 1990 <= int(args["year"]) <= 2200:
         year = int(args["year"])
         stmt = stmt.where(Meeting.starts_at >= C.paris_datetime(dt.date(year, 1, 1), dt.time()),

@@ -11,6 +11,7 @@ from flask_login import login_required
 from sqlalchemy import or_, select
 
 from documents import reference
+from documents.regions import covered_codes
 from documents.errors import ValidationError
 from documents.models import Organisation, OrganisationKind, Quartier, Region
 from intranet.extensions import db
@@ -29,7 +30,8 @@ def quartier_query(args: Any) -> Any:
     commune = (args.get("commune") or "").strip()
     text = (args.get("q") or "").strip()[:200]
     if region:
-        stmt = stmt.where(Quartier.region_code == region)
+        # Quartiers keep their 2009 code: today's code (76) finds those of 91 and 73.
+        stmt = stmt.where(Quartier.region_code.in_(sorted(covered_codes(region))))
     if departement:
         stmt = stmt.where(Quartier.departement.in_(_departements_like(departement)))
     if commune:
@@ -97,7 +99,7 @@ def organisations() -> Any:
     if kind:
         stmt = stmt.where(Organisation.kind == kind)
     if region:
-        stmt = stmt.where(Organisation.region_code == region)
+        stmt = stmt.where(Organisation.region_code.in_(sorted(covered_codes(region))))
     if text:
         stmt = stmt.where(Organisation.name.ilike(f"%{_like(text)}%", escape="\\"))
     page, per_page = parse_page_args(request.args)
