@@ -25,7 +25,8 @@ class Region(Base):
     slug: Mapped[str] = mapped_column(String(100), unique=True)
     valid_from: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     valid_until: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
-    successor_code: Mapped[str | None] = mapped_column(String(8), ForeignKey("region.code"), nullable=True)
+    #: No database foreign key: see migration 0009 (the shipped data is checked when loaded).
+    successor_code: Mapped[str | None] = mapped_column(String(8), nullable=True)
     former_name: Mapped[str] = mapped_column(String(100), default="")
 
     @property

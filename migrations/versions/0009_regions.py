@@ -71,15 +71,14 @@ def _date(value: str) -> dt.date | None:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("region", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("valid_from", sa.Date(), nullable=True))
-        batch_op.add_column(sa.Column("valid_until", sa.Date(), nullable=True))
-        batch_op.add_column(sa.Column("successor_code", sa.String(length=8), nullable=True))
-        batch_op.add_column(sa.Column("former_name", sa.String(length=100), nullable=False, server_default=""))
-        batch_op.create_foreign_key(batch_op.f("fk_region_successor_code_region"), "region",
-                                    ["successor_code"], ["code"])
-    with op.batch_alter_table("organisation", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("valid_until", sa.Date(), nullable=True))
+    # Plain ADD COLUMN, no batch: on SQLite a batch rebuilds the table, and dropping ``region``
+    # or ``organisation`` while rows point at them fails with foreign keys on. ``successor_code``
+    # has no database foreign key for the same reason; the shipped data is checked on loading.
+    op.add_column("region", sa.Column("valid_from", sa.Date(), nullable=True))
+    op.add_column("region", sa.Column("valid_until", sa.Date(), nullable=True))
+    op.add_column("region", sa.Column("successor_code", sa.String(length=8), nullable=True))
+    op.add_column("region", sa.Column("former_name", sa.String(length=100), nullable=False, server_default=""))
+    op.add_column("organisation", sa.Column("valid_until", sa.Date(), nullable=True))
 
     conn = op.get_bind()
     if conn.execute(sa.select(sa.func.count()).select_from(_region)).scalar():
@@ -174,11 +173,6 @@ def downgrade() -> None:
         elif object_type == "committee" and old:
             conn.execute(_committee.update().where(_committee.c.id == int(object_id))
                          .values(region_code=old, active=True))
-    with op.batch_alter_table("organisation", schema=None) as batch_op:
-        batch_op.drop_column("valid_until")
-    with op.batch_alter_table("region", schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f("fk_region_successor_code_region"), type_="foreignkey")
-        batch_op.drop_column("former_name")
-        batch_op.drop_column("successor_code")
-        batch_op.drop_column("valid_until")
-        batch_op.drop_column("valid_from")
+    op.drop_column("organisation", "valid_until")
+    for column in ("former_name", "successor_code", "valid_until", "valid_from"):
+        op.drop_column("region", column)
