@@ -80,6 +80,7 @@ def update_organisation(
     representative: str,
     representative_title: str,
     email: str,
+    phone: str = "",
     actor: User | None = None,
 ) -> Organisation:
     """Change an organisation's details (admins only; checked by the caller)."""
@@ -94,6 +95,7 @@ def update_organisation(
     org.name, org.short_name, org.kind = name[:300], short_name.strip()[:100], kind
     org.address, org.representative = address.strip()[:2000], representative.strip()[:200]
     org.representative_title, org.email = representative_title.strip()[:200], email.strip()[:254]
+    org.phone = phone.strip()[:40]
     audit.record(session, "organisation.update", actor=actor, object_type="organisation",
                  object_id=org.id, region_code=org.region_code, details={"before": str(before)})
     return org

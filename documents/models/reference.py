@@ -89,6 +89,7 @@ class Organisation(Base):
     representative: Mapped[str] = mapped_column(String(200), default="")
     representative_title: Mapped[str] = mapped_column(String(200), default="")
     email: Mapped[str] = mapped_column(String(254), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
     #: Last day of a historical organisation (the 2009 DRACs: 31 December 2015).
     valid_until: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
 

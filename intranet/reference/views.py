@@ -6,11 +6,11 @@ import re
 import unicodedata
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from sqlalchemy import or_, select
 
-from documents import reference
+from documents import organisations_csv, reference
 from documents.regions import covered_codes
 from documents.errors import ValidationError
 from documents.models import Organisation, OrganisationKind, Quartier, Region
@@ -18,7 +18,7 @@ from intranet.extensions import db
 from intranet.forms import choices, show_errors
 from intranet.pagination import paginate, parse_page_args
 from intranet.reference import bp
-from intranet.reference.forms import OrganisationForm
+from intranet.reference.forms import OrganisationForm, OrganisationsImportForm
 from intranet.web import admin_required, current_actor
 
 
@@ -128,7 +128,7 @@ def edit_organisation(org_id: int) -> Any:
                 kind=form.kind.data or "", address=form.address.data or "",
                 representative=form.representative.data or "",
                 representative_title=form.representative_title.data or "",
-                email=form.email.data or "",
+                email=form.email.data or "", phone=form.phone.data or "",
             )
         except ValidationError as exc:
             show_errors(form, exc, "name")
@@ -140,6 +140,42 @@ def edit_organisation(org_id: int) -> Any:
     elif request.method == "POST":
         status = 422
     return render_template("reference/organisation_form.html", form=form, org=org), status
+
+
+@bp.route("/organisations.csv")
+@admin_required
+def organisations_export() -> Any:
+    """Every organisation as one CSV (UTF-8, « ; ») to fill in and import back."""
+    return Response(organisations_csv.export_csv(db.session), mimetype="text/csv", headers={
+        "Content-Disposition": 'attachment; filename="organisations.csv"'})
+
+
+@bp.route("/organisations/import", methods=["GET", "POST"])
+@admin_required
+def organisations_import() -> Any:
+    """Admins import the organisations CSV: a dry run first shows what would change."""
+    form = OrganisationsImportForm()
+    report = None
+    status = 200
+    if form.validate_on_submit():
+        try:
+            report = organisations_csv.import_csv(db.session, form.file.data.read(), actor=current_actor(),
+                                                  dry_run=bool(form.dry_run.data), ip=request.remote_addr or "")
+        except ValidationError as exc:
+            db.session.rollback()
+            show_errors(form, exc, "file")
+            status = 422
+        else:
+            if report.applied:
+                db.session.commit()
+                flash(report.summary(), "success")
+            else:
+                db.session.rollback()
+                status = 422 if report.errors else 200
+    elif request.method == "POST":
+        status = 422
+    return render_template("reference/organisations_import.html", form=form, report=report,
+                           labels=organisations_csv.LABELS), status
 
 
 @bp.route("/quartiers")

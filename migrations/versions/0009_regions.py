@@ -5,7 +5,7 @@ Revises: 0006
 Create Date: 2026-12-01
 
 Schema: ``region`` gets its period of validity, its successor and its 2009 name;
-``organisation`` gets ``valid_until`` (the 2009 DRACs are historical from 2016).
+``organisation`` gets ``valid_until`` (the 2009 DRACs are historical from 2016) and ``phone``.
 
 Data, only where the référentiel was already loaded (a fresh database is filled later by
 ``intranet load-reference``):
@@ -79,6 +79,7 @@ def upgrade() -> None:
     op.add_column("region", sa.Column("successor_code", sa.String(length=8), nullable=True))
     op.add_column("region", sa.Column("former_name", sa.String(length=100), nullable=False, server_default=""))
     op.add_column("organisation", sa.Column("valid_until", sa.Date(), nullable=True))
+    op.add_column("organisation", sa.Column("phone", sa.String(length=40), nullable=False, server_default=""))
 
     conn = op.get_bind()
     if conn.execute(sa.select(sa.func.count()).select_from(_region)).scalar():
@@ -173,6 +174,7 @@ def downgrade() -> None:
         elif object_type == "committee" and old:
             conn.execute(_committee.update().where(_committee.c.id == int(object_id))
                          .values(region_code=old, active=True))
+    op.drop_column("organisation", "phone")
     op.drop_column("organisation", "valid_until")
     for column in ("former_name", "successor_code", "valid_until", "valid_from"):
         op.drop_column("region", column)
