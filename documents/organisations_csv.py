@@ -22,7 +22,7 @@ from documents import audit
 from documents.errors import ValidationError
 from documents.models import Organisation, OrganisationKind, Region, User
 
-__all__ = ["COLUMNS", "ImportReport", "LineChange", "export_csv", "import_csv"]
+__all__ = ["COLUMNS", "ImportReport", "LineChange", "export_csv", "import_csv", "shown"]
 
 #: CSV header → model attribute, in the order of the admin form.
 COLUMNS: dict[str, str] = {
@@ -87,10 +87,15 @@ class ImportReport:
         if self.errors:
             return (f"{len(self.errors)} ligne(s) en erreur : rien n'a été modifié. Corrigez le fichier "
                     "puis importez-le de nouveau.")
-        verb = "serait" if self.dry_run else "a été"
-        return (f"{self.created} organisation(s) {'seraient créées' if self.dry_run else 'créée(s)'}, "
-                f"{self.updated} {'seraient modifiées' if self.dry_run else 'modifiée(s)'} ; "
-                f"rien d'autre ne {verb} changé.")
+        counts = f"{self.created} création(s), {self.updated} modification(s)"
+        if self.dry_run:
+            return f"Simulation : {counts} prévue(s) ; rien n'a été modifié."
+        return f"{counts} enregistrée(s)."
+
+
+def shown(value: str) -> str:
+    """A value as the reports show it: « value », or (vide)."""
+    return f"« {value} »" if value else "(vide)"
 
 
 def _slug(text: str) -> str:

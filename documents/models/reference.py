@@ -118,3 +118,14 @@ class Quartier(Base):
     type: Mapped[str] = mapped_column(String(20))
 
     region = relationship("Region", lazy="joined")
+
+    @property
+    def current_region_name(self) -> str:
+        """Today's region when it differs from annex 2's (91 → « Occitanie », 24 → « Centre-Val de Loire »), else ""."""
+        from documents.regions import current_code, region_rows  # late: the model module stays data-only
+
+        code = current_code(self.region_code) or ""
+        row = region_rows().get(code)
+        if row is None or (code == self.region_code and not row.former_name):
+            return ""
+        return row.name

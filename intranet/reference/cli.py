@@ -53,7 +53,8 @@ def import_cmd(path: Path, dry_run: bool, as_email: str | None) -> None:
             continue
         click.echo(f"ligne {change.line} : {change.action} de « {change.name} » ({change.key})")
         for attr, (before, after) in change.changes.items():
-            click.echo(f"    {organisations_csv.LABELS.get(attr, attr)} : « {before} » → « {after} »")
+            click.echo(f"    {organisations_csv.LABELS.get(attr, attr)} : {organisations_csv.shown(before)} → "
+                       f"{organisations_csv.shown(after)}")
     for _, message in report.errors:
         click.echo(message, err=True)
     if report.applied:

@@ -77,15 +77,21 @@ def index() -> Any:
 @bp.route("/regions")
 @login_required
 def regions() -> Any:
-    """All regions with their DRAC and coordination."""
+    """Today's regions with their DRAC, coordination and predecessors; then the closed 2009 regions."""
     rows = db.session.scalars(select(Region).order_by(Region.name)).all()
+    current = [r for r in rows if r.current]
+    former = [r for r in rows if not r.current]
+    predecessors: dict[str, list[Region]] = {}
+    for r in former:
+        predecessors.setdefault(r.successor_code or "", []).append(r)
     orgs = db.session.scalars(
         select(Organisation).where(Organisation.kind.in_(["drac", "coordination_regionale"]))
     ).all()
     by_region: dict[str, dict[str, Organisation]] = {}
     for org in orgs:
         by_region.setdefault(org.region_code or "", {})[org.kind] = org
-    return render_template("reference/regions.html", regions=rows, by_region=by_region)
+    return render_template("reference/regions.html", regions=current, former=former, predecessors=predecessors,
+                           by_region=by_region, names={r.code: r.name for r in rows})
 
 
 @bp.route("/organisations")
@@ -175,7 +181,7 @@ def organisations_import() -> Any:
     elif request.method == "POST":
         status = 422
     return render_template("reference/organisations_import.html", form=form, report=report,
-                           labels=organisations_csv.LABELS), status
+                           labels=organisations_csv.LABELS, shown=organisations_csv.shown), status
 
 
 @bp.route("/quartiers")

@@ -58,7 +58,7 @@ def test_export_then_dry_run_then_import_is_idempotent_and_audited(db_session: A
     assert dry.dry_run and not dry.applied and dry.created == 1 and dry.updated == 2 * 38
     occ = next(c for c in dry.lines if c.key == "drac-occitanie")
     assert occ.changes["representative"] == ("", "Madame Dupont-76")
-    assert "seraient créées" in dry.summary()
+    assert dry.summary() == "Simulation : 1 création(s), 76 modification(s) prévue(s) ; rien n'a été modifié."
     db_session.flush()
     assert organisations_csv.export_csv(db_session) == before  # a dry run writes nothing
     done = organisations_csv.import_csv(db_session, filled, actor=admin)
