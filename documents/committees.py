@@ -307,8 +307,11 @@ def create_committee(session: Session, *, actor: User | None, name: str, region_
     region_code = (region_code or "").strip() or None
     if region_code is None:
         errors["region_code"] = "Un comité local appartient à une région : choisissez-la."
-    elif session.get(Region, region_code) is None:
+    elif (region := session.get(Region, region_code)) is None:
         errors["region_code"] = f"Aucune région n'a le code {region_code}."
+    elif region.successor_code is not None:
+        errors["region_code"] = (f"La région {region.name} n'existe plus depuis 2016 : créez le comité dans "
+                                 f"sa région d'aujourd'hui ({region.successor_code}).")
     if organisation_id is not None and session.get(Organisation, organisation_id) is None:
         errors["organisation_id"] = "Cette organisation n'existe pas dans le référentiel."
     if errors:
@@ -714,10 +717,10 @@ def duplicate_meeting(session: Session, meeting: Meeting, *, actor: User | None,
 
 def attach_document(session: Session, meeting: Meeting, *, actor: User | None, document_id: int,
                     ip: str = "") -> MeetingDocument:
-    """Attach an archived document the committee's audience may read (its region, or national)."""
+    """Attach an archived document the committee's audience may read (its region or a predecessor, or national)."""
     _require_manage(actor, meeting)
     doc = archive.get_document(session, actor, document_id)
-    if doc.region_code not in (None, meeting.region_code):
+    if doc.region_code is not None and doc.region_code not in covered_codes(meeting.region_code):
         # Attaching another region's document would show a link its readers cannot open.
         raise ValidationError("Ce document appartient à une autre région : les membres du comité ne "
                               "pourraient pas l'ouvrir. Joignez un document de la région ou national.",

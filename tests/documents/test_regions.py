@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -11,10 +12,12 @@ from sqlalchemy import select
 
 import searchkit
 from documents import accounts, intake, listing, permissions, regions
+from documents import committees as C
+from documents.errors import NotFound, ValidationError
 from documents.archive import visible_documents
 from documents.models import Document, Region, User
 from documents.search import IndexEntry, SearchScope, open_index, search, writing
-from testkit import PASSWORD
+from testkit import PASSWORD, committee, with_committees
 
 
 # --------------------------------------------------------------------------- the map
@@ -219,3 +222,28 @@ def test_users_of_the_database_keep_to_their_scope(db_session: Any, archive: dic
                                        password=PASSWORD, name="DRAC NA")
     assert titles(db_session, visible_documents(regional_na)) == {archive[k].title for k in ("aq", "na", "nat")}
     assert db_session.scalar(select(Region).where(Region.code == "06")).valid_from is not None
+
+
+def test_committees_of_an_occitanie_user(db_session: Any, archive: dict[str, Document]) -> None:
+    with_committees(db_session)
+    occ = occitanie_user(db_session)
+    # The 2009 regions have no committee of their own in a fresh database: one per current region.
+    visible = {c.slug for c in db_session.scalars(C.visible_committees(occ))}
+    assert visible == {"national", "regional-76"}
+    with pytest.raises(ValidationError) as info:
+        C.create_committee(db_session, actor=occ, name="Comité local", region_code="91")
+    assert "n'existe plus depuis 2016" in info.value.errors["region_code"]
+    local = C.create_committee(db_session, actor=occ, name="Comité local de Montpellier", region_code="76")
+    assert local.region_code == "76"
+    # A meeting of today's committee takes the predecessors' documents, never another region's.
+    day = dt.date(2026, 3, 12)
+    meeting = C.schedule_meeting(db_session, committee(db_session, "regional-76"), actor=occ, notifier=None,
+                                 data=C.MeetingInput(starts_at=C.paris_datetime(day, dt.time(14)),
+                                                     ends_at=C.paris_datetime(day, dt.time(16)),
+                                                     title="Comité Occitanie", place="DRAC, Montpellier", agenda=[]))
+    attached = C.attach_document(db_session, meeting, actor=occ, document_id=archive["lr"].id)
+    assert attached.document_id == archive["lr"].id
+    assert {m.title for m in C.my_meetings(db_session, occ, since=C.paris_datetime(dt.date(2026, 1, 1), dt.time()))} \
+        == {"Comité Occitanie"}
+    with pytest.raises(NotFound):
+        C.attach_document(db_session, meeting, actor=occ, document_id=archive["aq"].id)
