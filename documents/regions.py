@@ -122,7 +122,8 @@ def departement_region(component: str, year: int | None) -> str | None:
         code = match.group(1).lower()
     else:
         leading = _DEP_LEADING.match(slug)
-        if leading and leading.group(1) in by_code and leading.group(2).startswith(_slug(by_code[leading.group(1)].name)):
+        named = by_code.get(leading.group(1)) if leading else None
+        if leading and named is not None and leading.group(2).startswith(_slug(named.name)):
             code = leading.group(1)
     row = by_code.get(code or "")
     if row is None:

@@ -18,7 +18,8 @@ class OrganisationForm(FrenchForm):
     representative = StringField("Représentant", validators=[Optional(), Length(max=200)])
     representative_title = StringField("Qualité du représentant", validators=[Optional(), Length(max=200)])
     email = StringField("E-mail", validators=[Optional(), Regexp(r"^[^@\s]+@[^@\s]+$", message="Adresse e-mail invalide."), Length(max=254)])
-    phone = StringField("Téléphone", validators=[Optional(), Regexp(r"^[0-9+().\s-]*$", message="Numéro de téléphone invalide."), Length(max=40)])
+    phone = StringField("Téléphone", validators=[
+        Optional(), Regexp(r"^[0-9+().\s-]*$", message="Numéro de téléphone invalide."), Length(max=40)])
     submit = SubmitField("Enregistrer")
 
 

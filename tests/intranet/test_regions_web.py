@@ -34,7 +34,8 @@ def test_cli_export_dry_run_and_import(runner: Any, db_session: Any, tmp_path: P
     out.write_bytes(text.encode("utf-8"))
     dry = runner.invoke(args=["organisations", "import", str(out), "--dry-run"])
     assert dry.exit_code == 0, dry.output
-    assert "modification de « DRAC Occitanie »" in dry.output and "représentant : (vide) → « Monsieur Martin »" in dry.output
+    assert "modification de « DRAC Occitanie »" in dry.output
+    assert "représentant : (vide) → « Monsieur Martin »" in dry.output
     assert "0 création(s), 1 modification(s) prévue(s)" in dry.output
     db_session.expire_all()
     drac = db_session.scalars(select(Organisation).where(Organisation.slug == "drac-occitanie")).one()
@@ -61,7 +62,8 @@ def test_admin_page_exports_and_imports_with_a_dry_run(app: Any, client: Any, au
     exported = admin.get("/referentiel/organisations.csv")
     assert exported.status_code == 200 and exported.mimetype == "text/csv"
     data = exported.get_data(as_text=True).replace(
-        "coordination-occitanie;Coordination régionale Passeurs d'images – Occitanie;;coordination_regionale;76;;;;;",
+        "coordination-occitanie;Coordination régionale Passeurs d'images – Occitanie;;coordination_regionale;"
+        "76;;;;;",
         "coordination-occitanie;Coordination régionale Passeurs d'images – Occitanie;;coordination_regionale;76;"
         "1 rue A, 31000 Toulouse;Madame B;Présidente;;")
 
@@ -72,9 +74,9 @@ def test_admin_page_exports_and_imports_with_a_dry_run(app: Any, client: Any, au
             form["dry_run"] = "y"
         return admin.post("/referentiel/organisations/import", data=form, content_type="multipart/form-data")
 
-    assert "coordination-occitanie;Coordination régionale Passeurs d'images – Occitanie;;coordination_regionale;76;1 rue A" in data
+    assert "Occitanie;;coordination_regionale;76;1 rue A, 31000 Toulouse;Madame B" in data
     dry = post(data, True)
-    assert dry.status_code == 200 and "Simulation" in body(dry) and "Simulation : 0 création(s), 1 modification(s) prévue(s)" in body(dry)
+    assert dry.status_code == 200 and "Simulation : 0 création(s), 1 modification(s) prévue(s)" in body(dry)
     assert "représentant : (vide) → « Madame B »" in body(dry)
     assert db_session.scalar(select(func.count()).select_from(AuditEvent)
                              .where(AuditEvent.action == "organisation.import")) == 0
@@ -91,12 +93,11 @@ def test_admin_page_exports_and_imports_with_a_dry_run(app: Any, client: Any, au
 
 def test_quartiers_keep_their_2009_code_and_show_todays_region(client: Any, auth: AuthActions) -> None:
     auth.login("idf")
-    by_old = re.findall(r'href="/referentiel/quartiers/(\w+)"', client.get("/referentiel/quartiers?region=91&per_page=200")
-                        .get_data(as_text=True))
-    by_new = re.findall(r'href="/referentiel/quartiers/(\w+)"', client.get("/referentiel/quartiers?region=76&per_page=200")
-                        .get_data(as_text=True))
-    by_mp = re.findall(r'href="/referentiel/quartiers/(\w+)"', client.get("/referentiel/quartiers?region=73&per_page=200")
-                       .get_data(as_text=True))
+    def codes(region: str) -> list[str]:
+        page = client.get(f"/referentiel/quartiers?region={region}&per_page=200")
+        return re.findall(r'href="/referentiel/quartiers/(\w+)"', page.get_data(as_text=True))
+
+    by_old, by_new, by_mp = codes("91"), codes("76"), codes("73")
     assert by_old and by_mp and sorted(by_new) == sorted(by_old + by_mp)
     page = body(client.get(f"/referentiel/quartiers/{by_old[0]}"))
     assert "(91), aujourd'hui Occitanie" in page
@@ -108,7 +109,8 @@ def test_accounts_belong_to_current_regions(db_session: Any) -> None:
     with pytest.raises(ValidationError) as info:
         accounts.create_user(db_session, email="lr@test.fr", role="regional", region_code="91",
                              password=PASSWORD, name="LR")
-    assert info.value.message == "La région Languedoc-Roussillon n'existe plus depuis 2016 : choisissez Occitanie (76)."
+    assert info.value.message == ("La région Languedoc-Roussillon n'existe plus depuis 2016 : "
+                                  "choisissez Occitanie (76).")
 
 
 def test_library_of_an_occitanie_user(app: Any, db_session: Any) -> None:
