@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import io
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +13,11 @@ import pytest
 from sqlalchemy import func, select
 
 import searchkit
-from documents import accounts
+from documents import accounts, drafting
 from documents.errors import ValidationError
-from documents.models import AuditEvent, Organisation
-from testkit import PASSWORD, AuthActions, csrf_token, login_client
+from documents.models import AuditEvent, DraftingTemplate, Organisation
+from intranet.extensions import storage
+from testkit import AMOUNTS, PASSWORD, AuthActions, csrf_token, login_client
 
 
 def body(response: Any) -> str:
@@ -134,3 +136,41 @@ def test_library_of_an_occitanie_user(app: Any, db_session: Any) -> None:
     assert "Convention Aquitaine" not in found and "Convention Languedoc-Roussillon" in found
     assert "2 résultats" in found and 'name="region" value="72"' not in found
     searchkit.close_index(app)
+
+
+def test_batch_grid_takes_party_values_and_offers_no_empty_zip(app: Any, db_session: Any) -> None:
+    with app.app_context():
+        drafting.load_builtin_models(db_session, storage())
+    db_session.commit()
+    template_id = db_session.scalars(select(DraftingTemplate.document_id)
+                                     .where(DraftingTemplate.slug == "convention-drac-coordination")).one()
+    client = login_client(app, "national")
+    url = f"/modeles/{template_id}/lot"
+    page = body(client.get(url + "?year=2026"))
+    assert 'name="p-76-drac.adresse"' in page and 'name="p-21-drac.adresse"' not in page  # current regions only
+    assert page.count('name="regions"') == 18
+
+    def run(extra: dict[str, str]) -> dict[str, Any]:
+        data = {"csrf_token": csrf_token(client, url), "year": "2026", "action": "lancer", "regions": ["76"],
+                **{f"r-76-{name}": value for name, value in AMOUNTS.items()}, **extra}
+        response = client.post(url, data=data)
+        assert response.status_code == 302
+        state_url = response.headers["Location"] + "/etat"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            state = client.get(state_url).get_json()
+            if state["finished"]:
+                return state
+            time.sleep(0.2)
+        raise AssertionError("batch did not finish")
+
+    failed = run({})
+    assert failed["zip_url"] is None and "Aucun brouillon n'a été produit" in failed["message"]
+    assert "Référentiel › Organisations" in failed["message"] and "drac.adresse" in failed["message"]
+    filled = run({"p-76-drac.adresse": "5 rue de la Salle-l'Évêque, 34000 Montpellier",
+                  "p-76-drac.representant": "Monsieur Martin", "p-76-drac.qualite": "Préfet de région",
+                  "p-76-coordination_regionale.adresse": "1 rue A, 31000 Toulouse",
+                  "p-76-coordination_regionale.representant": "Madame B",
+                  "p-76-coordination_regionale.qualite": "Présidente"})
+    assert [(r["region_code"], r["status"]) for r in filled["report"]] == [("76", "ok")]
+    assert filled["zip_url"] is not None
