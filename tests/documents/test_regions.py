@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+import samplefiles as sf
 import searchkit
 from documents import accounts, intake, listing, permissions, regions
 from documents import committees as C
@@ -17,6 +18,7 @@ from documents.errors import NotFound, ValidationError
 from documents.archive import visible_documents
 from documents.models import Document, Region, User
 from documents.search import IndexEntry, SearchScope, open_index, search, writing
+from documents.storage import LocalStorage
 from testkit import PASSWORD, committee, with_committees
 
 
@@ -247,3 +249,27 @@ def test_committees_of_an_occitanie_user(db_session: Any, archive: dict[str, Doc
         == {"Comité Occitanie"}
     with pytest.raises(NotFound):
         C.attach_document(db_session, meeting, actor=occ, document_id=archive["aq"].id)
+
+
+def test_import_of_a_share_files_each_folder_in_its_region(app: Any, db_session: Any, tmp_path: Path) -> None:
+    root = tmp_path / "partage"
+    files = {
+        "Occitanie/2019/Convention DRAC.docx": "Convention de la DRAC Occitanie.",
+        "Languedoc-Roussillon/2012/Convention DRAC.docx": "Convention de la DRAC Languedoc-Roussillon.",
+        "LRMP/2016/Bilan.docx": "Bilan de l'année de la fusion.",
+        "Hérault (34)/2013/Bilan.docx": "Bilan des ateliers de Montpellier.",
+        "Mayotte/2018/Bilan.docx": "Bilan des ateliers de Mamoudzou.",
+    }
+    for rel, text in files.items():
+        sf.write_sample(root / rel, sf.make_docx([text]))
+    report = intake.import_folder(db_session, LocalStorage(tmp_path / "files"), root,
+                                  actor=accounts.create_user(db_session, email="imp@test.fr", role="admin",
+                                                             password=PASSWORD, name="Import"))
+    found = {o.path: (o.region_code, o.year) for o in report.outcomes}
+    assert found == {
+        "Occitanie/2019/Convention DRAC.docx": ("76", 2019),
+        "Languedoc-Roussillon/2012/Convention DRAC.docx": ("91", 2012),
+        "LRMP/2016/Bilan.docx": ("76", 2016),
+        "Hérault (34)/2013/Bilan.docx": ("91", 2013),
+        "Mayotte/2018/Bilan.docx": ("06", 2018),
+    }
