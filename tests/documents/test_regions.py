@@ -273,3 +273,15 @@ def test_import_of_a_share_files_each_folder_in_its_region(app: Any, db_session:
         "Hérault (34)/2013/Bilan.docx": ("91", 2013),
         "Mayotte/2018/Bilan.docx": ("06", 2018),
     }
+
+
+def test_echeances_of_an_occitanie_user(app: Any, db_session: Any) -> None:
+    today = dt.date(2026, 6, 1)
+    for title, region in (("Convention Midi-Pyrénées reconduite", "73"), ("Convention Aquitaine reconduite", "72"),
+                          ("Convention Occitanie", "76")):
+        searchkit.archive_doc(app, db_session, title, [title], region=region, year=2016, doc_type="convention",
+                              status="signe", end_date=dt.date(2026, 6, 30))
+    db_session.commit()
+    occ = occitanie_user(db_session)
+    titles_due = {u.document.title for u in listing.upcoming_deadlines(db_session, occ, today=today, days=60)}
+    assert titles_due == {"Convention Midi-Pyrénées reconduite", "Convention Occitanie"}
