@@ -132,6 +132,13 @@ def test_library_of_an_occitanie_user(app: Any, db_session: Any) -> None:
     filtered = body(occ.get("/documents/?region=76"))
     assert "Convention Languedoc-Roussillon 2012" in filtered and "Convention Occitanie 2019" in filtered
     assert "Aquitaine" not in body(occ.get("/documents/?region=72")).split("<tbody>")[-1]
+    # The API: the same scope, the same filter by today's code or by name.
+    for region in ("76", "occitanie"):
+        api = occ.get(f"/api/v1/documents?region={region}").get_json()
+        assert sorted(d["title"] for d in api["items"]) == [
+            "Convention Languedoc-Roussillon 2012", "Convention Occitanie 2019"], region
+    assert occ.get("/api/v1/documents?region=72").get_json()["items"] == []
+    assert occ.get("/api/v1/me").get_json()["visible_regions"] == ["73", "76", "91", "national"]
     found = re.sub(r"</?mark>", "", body(occ.get("/recherche/?q=region:72+OR+conv*")))
     assert "Convention Aquitaine" not in found and "Convention Languedoc-Roussillon" in found
     assert "2 résultats" in found and 'name="region" value="72"' not in found
