@@ -1,4 +1,4 @@
-"""Reference data of the 2009 protocol: regions, organisations and the 215 quartiers of annex 2.
+"""Reference data: regions (2009 and 2016 maps), départements, organisations and the 215 quartiers of annex 2.
 
 Pure data, no database: the CSV files shipped in ``documents/data/`` are read into frozen
 dataclasses, and ``parse_annex2`` rebuilds ``quartiers.csv`` from the protocol text
