@@ -17,7 +17,7 @@ from documents import committees as C
 from documents.errors import NotFound, ValidationError
 from documents.archive import visible_documents
 from documents.models import Document, Region, User
-from documents.search import IndexEntry, SearchScope, open_index, search, writing
+from documents.search import IndexEntry, SearchQueryError, SearchScope, open_index, search, writing
 from documents.storage import LocalStorage
 from testkit import PASSWORD, committee, with_committees
 
@@ -215,6 +215,10 @@ def test_search_region_filter_by_current_code_finds_predecessors(occ_index: Any)
     assert search(occ_index, "bordaux", scope=everyone).suggestion == "bordeaux"
     assert search(occ_index, "bordaux", scope=occ).suggestion is None
     assert search(occ_index, "toulose", scope=occ).suggestion == "toulouse"
+    # « region:75 OR a* »: refused with a clear message (prefix too short), never a wider scope.
+    with pytest.raises(SearchQueryError) as info:
+        search(occ_index, "region:75 OR a*", scope=occ)
+    assert info.value.status < 500 and "troncature" in info.value.message
 
 
 def test_users_of_the_database_keep_to_their_scope(db_session: Any, archive: dict[str, Document]) -> None:
