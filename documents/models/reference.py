@@ -41,6 +41,9 @@ class Region(Base):
 
         if self.successor_code:
             successor = region_rows().get(self.successor_code)
+            if successor is not None and successor.name == self.name:
+                # Overseas regions kept their name and took a new code (971 → 01).
+                return f"{self.name} (code {self.code} jusqu'en 2015)"
             if successor is not None:
                 return f"{self.name} (auj. {successor.name})"
         return self.name

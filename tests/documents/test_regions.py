@@ -162,6 +162,7 @@ def test_occitanie_user_lists_predecessors_never_aquitaine(db_session: Any, arch
     lr_region = db_session.get(Region, "91")
     assert lr_region.label == "Languedoc-Roussillon (auj. Occitanie)"
     assert db_session.get(Region, "76").label == "Occitanie"
+    assert db_session.get(Region, "971").label == "Guadeloupe (code 971 jusqu'en 2015)"
 
 
 OCC_SCOPE_TEXTS = {
