@@ -128,7 +128,9 @@ class Quartier(Base):
         from documents.regions import current_code, region_rows  # late: the model module stays data-only
 
         code = current_code(self.region_code) or ""
-        row = region_rows().get(code)
+        row, own = region_rows().get(code), region_rows().get(self.region_code)
         if row is None or (code == self.region_code and not row.former_name):
             return ""
+        if own is not None and code != self.region_code and own.name == row.name:
+            return ""  # 971 → 01: same region, new code
         return row.name

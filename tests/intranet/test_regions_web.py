@@ -105,6 +105,10 @@ def test_quartiers_keep_their_2009_code_and_show_todays_region(client: Any, auth
     assert "(91), aujourd'hui Occitanie" in page
     listing = body(client.get("/referentiel/quartiers?region=91"))
     assert "(auj. Occitanie)" in listing
+    assert "(auj. Centre-Val de Loire)" in body(client.get("/referentiel/quartiers?region=24"))
+    overseas = body(client.get("/referentiel/quartiers?region=01"))
+    assert "Pointe-à-Pitre" in overseas and "(auj." not in overseas
+    assert "auj." not in body(client.get("/referentiel/quartiers?region=11"))
 
 
 def test_accounts_belong_to_current_regions(db_session: Any) -> None:
