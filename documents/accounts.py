@@ -159,8 +159,17 @@ def _check_role_region(session: Session, role: str, region_code: str | None) -> 
             "Rôle inconnu.", errors={"role": "Choisissez administrateur, national, régional ou lecteur."}
         ) from None
     region_code = (region_code or "").strip() or None
-    if region_code is not None and session.get(Region, region_code) is None:
+    region = session.get(Region, region_code) if region_code is not None else None
+    if region_code is not None and region is None:
         raise ValidationError("Région inconnue.", errors={"region": f"Aucune région n'a le code {region_code}."})
+    if region is not None and region.successor_code is not None:
+        # A user belongs to a current region, and so sees its predecessors' records.
+        successor = session.get(Region, region.successor_code)
+        hint = f"{successor.name} ({successor.code})" if successor is not None else region.successor_code
+        raise ValidationError(
+            f"La région {region.name} n'existe plus depuis 2016 : choisissez {hint}.",
+            errors={"region": f"Région close : choisissez {hint}, qui couvre ses dossiers."},
+        )
     if role_enum is Role.REGIONAL and region_code is None:
         raise ValidationError(
             "Un compte d'équipe régionale doit avoir une région.",

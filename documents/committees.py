@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from documents import archive, audit, permissions
 from documents.bounds import refuse_nul
+from documents.regions import covered_codes
 from documents.calendar import aware, meeting_ics
 from documents.db import utcnow
 from documents.errors import DomainError, NotFound, PermissionDenied, ValidationError
@@ -263,7 +264,7 @@ def _notify(session: Session, meeting: Meeting, notifier: Notifier | None, kind:
 
 
 def ensure_committees(session: Session) -> int:
-    """Create the national committee and one regional committee per region (idempotent); flush only."""
+    """Create the national committee and one regional committee per current region (idempotent); flush only."""
     existing = set(session.scalars(select(Committee.slug).where(Committee.slug.is_not(None))))
     created = 0
     orgs = {o.slug: o for o in session.scalars(select(Organisation).where(
@@ -288,7 +289,8 @@ def ensure_committees(session: Session) -> int:
     add("national", "Comité de pilotage national", CommitteeLevel.NATIONAL, None, orgs.get("cnc"),
         "Présidé par le CNC ; se réunit au moins une fois par an ; fixe les orientations et les "
         "modalités d'évaluation du dispositif.")
-    for region in session.scalars(select(Region).order_by(Region.code)):
+    # Today's regions only: the committees of the 2009 regions stay closed with their history.
+    for region in session.scalars(select(Region).where(Region.valid_until.is_(None)).order_by(Region.code)):
         add(f"regional-{region.code}", f"Comité de pilotage régional – {region.name}", CommitteeLevel.REGIONAL,
             region.code, drac_by_region.get(region.code),
             "Mis en place par la DRAC ; se réunit au moins une fois par an ; valide les projets locaux.")
@@ -306,8 +308,11 @@ def create_committee(session: Session, *, actor: User | None, name: str, region_
     region_code = (region_code or "").strip() or None
     if region_code is None:
         errors["region_code"] = "Un comité local appartient à une région : choisissez-la."
-    elif session.get(Region, region_code) is None:
+    elif (region := session.get(Region, region_code)) is None:
         errors["region_code"] = f"Aucune région n'a le code {region_code}."
+    elif region.successor_code is not None:
+        errors["region_code"] = (f"La région {region.name} n'existe plus depuis 2016 : créez le comité dans "
+                                 f"sa région d'aujourd'hui ({region.successor_code}).")
     if organisation_id is not None and session.get(Organisation, organisation_id) is None:
         errors["organisation_id"] = "Cette organisation n'existe pas dans le référentiel."
     if errors:
@@ -720,10 +725,10 @@ def duplicate_meeting(session: Session, meeting: Meeting, *, actor: User | None,
 
 def attach_document(session: Session, meeting: Meeting, *, actor: User | None, document_id: int,
                     ip: str = "") -> MeetingDocument:
-    """Attach an archived document the committee's audience may read (its region, or national)."""
+    """Attach an archived document the committee's audience may read (its region or a predecessor, or national)."""
     _require_manage(actor, meeting)
     doc = archive.get_document(session, actor, document_id)
-    if doc.region_code not in (None, meeting.region_code):
+    if doc.region_code is not None and doc.region_code not in covered_codes(meeting.region_code):
         # Attaching another region's document would show a link its readers cannot open.
         raise ValidationError("Ce document appartient à une autre région : les membres du comité ne "
                               "pourraient pas l'ouvrir. Joignez un document de la région ou national.",
@@ -1243,7 +1248,7 @@ def _filter_meetings(stmt: Select[Any], filters: ListFilters) -> Select[Any]:
         if filters.region_code == permissions.NATIONAL:
             stmt = stmt.where(Meeting.region_code.is_(None))
         else:
-            stmt = stmt.where(Meeting.region_code == filters.region_code)
+            stmt = stmt.where(Meeting.region_code.in_(sorted(covered_codes(filters.region_code))))
     if filters.year is not None:
         start, end = _year_bounds(filters.year)
         stmt = stmt.where(Meeting.starts_at >= start, Meeting.starts_at < end)
@@ -1413,7 +1418,8 @@ def my_meetings(session: Session, user: User, *, since: dt.datetime | None = Non
     """A user's meetings for the calendar feed: committees they sit on, and those of their own region."""
     since = since or (utcnow() - dt.timedelta(days=366))
     member_of = select(CommitteeMember.committee_id).where(CommitteeMember.user_id == user.id)
-    own = Meeting.region_code == user.region_code if user.region_code else Meeting.region_code.is_(None)
+    own = (Meeting.region_code.in_(sorted(covered_codes(user.region_code))) if user.region_code
+           else Meeting.region_code.is_(None))
     stmt = visible_meetings(user).where(Meeting.starts_at >= since,
                                         or_(Meeting.committee_id.in_(member_of), own))
     return list(session.scalars(stmt.order_by(Meeting.starts_at).limit(1000)))

@@ -941,11 +941,19 @@ class RegionOutcome:
         return dataclasses.asdict(self)
 
 
+NOTHING_PRODUCED = (
+    "Aucun brouillon n'a été produit : chaque région a échoué (détail ci-dessous). Complétez les valeurs "
+    "manquantes dans Référentiel › Organisations (adresse, représentant et qualité de la DRAC et de la "
+    "coordination, ou import du CSV des organisations), ou par région dans la grille du lot ou son CSV "
+    "(colonnes drac.adresse, drac.representant, coordination_regionale.adresse…), puis relancez le lot."
+)
+
+
 @dataclass
 class BatchResult:
-    """A batch's ZIP and its per-region report."""
+    """A batch's ZIP (None when no region produced a draft) and its per-region report."""
 
-    zip_path: Path
+    zip_path: Path | None
     outcomes: list[RegionOutcome]
 
     @property
@@ -991,13 +999,14 @@ def generate_batch(
 ) -> BatchResult:
     """One draft per region, filed and zipped; a region whose values fail is reported and skipped.
 
-    ``region_codes`` None means every region (those of ``rows`` first); values are, by
+    ``region_codes`` None means every current region; values are, by
     priority: the region's row, ``common``, then the prefill (database, last year).
     """
     common = common or {}
     rows = rows or {}
     if region_codes is None:
-        codes = list(session.scalars(select(Region.code).order_by(Region.code)))
+        # « Toutes les régions » are today's 18: drafts are written for the current DRACs.
+        codes = list(session.scalars(select(Region.code).where(Region.valid_until.is_(None)).order_by(Region.code)))
     else:
         codes = list(dict.fromkeys(str(c).strip() for c in region_codes if str(c).strip()))
     total = len(codes)
@@ -1050,6 +1059,9 @@ def generate_batch(
             else:
                 base = prefill(session, template, code, year) if prefilled else {}
                 raw = _merge(base, common, rows.get(code, {}))
+                if not raw.get("lieu_signature") and isinstance(raw.get("drac"), dict):
+                    # The DRAC's address given in the row (not in the référentiel) names the city too.
+                    raw["lieu_signature"] = _city(str(raw["drac"].get("adresse") or ""))
                 try:
                     pending = _prepare(session, actor=actor, template=template, raw=raw, region_code=code, year=year,
                                        batch_id=batch_id)
@@ -1071,14 +1083,19 @@ def generate_batch(
             finish(pending_job, bundle)
         outcomes.extend(o for o in slots if o is not None)
         bundle.writestr("rapport.txt", _report_text(template, year, outcomes))
-    os.replace(tmp_zip, out_path)
+    produced = any(o.status == "ok" for o in outcomes)
+    if produced:
+        os.replace(tmp_zip, out_path)
+    else:
+        # A ZIP holding only « rapport.txt » is no help: the page says what to fill instead.
+        tmp_zip.unlink(missing_ok=True)
     if progress is not None:
         progress(total, total, "")
     audit.record(session, "drafting.batch", actor=actor, object_type="template", object_id=template.id, ip=ip,
                  details={"year": year, "produced": sum(o.status == "ok" for o in outcomes),
                           "skipped": [o.region_code for o in outcomes if o.status != "ok"], "batch_id": batch_id})
     session.commit()
-    return BatchResult(zip_path=out_path, outcomes=outcomes)
+    return BatchResult(zip_path=out_path if produced else None, outcomes=outcomes)
 
 
 def _report_text(template: TemplateInfo, year: int, outcomes: list[RegionOutcome]) -> str:
@@ -1239,11 +1256,13 @@ def run_batch(session: Session, storage: Storage, batch_id: int, batch_dir: Path
     assert row is not None
     row.status = BatchStatus.TERMINE.value
     row.report = [o.as_dict() for o in result.outcomes]
-    row.zip_name = result.zip_path.name
+    row.zip_name = result.zip_path.name if result.zip_path is not None else ""
     produced, skipped = len(result.produced), len(result.skipped)
     row.message = f"{produced} brouillon{'s' if produced > 1 else ''} classé{'s' if produced > 1 else ''}" + (
         f", {skipped} région{'s' if skipped > 1 else ''} signalée{'s' if skipped > 1 else ''} et ignorée"
         f"{'s' if skipped > 1 else ''}." if skipped else ".")
+    if not produced and skipped:
+        row.message = NOTHING_PRODUCED
     row.done = row.total
     row.finished_at = row.updated_at = dt.datetime.now(dt.timezone.utc)
     session.commit()

@@ -31,7 +31,7 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from documents import audit, filetypes, permissions
+from documents import audit, filetypes, permissions, regions
 from documents.archive import DuplicateDocument, Metadata, archive_document, find_by_sha
 from documents.errors import DomainError, PermissionDenied, ValidationError
 from documents.models import DocStatus, DocType, Organisation, Region, User
@@ -118,8 +118,15 @@ class RegionKeys:
 
     @classmethod
     def load(cls, session: Session) -> RegionKeys:
-        """Keys of the regions in the database."""
-        return cls.of((r.code, r.name, r.slug) for r in session.scalars(select(Region)))
+        """Keys of the regions in the database, with the shipped aliases (IDF, LRMP, 2016 provisional names…)."""
+        # Today's regions first: where two codes share a name (971 and 01 « Guadeloupe »), the
+        # 2009 code wins, as the archive's; ``guess_region`` moves it to the year's code.
+        stmt = select(Region).order_by(Region.valid_from.is_(None), Region.code)
+        keys = cls.of((r.code, r.name, r.slug) for r in session.scalars(stmt))
+        for alias, code in regions.aliases():
+            if code in keys.codes.values():
+                keys.words.setdefault(alias, code)
+        return keys
 
     @classmethod
     def of(cls, regions: Iterable[tuple[str, str, str]]) -> RegionKeys:
@@ -163,6 +170,7 @@ class RegionKeys:
         if match and match.group(1) in self.codes:
             found.add(self.codes[match.group(1)])
         words = slug.split("-")
+        spans: list[tuple[int, int, str]] = []
         for key, code in self.words.items():
             key_words = key.split("-")
             size = len(key_words)
@@ -172,18 +180,27 @@ class RegionKeys:
                 following = words[start + size] if start + size < len(words) else ""
                 if following in _NOT_REGION_AFTER.get(key, set()):
                     continue
-                found.add(code)
+                spans.append((start, start + size, code))
                 break
+        # The longest name wins over the names inside it: « Bourgogne-Franche-Comté » (27) is
+        # not Bourgogne (26) and Franche-Comté (43) when the 2016 region is known.
+        for start, end, code in spans:
+            if not any(s <= start and end <= e and (e - s) > (end - start) for s, e, _ in spans):
+                found.add(code)
         return found
 
 
-def guess_region(components: Sequence[str], keys: RegionKeys) -> str | None:
-    """Region named by the file name or the nearest folder that names exactly one region."""
+def guess_region(components: Sequence[str], keys: RegionKeys, year: int | None = None) -> str | None:
+    """Region named by the file name or the nearest folder that names exactly one region (or a département)."""
     for component in components:
         found = keys.find(component)
         if len(found) == 1:
-            return next(iter(found))
-        # Two regions in one name ("Bourgogne-Franche-Comté", the 2016 map): no guess from it.
+            return regions.for_year(next(iter(found)), year)
+        # Two regions in one name (« Bourgogne-Franche-Comté » without the 2016 map): no guess from it.
+        if not found:
+            code = regions.departement_region(component, year)
+            if code is not None and code in keys.codes.values():
+                return code
     return None
 
 
@@ -754,7 +771,7 @@ def _metadata(
         if region_given:
             values["region_code"], sources["region_code"] = default_region, "option"
         else:
-            guessed = guess_region(components, keys)
+            guessed = guess_region(components, keys, values.get("year") or guess_year(components))
             if guessed is not None:
                 values["region_code"] = guessed
                 sources["region_code"] = "nom" if len(keys.find(components[0])) == 1 else "dossier"

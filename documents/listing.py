@@ -16,6 +16,7 @@ from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from documents import deadlines, permissions
+from documents.regions import covered_codes, current_code
 from documents.archive import visible_documents
 from documents.bounds import row_id
 from documents.frenchtext import french_order
@@ -142,7 +143,8 @@ def filter_documents(user: User | None, filters: DocumentFilters, *,
     if filters.region == permissions.NATIONAL:
         stmt = stmt.where(Document.region_code.is_(None))
     elif filters.region:
-        stmt = stmt.where(Document.region_code == filters.region)
+        # A current region also stands for its predecessors (76: 91 and 73); a 2009 code for itself.
+        stmt = stmt.where(Document.region_code.in_(sorted(covered_codes(filters.region))))
     if filters.year is not None:
         stmt = stmt.where(Document.year == filters.year)
     if filters.status:
@@ -263,7 +265,8 @@ def completeness(session: Session, user: User | None, *, doc_type: str, first_ye
     first_year = max(first_year, last_year - MAX_MATRIX_YEARS + 1)
     years = list(range(first_year, last_year + 1))
     allowed = permissions.visible_regions(user)
-    regions = [r for r in session.scalars(select(Region).order_by(french_order(Region.name)))
+    # One row per current region: the documents of its predecessors count in it.
+    regions = [r for r in session.scalars(select(Region).where(Region.valid_until.is_(None)).order_by(french_order(Region.name)))
                if allowed is None or r.code in allowed]
     rows = [(r.code, r.name) for r in regions]
     if include_national and (allowed is None or permissions.NATIONAL in allowed):
@@ -275,9 +278,10 @@ def completeness(session: Session, user: User | None, *, doc_type: str, first_ye
         scoped = scoped.where(Document.status == status)
     sub = scoped.subquery()
     stmt = select(sub.c.region_code, sub.c.year, func.count()).group_by(sub.c.region_code, sub.c.year)
-    counts = {
-        (region or permissions.NATIONAL, int(year)): int(n) for region, year, n in session.execute(stmt)
-    }
+    counts: dict[tuple[str, int], int] = {}
+    for region, year, n in session.execute(stmt):
+        key = (current_code(region) or permissions.NATIONAL, int(year))
+        counts[key] = counts.get(key, 0) + int(n)
     return CompletenessMatrix(doc_type=doc_type, status=status, years=years, rows=rows, counts=counts)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from documents.models import Role, User
+from documents.regions import covered_codes
 
 logger = logging.getLogger(__name__)
 
@@ -18,7 +19,8 @@ NATIONAL = "national"
 def visible_regions(user: User | None) -> frozenset[str] | None:
     """Region codes the user may read (``NATIONAL`` included), or None for all regions.
 
-    An empty frozenset means nothing at all.
+    An empty frozenset means nothing at all. A user of a current region reads its
+    predecessors' records too (Occitanie: Languedoc-Roussillon and Midi-Pyrénées).
     """
     try:
         if user is None or not user.active:
@@ -29,10 +31,10 @@ def visible_regions(user: User | None) -> frozenset[str] | None:
         if role is Role.REGIONAL:
             if not user.region_code:
                 return frozenset({NATIONAL})
-            return frozenset({user.region_code, NATIONAL})
+            return covered_codes(user.region_code) | {NATIONAL}
         if role is Role.LECTEUR:
             if user.region_code:
-                return frozenset({user.region_code, NATIONAL})
+                return covered_codes(user.region_code) | {NATIONAL}
             return None
     except Exception:  # noqa: BLE001 - a broken check must deny, never grant
         logger.exception("permission check failed; denying")
@@ -60,8 +62,10 @@ def can_write_region(user: User | None, region_code: str | None) -> bool:
         if role in (Role.ADMIN, Role.NATIONAL):
             return True
         if role is Role.REGIONAL:
-            # Regional staff read national documents but only change their own region's.
-            return bool(user.region_code) and region_code == user.region_code
+            # Regional staff read national documents but only change their own region's
+            # (its predecessors' included: the DRAC Occitanie keeps the Midi-Pyrénées files).
+            return bool(user.region_code) and region_code is not None \
+                and region_code in covered_codes(user.region_code)
         return False
     except Exception:  # noqa: BLE001
         logger.exception("permission check failed; denying")

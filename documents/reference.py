@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict
 
 from sqlalchemy import select
@@ -20,13 +21,19 @@ def load_reference(session: Session) -> dict[str, int]:
     """
     created = {"regions": 0, "organisations": 0, "quartiers": 0}
     regions = {r.code: r for r in session.scalars(select(Region))}
-    for row in referencedata.load_regions():
+    rows = referencedata.load_regions()
+    for row in rows:
         region = regions.get(row.code)
         if region is None:
-            session.add(Region(code=row.code, name=row.name, slug=row.slug))
+            region = regions[row.code] = Region(code=row.code, slug=row.slug)
+            session.add(region)
             created["regions"] += 1
-        else:
-            region.name, region.slug = row.name, row.slug
+        region.name, region.slug, region.former_name = row.name, row.slug, row.former_name
+        region.valid_from, region.valid_until = _date(row.valid_from), _date(row.valid_until)
+    session.flush()
+    # Successors after every row exists (the foreign key points inside the table).
+    for row in rows:
+        regions[row.code].successor_code = row.successor_code
     session.flush()
     existing_orgs = set(session.scalars(select(Organisation.slug)))
     for org in referencedata.load_organisations():
@@ -34,6 +41,7 @@ def load_reference(session: Session) -> dict[str, int]:
             continue
         values = asdict(org)
         values["region_code"] = values.get("region_code") or None
+        values["valid_until"] = _date(values.get("valid_until") or "")
         session.add(Organisation(**values))
         created["organisations"] += 1
     quartiers = {q.code: q for q in session.scalars(select(Quartier))}
@@ -57,6 +65,10 @@ def load_reference(session: Session) -> dict[str, int]:
     return created
 
 
+def _date(value: str) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
 def update_organisation(
     session: Session,
     org: Organisation,
@@ -68,6 +80,7 @@ def update_organisation(
     representative: str,
     representative_title: str,
     email: str,
+    phone: str = "",
     actor: User | None = None,
 ) -> Organisation:
     """Change an organisation's details (admins only; checked by the caller)."""
@@ -82,6 +95,7 @@ def update_organisation(
     org.name, org.short_name, org.kind = name[:300], short_name.strip()[:100], kind
     org.address, org.representative = address.strip()[:2000], representative.strip()[:200]
     org.representative_title, org.email = representative_title.strip()[:200], email.strip()[:254]
+    org.phone = phone.strip()[:40]
     audit.record(session, "organisation.update", actor=actor, object_type="organisation",
                  object_id=org.id, region_code=org.region_code, details={"before": str(before)})
     return org

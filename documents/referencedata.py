@@ -1,4 +1,4 @@
-"""Reference data of the 2009 protocol: regions, organisations and the 215 quartiers of annex 2.
+"""Reference data: regions (2009 and 2016 maps), départements, organisations and the 215 quartiers of annex 2.
 
 Pure data, no database: the CSV files shipped in ``documents/data/`` are read into frozen
 dataclasses, and ``parse_annex2`` rebuilds ``quartiers.csv`` from the protocol text
@@ -63,6 +63,10 @@ __all__ = [
     "QuartierType",
     "ReferenceDataError",
     "RegionRow",
+    "DepartementRow",
+    "current_regions",
+    "load_departements",
+    "regions_of_2009",
     "dump_quartiers_csv",
     "load_organisations",
     "load_quartiers",
@@ -131,11 +135,46 @@ ANNEX2_REGION_NAMES: dict[str, str] = {
 
 @dataclass(frozen=True, slots=True)
 class RegionRow:
-    """A region of the 2009 map, with the INSEE-like code used in annex 2."""
+    """A region of the 2009 or the 2016 map, with its INSEE code and its period of validity.
+
+    A region that kept its code in 2016 (11, 24, 52, 53, 93, 94) is one row, named as today;
+    ``former_name`` keeps the 2009 name when it changed ("Centre"). ``aliases`` are the other
+    ways folders name it: provisional 2016 names, abbreviations (slug form).
+    """
 
     code: str
     name: str
     slug: str
+    valid_from: str = ""
+    valid_until: str = ""
+    successor_code: str | None = None
+    former_name: str = ""
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def current(self) -> bool:
+        """True for a region of today's map."""
+        return not self.valid_until
+
+    @property
+    def in_2009_map(self) -> bool:
+        """True for a region of the 2009 protocol (annex 2)."""
+        return not self.valid_from
+
+    @property
+    def name_in_2009(self) -> str:
+        """The name the region had in the 2009 protocol."""
+        return self.former_name or self.name
+
+
+@dataclass(frozen=True, slots=True)
+class DepartementRow:
+    """A département, with its region in the 2009 map and today."""
+
+    code: str
+    name: str
+    region_2009: str | None
+    region_code: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +190,8 @@ class OrganisationRow:
     representative: str
     representative_title: str
     email: str
+    #: Last day of a historical organisation (a 2009 DRAC: "2015-12-31"), "" while it exists.
+    valid_until: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -400,15 +441,42 @@ def _read_csv(name: str, columns: tuple[str, ...]) -> list[dict[str, str]]:
     return list(reader)
 
 
+REGION_COLUMNS = ("code", "name", "slug", "valid_from", "valid_until", "successor_code", "former_name", "aliases")
+
+
 @cache
 def _regions() -> tuple[RegionRow, ...]:
     rows = tuple(
-        RegionRow(code=r["code"], name=r["name"], slug=r["slug"])
-        for r in _read_csv("regions.csv", ("code", "name", "slug"))
+        RegionRow(code=r["code"], name=r["name"], slug=r["slug"], valid_from=r["valid_from"],
+                  valid_until=r["valid_until"], successor_code=r["successor_code"] or None,
+                  former_name=r["former_name"], aliases=tuple(a for a in r["aliases"].split("|") if a))
+        for r in _read_csv("regions.csv", REGION_COLUMNS)
     )
     _require_unique("regions.csv", "code", [row.code for row in rows])
     _require_unique("regions.csv", "slug", [row.slug for row in rows])
+    current = {row.code for row in rows if row.current}
+    for row in rows:
+        # Every former region leads to exactly one current region, in one step.
+        if row.current != (row.successor_code is None) or (row.successor_code and row.successor_code not in current):
+            raise ReferenceDataError(
+                f"regions.csv, région {row.code} : une région close doit avoir pour successeur une "
+                "région actuelle, et une région actuelle n'en a pas."
+            )
     return rows
+
+
+@cache
+def _departements() -> tuple[DepartementRow, ...]:
+    codes = {region.code for region in _regions()}
+    rows = []
+    for raw in _read_csv("departements.csv", ("code", "name", "region_2009", "region_code")):
+        row = DepartementRow(code=raw["code"], name=raw["name"], region_2009=raw["region_2009"] or None,
+                             region_code=raw["region_code"])
+        if row.region_code not in codes or (row.region_2009 is not None and row.region_2009 not in codes):
+            raise ReferenceDataError(f"departements.csv, département {row.code} : région inconnue.")
+        rows.append(row)
+    _require_unique("departements.csv", "code", [row.code for row in rows])
+    return tuple(rows)
 
 
 @cache
@@ -475,8 +543,23 @@ def _require_unique(file: str, column: str, values: list[str]) -> None:
 
 
 def load_regions() -> list[RegionRow]:
-    """Return the 26 regions of the 2009 map from ``documents/data/regions.csv``."""
+    """Return every region, of the 2009 map and of today's, from ``documents/data/regions.csv``."""
     return list(_regions())
+
+
+def regions_of_2009() -> list[RegionRow]:
+    """Return the 26 regions of the 2009 protocol (annex 2)."""
+    return [row for row in _regions() if row.in_2009_map]
+
+
+def current_regions() -> list[RegionRow]:
+    """Return the 18 regions of today's map (13 metropolitan, 5 overseas)."""
+    return [row for row in _regions() if row.current]
+
+
+def load_departements() -> list[DepartementRow]:
+    """Return the départements with their 2009 and current region (``documents/data/departements.csv``)."""
+    return list(_departements())
 
 
 def load_organisations() -> list[OrganisationRow]:

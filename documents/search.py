@@ -59,6 +59,7 @@ from whoosh.support.charset import accent_map
 from whoosh.util import make_binary_tree
 
 from documents.errors import DomainError
+from documents.regions import covered_codes
 
 logger = logging.getLogger(__name__)
 
@@ -1146,7 +1147,7 @@ class _Compiler:
                 f"Le filtre « {fld} » n'a pas de valeur ; écrivez par exemple "
                 "type:convention ou region:11."
             )
-        return wq.Term(fld, folded)
+        return _filter_term(fld, folded)
 
     def compile_prefix(self, node: _Node, fields: Sequence[str], *, negated: bool) -> wq.Query:
         self.prefixes += 1
@@ -1307,6 +1308,15 @@ def _plain_snippet(text: str) -> str:
 TextFor = Callable[[Sequence[str]], Mapping[str, str]]
 
 
+def _filter_term(fld: str, folded: str) -> wq.Query:
+    """One filter value; a current region also matches its predecessors (region:76 finds 91 and 73)."""
+    if fld == "region":
+        codes = sorted(covered_codes(folded))
+        if len(codes) > 1:
+            return wq.Or([wq.Term(fld, code) for code in codes])
+    return wq.Term(fld, folded)
+
+
 def _filters_query(filters: Mapping[str, str | Sequence[str]] | None) -> list[wq.Query]:
     out: list[wq.Query] = []
     for key, value in (filters or {}).items():
@@ -1314,7 +1324,7 @@ def _filters_query(filters: Mapping[str, str | Sequence[str]] | None) -> list[wq
         if fld is None or fld in _TEXT_FIELDS:
             raise _err(f"Le filtre « {key} » n'existe pas.")
         values = [value] if isinstance(value, str) else list(value)
-        terms = [wq.Term(fld, fold(str(v))) for v in values if fold(str(v))]
+        terms = [_filter_term(fld, fold(str(v))) for v in values if fold(str(v))]
         if terms:
             out.append(wq.Or(terms) if len(terms) > 1 else terms[0])
     return out

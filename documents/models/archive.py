@@ -201,8 +201,8 @@ class Document(Base):
 
     @property
     def region_label(self) -> str:
-        """Region name, or "National"."""
-        return self.region.name if self.region is not None else "National"
+        """Region name (with today's region beside a former one), or "National"."""
+        return self.region.label if self.region is not None else "National"
 
     @property
     def keyword_list(self) -> list[str]:

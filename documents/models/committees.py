@@ -161,7 +161,7 @@ class Committee(Base):
     @property
     def region_label(self) -> str:
         """Region name, or "National"."""
-        return self.region.name if self.region is not None else "National"
+        return self.region.label if self.region is not None else "National"
 
 
 class CommitteeMember(Base):
@@ -288,7 +288,7 @@ class Meeting(Base):
     @property
     def region_label(self) -> str:
         """Region name, or "National"."""
-        return self.region.name if self.region is not None else "National"
+        return self.region.label if self.region is not None else "National"
 
 
 class AgendaItem(Base):

@@ -2,22 +2,51 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from documents.db import Base
 
 
 class Region(Base):
-    """A region of the 2009 map, with its annex 2 code (11, 21, …, 971)."""
+    """A region of the 2009 map (annex 2 code: 11, 21, …, 971) or of today's (27, 76, 01, 06…).
+
+    A 2009 region merged in 2016 is closed (``valid_until``) and names its ``successor_code``;
+    a region that kept its code is one row with today's name and its 2009 ``former_name``.
+    """
 
     __tablename__ = "region"
 
     code: Mapped[str] = mapped_column(String(8), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     slug: Mapped[str] = mapped_column(String(100), unique=True)
+    valid_from: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    valid_until: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    #: No database foreign key: see migration 0009 (the shipped data is checked when loaded).
+    successor_code: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    former_name: Mapped[str] = mapped_column(String(100), default="")
+
+    @property
+    def current(self) -> bool:
+        """True for a region of today's map."""
+        return self.valid_until is None
+
+    @property
+    def label(self) -> str:
+        """Name, with today's region beside a former one: « Languedoc-Roussillon (auj. Occitanie) »."""
+        from documents.regions import region_rows  # late: the model module stays data-only
+
+        if self.successor_code:
+            successor = region_rows().get(self.successor_code)
+            if successor is not None and successor.name == self.name:
+                # Overseas regions kept their name and took a new code (971 → 01).
+                return f"{self.name} (code {self.code} jusqu'en 2015)"
+            if successor is not None:
+                return f"{self.name} (auj. {successor.name})"
+        return self.name
 
 
 class OrganisationKind(str, enum.Enum):
@@ -63,6 +92,9 @@ class Organisation(Base):
     representative: Mapped[str] = mapped_column(String(200), default="")
     representative_title: Mapped[str] = mapped_column(String(200), default="")
     email: Mapped[str] = mapped_column(String(254), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    #: Last day of a historical organisation (the 2009 DRACs: 31 December 2015).
+    valid_until: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
 
     region = relationship("Region", lazy="joined")
 
@@ -89,3 +121,16 @@ class Quartier(Base):
     type: Mapped[str] = mapped_column(String(20))
 
     region = relationship("Region", lazy="joined")
+
+    @property
+    def current_region_name(self) -> str:
+        """Today's region when it differs from annex 2's (91 → « Occitanie », 24 → « Centre-Val de Loire »), else ""."""
+        from documents.regions import current_code, region_rows  # late: the model module stays data-only
+
+        code = current_code(self.region_code) or ""
+        row, own = region_rows().get(code), region_rows().get(self.region_code)
+        if row is None or (code == self.region_code and not row.former_name):
+            return ""
+        if own is not None and code != self.region_code and own.name == row.name:
+            return ""  # 971 → 01: same region, new code
+        return row.name

@@ -21,7 +21,8 @@ from intranet.web import admin_required, current_actor
 
 
 def _region_choices() -> list:
-    regions = db.session.scalars(select(Region).order_by(french_order(Region.name))).all()
+    # Accounts belong to today's regions; each sees its predecessors' records.
+    regions = db.session.scalars(select(Region).where(Region.valid_until.is_(None)).order_by(french_order(Region.name))).all()
     return choices([("", "— Aucune (national) —")] + [(r.code, f"{r.name} ({r.code})") for r in regions])
 
 

@@ -21,6 +21,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 
 from documents import permissions
 from documents.bounds import YEAR_MAX, YEAR_MIN, parse_year, row_id
+from documents.regions import covered_codes
 from documents.archive import (
     DuplicateDocument,
     Metadata,
@@ -331,7 +332,9 @@ def list_documents() -> Any:
         known, code = RegionKeys.load(db.session).resolve_scope(args["region"])
         if not known:
             errors["region"] = "Région inconnue."
-        stmt = stmt.where(Document.region_code == code)  # None (national) compiles to IS NULL
+        # None (national) compiles to IS NULL; a current region also covers its predecessors.
+        stmt = stmt.where(Document.region_code.is_(None) if code is None
+                          else Document.region_code.in_(sorted(covered_codes(code))))
     if args.get("year"):
         year = parse_year(args["year"])
         if year is None:

@@ -13,6 +13,7 @@ from flask import abort, jsonify, request, url_for
 
 from documents import committees as C
 from documents.bounds import MAX_ID, YEAR_MAX, YEAR_MIN, parse_year, row_id
+from documents.regions import covered_codes
 from documents.errors import ValidationError
 from documents.models import Meeting
 from intranet.api import ID_SCHEMA, bp, document, query_param
@@ -124,7 +125,8 @@ def meetings() -> Any:
         stmt = stmt.where(Meeting.committee_id == committee_id)
     region = (args.get("region") or "").strip()
     if region:
-        stmt = stmt.where(Meeting.region_code.is_(None) if region == "national" else Meeting.region_code == region)
+        stmt = stmt.where(Meeting.region_code.is_(None) if region == "national"
+                          else Meeting.region_code.in_(sorted(covered_codes(region))))
     if args.get("year"):
         year = parse_year(args["year"])
         if year is None:

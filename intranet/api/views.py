@@ -37,14 +37,17 @@ def me() -> Any:
     })
 
 
-document("/regions", "get", "Les régions (carte 2009, codes de l'annexe 2)")
+document("/regions", "get", "Les régions des cartes 2009 et 2016 (codes INSEE), avec validité et successeur")
 
 
 @bp.get("/regions")
 def regions() -> Any:
     """All regions (reference data, visible to every account)."""
     rows = db.session.scalars(select(Region).order_by(Region.code)).all()
-    items = [{"code": r.code, "name": r.name, "slug": r.slug} for r in rows]
+    items = [{"code": r.code, "name": r.name, "slug": r.slug, "current": r.current,
+              "valid_from": r.valid_from.isoformat() if r.valid_from else None,
+              "valid_until": r.valid_until.isoformat() if r.valid_until else None,
+              "successor": r.successor_code} for r in rows]
     return jsonify({"items": items, "total": len(items)})
 
 

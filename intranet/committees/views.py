@@ -154,7 +154,8 @@ def _uploaded(field: str) -> Iterator[tuple[Path, str]]:
 
 
 def _region_choices(user: Any) -> list:
-    regions = db.session.scalars(select(Region).order_by(french_order(Region.name))).all()
+    # New committees sit in today's regions; the 2009 ones keep only their closed committees.
+    regions = db.session.scalars(select(Region).where(Region.valid_until.is_(None)).order_by(french_order(Region.name))).all()
     return choices([("", "— Choisir —")] + [(r.code, r.name) for r in regions
                                             if permissions.can_write_region(user, r.code)])
 

@@ -160,6 +160,7 @@ def generate_cmd(model: str, region_code: str | None, all_regions: bool, year: i
                     click.echo(f"    {key} : {message}")
             click.echo(f"{len(result.produced)} brouillon(s) dans {out} ; {len(result.skipped)} région(s) ignorée(s).")
             if not result.produced:
+                click.echo(drafting.NOTHING_PRODUCED, err=True)
                 raise SystemExit(1)
             return
         if region_code is None:

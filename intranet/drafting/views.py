@@ -71,7 +71,8 @@ def _template(template_id: int) -> drafting.TemplateInfo:
 
 def _writable_regions() -> list[Region]:
     user = current_actor()
-    regions = db.session.scalars(select(Region).order_by(french_order(Region.name))).all()
+    # Drafts are written for today's regions; the 2009 ones only hold the archive.
+    regions = db.session.scalars(select(Region).where(Region.valid_until.is_(None)).order_by(french_order(Region.name))).all()
     return [r for r in regions if permissions.can_write_region(user, r.code)]
 
 
@@ -378,6 +379,7 @@ def batch(template_id: int) -> Any:
     fields = drafting.template_fields(db.session, template)
     grid = drafting.grid_fields(fields)
     common_specs = drafting.common_fields(fields)
+    parties = _party_cells(fields)
     regions = _writable_regions()
     year = _year_arg((request.form if request.method == "POST" else request.args).get("year",
                                                                                       dt.date.today().year))
@@ -389,6 +391,10 @@ def batch(template_id: int) -> Any:
         rows: dict[str, dict[str, Any]] = {
             r.code: {s.name: request.form.get(f"r-{r.code}-{s.name}", "") for s in grid} for r in regions
         }
+        for r in regions:
+            for key, _ in parties:
+                owner, _, sub = key.partition(".")
+                rows[r.code].setdefault(owner, {})[sub] = request.form.get(f"p-{r.code}-{key}", "")
         upload_file = request.files.get("csv")
         try:
             if upload_file and upload_file.filename:
@@ -408,8 +414,15 @@ def batch(template_id: int) -> Any:
     grid_values = {r.code: drafting.prefill(db.session, template, r.code, year) for r in regions}
     return render_template(
         "drafting/batch.html", template=template, grid=grid, common_specs=common_specs, regions=regions,
-        grid_values=grid_values, year=year, errors=errors, input_id=input_id,
+        grid_values=grid_values, year=year, errors=errors, input_id=input_id, parties=parties,
     ), status
+
+
+def _party_cells(fields: list[Any]) -> list[tuple[str, str]]:
+    """(« drac.adresse », label) of the parties' details a batch row may give (the name comes from the référentiel)."""
+    return [(f"{spec.name}.{sub.name}", f"{spec.label} – {sub.label}")
+            for spec in fields if spec.type == "organisation" and not spec.computed
+            for sub in spec.subfields if sub.name != "nom"]
 
 
 def _start_thread(batch_id: int) -> None:

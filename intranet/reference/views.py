@@ -6,11 +6,12 @@ import re
 import unicodedata
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from sqlalchemy import or_, select
 
-from documents import reference
+from documents import organisations_csv, reference
+from documents.regions import covered_codes
 from documents.errors import ValidationError
 from documents.frenchtext import french_order
 from documents.models import Organisation, OrganisationKind, Quartier, Region
@@ -18,7 +19,7 @@ from intranet.extensions import db
 from intranet.forms import choices, show_errors
 from intranet.pagination import paginate, parse_page_args
 from intranet.reference import bp
-from intranet.reference.forms import OrganisationForm
+from intranet.reference.forms import OrganisationForm, OrganisationsImportForm
 from intranet.web import admin_required, current_actor
 
 
@@ -30,7 +31,8 @@ def quartier_query(args: Any) -> Any:
     commune = (args.get("commune") or "").strip()
     text = (args.get("q") or "").strip()[:200]
     if region:
-        stmt = stmt.where(Quartier.region_code == region)
+        # Quartiers keep their 2009 code: today's code (76) finds those of 91 and 73.
+        stmt = stmt.where(Quartier.region_code.in_(sorted(covered_codes(region))))
     if departement:
         stmt = stmt.where(Quartier.departement.in_(_departements_like(departement)))
     if commune:
@@ -76,15 +78,21 @@ def index() -> Any:
 @bp.route("/regions")
 @login_required
 def regions() -> Any:
-    """All regions with their DRAC and coordination."""
+    """Today's regions with their DRAC, coordination and predecessors; then the closed 2009 regions."""
     rows = db.session.scalars(select(Region).order_by(french_order(Region.name))).all()
+    current = [r for r in rows if r.current]
+    former = [r for r in rows if not r.current]
+    predecessors: dict[str, list[Region]] = {}
+    for r in former:
+        predecessors.setdefault(r.successor_code or "", []).append(r)
     orgs = db.session.scalars(
         select(Organisation).where(Organisation.kind.in_(["drac", "coordination_regionale"]))
     ).all()
     by_region: dict[str, dict[str, Organisation]] = {}
     for org in orgs:
         by_region.setdefault(org.region_code or "", {})[org.kind] = org
-    return render_template("reference/regions.html", regions=rows, by_region=by_region)
+    return render_template("reference/regions.html", regions=current, former=former, predecessors=predecessors,
+                           by_region=by_region, names={r.code: r.name for r in rows})
 
 
 @bp.route("/organisations")
@@ -98,7 +106,7 @@ def organisations() -> Any:
     if kind:
         stmt = stmt.where(Organisation.kind == kind)
     if region:
-        stmt = stmt.where(Organisation.region_code == region)
+        stmt = stmt.where(Organisation.region_code.in_(sorted(covered_codes(region))))
     if text:
         stmt = stmt.where(Organisation.name.ilike(f"%{_like(text)}%", escape="\\"))
     page, per_page = parse_page_args(request.args)
@@ -127,7 +135,7 @@ def edit_organisation(org_id: int) -> Any:
                 kind=form.kind.data or "", address=form.address.data or "",
                 representative=form.representative.data or "",
                 representative_title=form.representative_title.data or "",
-                email=form.email.data or "",
+                email=form.email.data or "", phone=form.phone.data or "",
             )
         except ValidationError as exc:
             show_errors(form, exc, "name")
@@ -139,6 +147,42 @@ def edit_organisation(org_id: int) -> Any:
     elif request.method == "POST":
         status = 422
     return render_template("reference/organisation_form.html", form=form, org=org), status
+
+
+@bp.route("/organisations.csv")
+@admin_required
+def organisations_export() -> Any:
+    """Every organisation as one CSV (UTF-8, « ; ») to fill in and import back."""
+    return Response(organisations_csv.export_csv(db.session), mimetype="text/csv", headers={
+        "Content-Disposition": 'attachment; filename="organisations.csv"'})
+
+
+@bp.route("/organisations/import", methods=["GET", "POST"])
+@admin_required
+def organisations_import() -> Any:
+    """Admins import the organisations CSV: a dry run first shows what would change."""
+    form = OrganisationsImportForm()
+    report = None
+    status = 200
+    if form.validate_on_submit():
+        try:
+            report = organisations_csv.import_csv(db.session, form.file.data.read(), actor=current_actor(),
+                                                  dry_run=bool(form.dry_run.data), ip=request.remote_addr or "")
+        except ValidationError as exc:
+            db.session.rollback()
+            show_errors(form, exc, "file")
+            status = 422
+        else:
+            if report.applied:
+                db.session.commit()
+                flash(report.summary(), "success")
+            else:
+                db.session.rollback()
+                status = 422 if report.errors else 200
+    elif request.method == "POST":
+        status = 422
+    return render_template("reference/organisations_import.html", form=form, report=report,
+                           labels=organisations_csv.LABELS, shown=organisations_csv.shown), status
 
 
 @bp.route("/quartiers")

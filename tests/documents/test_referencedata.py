@@ -19,7 +19,9 @@ from documents.referencedata import (
     dump_quartiers_csv,
     load_organisations,
     load_quartiers,
+    current_regions,
     load_regions,
+    regions_of_2009,
     parse_annex2,
     repair_text,
 )
@@ -282,7 +284,7 @@ def test_ambiguous_glyphs_are_left_as_they_are(source_text: str) -> None:
 
 
 def test_regions_are_the_26_of_2009(source_text: str) -> None:
-    regions = load_regions()
+    regions = regions_of_2009()
     codes = [region.code for region in regions]
     assert len(regions) == 26
     assert len(set(codes)) == 26
@@ -292,8 +294,9 @@ def test_regions_are_the_26_of_2009(source_text: str) -> None:
     assert {code for code in codes if len(code) == 3} == {"971", "972", "973", "974"}
     # Mayotte (976) only if the protocol names it, which it does not.
     assert ("976" in codes) == ("Mayotte" in source_text)
-    by_code = {region.code: region.name for region in regions}
+    by_code = {region.code: region.name_in_2009 for region in regions}
     assert by_code["11"] == "Île-de-France"
+    assert by_code["24"] == "Centre"
     assert by_code["93"] == "Provence-Alpes-Côte d'Azur"
     assert by_code["974"] == "La Réunion"
 
@@ -309,7 +312,8 @@ def test_every_quartier_region_exists() -> None:
 
 def test_every_region_has_one_drac_and_one_coordination_slot() -> None:
     organisations = load_organisations()
-    regions = {region.code: region.name for region in load_regions()}
+    regions = {region.code: region for region in load_regions()}
+    overseas = {"01", "02", "03", "04", "06"}
     for kind, prefix in (
         ("drac", "DRAC "),
         ("coordination_regionale", "Coordination régionale Passeurs d'images – "),
@@ -318,12 +322,30 @@ def test_every_region_has_one_drac_and_one_coordination_slot() -> None:
         assert sorted(org.region_code or "" for org in rows) == sorted(regions)
         for org in rows:
             assert org.region_code is not None
-            assert org.name == prefix + regions[org.region_code]
+            region = regions[org.region_code]
+            # Overseas, today's services are DACs (directions des affaires culturelles).
+            expected = "DAC " if kind == "drac" and region.code in overseas else prefix
+            assert org.name == expected + region.name
+            # The 2009 DRACs of merged regions are historical: dated like their region.
+            assert org.valid_until == region.valid_until
+
+
+def test_regions_history_two_maps() -> None:
+    current = current_regions()
+    assert len(current) == 18
+    assert sum(len(region.code) == 2 and region.code >= "11" for region in current) == 13
+    by_code = {region.code: region for region in load_regions()}
+    assert by_code["76"].name == "Occitanie" and by_code["91"].successor_code == "76"
+    assert by_code["73"].successor_code == "76" and by_code["971"].successor_code == "01"
+    assert by_code["06"].name == "Mayotte" and by_code["06"].valid_from == "2011-03-31"
+    assert by_code["24"].name == "Centre-Val de Loire" and by_code["24"].current
+    # Every 2009 region is either current or leads to a current one.
+    assert all(region.current or by_code[region.successor_code or ""].current for region in regions_of_2009())
 
 
 def test_organisation_slugs_unique_and_kinds_known() -> None:
     organisations = load_organisations()
-    assert len({org.slug for org in organisations}) == len(organisations) == 5 + 1 + 26 + 26
+    assert len({org.slug for org in organisations}) == len(organisations) == 5 + 1 + 2 * (26 + 12)
     assert {org.kind for org in organisations} == ORGANISATION_KINDS
     national = [org for org in organisations if org.kind in {"signataire", "coordination_nationale"}]
     assert all(org.region_code is None for org in national)

@@ -59,9 +59,13 @@ def test_token_does_not_open_html_pages(app: Any, db_session: Any) -> None:
 def test_regions(client: Any, auth: AuthActions) -> None:
     auth.login("paca")
     data = client.get("/api/v1/regions").get_json()
-    assert data["total"] == 26 == len(data["items"])
-    assert {"code": "93", "name": "Provence-Alpes-Côte d'Azur", "slug": "provence-alpes-cote-d-azur"} in data["items"]
-    assert [item["code"] for item in data["items"]][:2] == ["11", "21"]
+    assert data["total"] == 26 + 12 == len(data["items"])  # the 2009 map and today's
+    assert {"code": "93", "name": "Provence-Alpes-Côte d'Azur", "slug": "provence-alpes-cote-d-azur", "current": True,
+            "valid_from": None, "valid_until": None, "successor": None} in data["items"]
+    assert {"code": "91", "name": "Languedoc-Roussillon", "slug": "languedoc-roussillon", "current": False,
+            "valid_from": None, "valid_until": "2015-12-31", "successor": "76"} in data["items"]
+    assert [item["code"] for item in data["items"]][:2] == ["01", "02"]
+    assert sum(item["current"] for item in data["items"]) == 18
 
 
 def test_quartiers_paginated_with_total(app: Any, db_session: Any) -> None:

@@ -39,9 +39,9 @@ def test_load_reference_is_idempotent(fresh_app: Any) -> None:
     assert runner.invoke(args=["db", "upgrade"]).output.strip() == "Base de données à jour."
     first = runner.invoke(args=["load-reference"])
     assert first.exit_code == 0, first.output
-    assert "26 regions ajoutés" in first.output and "215 quartiers ajoutés" in first.output
+    assert "38 regions ajoutés" in first.output and "215 quartiers ajoutés" in first.output
     after_first = counts(fresh_app)
-    assert after_first["region"] == 26 and after_first["quartier"] == 215 and after_first["organisation"] >= 32
+    assert after_first["region"] == 38 and after_first["quartier"] == 215 and after_first["organisation"] >= 32
 
     # An admin's edit survives a reload of the shipped data.
     with fresh_app.extensions["db_factory"]() as session:
@@ -73,7 +73,7 @@ def test_bootstrap_twice_keeps_data(fresh_app: Any) -> None:
                             input=STRONG + "\n")
     assert created.exit_code == 0, created.output
     before = counts(fresh_app)
-    assert before["region"] == 26 and before["quartier"] == 215 and before["user_account"] == 2
+    assert before["region"] == 38 and before["quartier"] == 215 and before["user_account"] == 2
 
     second = runner.invoke(args=["bootstrap", "--admin-email", "autre@passeurs.local"])
     assert second.exit_code == 0, second.output

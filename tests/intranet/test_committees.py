@@ -420,10 +420,10 @@ def test_bootstrap_hook_and_cli(app: Any, runner: Any, db_session: Any) -> None:
     assert BOOTSTRAP_HOOKS.count(bootstrap_committees) == 1
     assert count(db_session, Committee) == 0
     result = runner.invoke(args=["committees-init"])
-    assert result.exit_code == 0 and "Comités créés : 27." in result.output
+    assert result.exit_code == 0 and "Comités créés : 19." in result.output  # national + 18 current regions
     assert runner.invoke(args=["committees-init"]).output.strip() == "Comités créés : 0."
     result = runner.invoke(args=["committees-compliance"])
-    assert result.exit_code == 0 and f"Comités sans réunion en {dt.date.today().year} : 27" in result.output
+    assert result.exit_code == 0 and f"Comités sans réunion en {dt.date.today().year} : 19" in result.output
 
 
 # --------------------------------------------------------------------------- edits: committee, roles, guests,

@@ -36,15 +36,21 @@ def count_shown(response: Any) -> int:
     return int(match.group(1) or match.group(2))
 
 
-def test_regions_page_lists_26_regions(client: Any, auth: AuthActions) -> None:
+def test_regions_page_lists_current_then_2009_regions(client: Any, auth: AuthActions) -> None:
     auth.login("lecteur")
     page = client.get("/referentiel/regions")
     assert page.status_code == 200
     body = text_of(page)
-    rows = re.findall(r"<tr>\s*<td>(\d+)</td><td>([^<]+)</td>", body)
-    assert len(rows) == 26
-    assert ("11", "Île-de-France") in rows and ("974", "La Réunion") in rows and ("94", "Corse") in rows
-    assert "DRAC Île-de-France" in body
+    current, former = body.split("<caption>")[1:3]
+    rows = re.findall(r"<tr>\s*<td>(\d+)</td><td>([^<]+)</td>", current)
+    assert len(rows) == 18
+    assert ("11", "Île-de-France") in rows and ("04", "La Réunion") in rows and ("94", "Corse") in rows
+    assert ("76", "Occitanie") in rows and ("06", "Mayotte") in rows
+    assert "Languedoc-Roussillon (91), Midi-Pyrénées (73)" in current and "Centre (même code)" in current
+    old = re.findall(r"<tr>\s*<td>(\d+)</td><td>([^<]+)</td>", former)
+    assert len(old) == 20 and ("91", "Languedoc-Roussillon") in old and ("974", "La Réunion") in old
+    assert "DRAC Languedoc-Roussillon" in former and "Occitanie (76)" in former
+    assert "DRAC Île-de-France" in current and "DAC Mayotte" in current
     assert "/referentiel/quartiers?region=93" in body
 
 
@@ -117,7 +123,7 @@ def test_organisations_filters(client: Any, auth: AuthActions) -> None:
     coordination = table_body(client.get("/referentiel/organisations?kind=coordination_nationale"))
     assert "Kyrnéa International" in coordination
     dracs = client.get("/referentiel/organisations?kind=drac")
-    assert count_shown(dracs) == 26
+    assert count_shown(dracs) == 26 + 12  # the 2009 DRACs kept, and those of the new regions
     region = table_body(client.get("/referentiel/organisations?region=93"))
     assert "DRAC Provence-Alpes-Côte d'Azur" in region and "DRAC Corse" not in region
     by_name = table_body(client.get("/referentiel/organisations?q=kyrn"))
