@@ -65,7 +65,7 @@ def test_french_order_in_sql_places_ile_de_france_among_the_i(db_session: Any) -
     assert "Île-de-France" in names and len(names) > 10
     assert names == by_name(names, name=lambda n: n)
     assert names[-1] != "Île-de-France"
-    assert names.index("Haute-Normandie") + 1 == names.index("Île-de-France") == names.index("La Réunion") - 1
+    assert names.index("Hauts-de-France") + 1 == names.index("Île-de-France") == names.index("La Réunion") - 1
     organisations = list(db_session.scalars(select(Organisation.name).order_by(french_order(Organisation.name))))
     assert organisations == by_name(organisations, name=lambda n: n)
 
@@ -79,8 +79,8 @@ def _regions_in(page: str, select_name: str) -> list[str]:
 def test_region_lists_on_pages_are_in_french_order(client: Any, auth: AuthActions) -> None:
     auth.login("admin")
     regions_page = html.unescape(client.get("/referentiel/regions").get_data(as_text=True))
-    assert regions_page.index("Haute-Normandie") < regions_page.index("Île-de-France") \
-        < regions_page.index("Limousin")
+    assert regions_page.index("Hauts-de-France") < regions_page.index("Île-de-France") \
+        < regions_page.index("Martinique")
     assert "Voir les quartiers d'Île-de-France" in re.sub(r"<[^>]+>", "", regions_page)
     upload = client.get("/documents/nouveau").get_data(as_text=True)
     options = [o for o in _regions_in(upload, "region") if "(" in o]
