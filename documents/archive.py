@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from documents import audit, filetypes, permissions
+from documents import audit, filetypes, locking, permissions
 from documents.db import utcnow
 from documents.errors import DomainError, NotFound, PermissionDenied, ValidationError
 from documents.models import (
@@ -412,6 +412,7 @@ def add_version(
         _require_write(actor, document.region_code)
     if document.in_trash:
         raise ValidationError("Ce document est dans la corbeille : restaurez-le d'abord.")
+    locking.ensure_can_version(session, document)
     prepared = prepare_file(session, storage, path, filename, allow_duplicate_of=document.id,
                             extracted=extracted)
     current = document.current
@@ -450,6 +451,7 @@ def update_metadata(session: Session, document: Document, *, actor: User | None,
     meta = _clean_metadata(session, meta)
     _require_write(actor, meta.region_code)
     before = Metadata.of(document)
+    locking.ensure_can_describe(session, document, before, meta)
     changed = {k: str(getattr(meta, k)) for k in vars(meta) if getattr(meta, k) != getattr(before, k)}
     _apply(session, document, meta)
     document.updated_at = utcnow()
@@ -515,6 +517,7 @@ def trash_document(session: Session, document: Document, *, actor: User | None, 
     _require_write(actor, document.region_code)
     if document.in_trash:
         return
+    locking.ensure_can_trash(session, document)
     document.deleted_at = utcnow()
     document.deleted_by_id = actor.id if actor else None
     enqueue(session, document.id, action="delete")
@@ -524,9 +527,12 @@ def trash_document(session: Session, document: Document, *, actor: User | None, 
 
 
 def restore_document(session: Session, document: Document, *, actor: User | None, ip: str = "") -> None:
-    """Bring a document back from the trash (administrators)."""
-    if not permissions.is_admin(actor):
-        raise PermissionDenied("Seuls les administrateurs restaurent depuis la corbeille.")
+    """Bring a document back from the trash (staff, within the regions they may change)."""
+    if not permissions.can_write_anything(actor):
+        raise PermissionDenied("Les comptes en lecture seule ne restaurent pas depuis la corbeille.")
+    if not permissions.can_write_region(actor, document.region_code):
+        # Another region's trash is not even shown: no hint that the document exists.
+        raise NotFound("Document introuvable.")
     if not document.in_trash:
         return
     document.deleted_at = None

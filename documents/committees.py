@@ -892,7 +892,8 @@ def _file_minutes(session: Session, storage: Storage, meeting: Meeting, *, actor
                                        comment=comment, origin=origin, ip=ip)
         version = 1
     else:
-        # An approved version is never touched: any change after approval is a new version.
+        # Approved minutes are locked (documents.locking): add_version refuses a new version until an
+        # administrator unlocks them; the approved version itself is never touched.
         version = archive.add_version(session, storage, doc, actor=actor, path=path, filename=filename,
                                       comment=comment, origin=origin, ip=ip).number
     meeting.minutes_document = doc

@@ -19,7 +19,7 @@ from flask import abort, jsonify, request, send_file, url_for
 from sqlalchemy import func, or_, select
 from werkzeug.datastructures import FileStorage, MultiDict
 
-from documents import permissions
+from documents import locking, permissions
 from documents.archive import (
     DuplicateDocument,
     Metadata,
@@ -74,6 +74,8 @@ _ID_PARAM = {"name": "id", "in": "path", "required": True, "schema": {"type": "i
 _ERRORS = {
     "403": {"description": "Compte en lecture seule, ou région non autorisée"},
     "404": {"description": "Document introuvable (ou d'une autre région)"},
+    "409": {"description": "Document verrouillé (convention signée, compte rendu approuvé…) ou source d'un "
+                           "modèle de rédaction ; ou fichier déjà archivé"},
     "422": {"description": "Données refusées ; « fields » détaille chaque champ"},
 }
 
@@ -115,7 +117,19 @@ def document_json(doc: Document, *, versions: bool = True) -> dict[str, Any]:
     }
     if versions:
         data["versions"] = [version_json(doc, v) for v in doc.versions]
+        data["lock"] = lock_json(doc)
     return data
+
+
+def lock_json(doc: Document) -> dict[str, Any]:
+    """Whether a document is locked, why, and who unlocked it (one document: the check costs a query)."""
+    kind = locking.lock_reason(db.session, doc)
+    return {
+        "locked": kind is not None and doc.unlocked_at is None, "reason": kind,
+        "unlocked_at": doc.unlocked_at.isoformat() if doc.unlocked_at else None,
+        "unlocked_by": doc.unlocked_by.display_name if doc.unlocked_by else None,
+        "unlock_reason": doc.unlock_reason or None,
+    }
 
 
 # ------------------------------------------------------------------ input
@@ -388,14 +402,16 @@ def patch_document(document_id: int) -> Any:
         update_metadata(db.session, doc, actor=current_actor(), meta=meta, ip=client_ip())
     except ValidationError as exc:
         raise _api_errors(exc) from None
+    except locking.LockedDocument as exc:
+        raise locking.LockedDocument(exc.message, errors={API_NAME.get(k, k): v for k, v in exc.errors.items()}) \
+            from None
     return jsonify(document_json(doc))
 
 
 document("/documents/{id}/versions", "post", "Ajouter une version", params=[_ID_PARAM], body={
     "content": {"multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
         "file": {"type": "string", "format": "binary"}, "comment": {"type": "string"}}}}}},
-    responses={"201": {"description": "Version ajoutée"}, "409": {"description": "Fichier déjà archivé"},
-               **_ERRORS})
+    responses={"201": {"description": "Version ajoutée"}, **_ERRORS})
 
 
 @bp.post("/documents/<int:document_id>/versions")
