@@ -34,7 +34,7 @@ from documents.archive import (
 )
 from documents.errors import NotFound, ValidationError
 from documents.intake import RegionKeys, parse_bool, parse_date, parse_doc_type, parse_status, title_from_name
-from documents.models import Document, DocumentVersion, Organisation
+from documents.models import Document, DocumentVersion, Organisation, User
 from intranet.api import bp, document, query_param
 from intranet.api.views import PAGE_PARAMS, page_payload
 from intranet.extensions import db, storage
@@ -124,10 +124,12 @@ def document_json(doc: Document, *, versions: bool = True) -> dict[str, Any]:
 def lock_json(doc: Document) -> dict[str, Any]:
     """Whether a document is locked, why, and who unlocked it (one document: the check costs a query)."""
     kind = locking.lock_reason(db.session, doc)
+    # By id: right after the unlock, the relationship still holds what was loaded before it.
+    unlocker = db.session.get(User, doc.unlocked_by_id) if doc.unlocked_by_id else None
     return {
         "locked": kind is not None and doc.unlocked_at is None, "reason": kind,
         "unlocked_at": doc.unlocked_at.isoformat() if doc.unlocked_at else None,
-        "unlocked_by": doc.unlocked_by.display_name if doc.unlocked_by else None,
+        "unlocked_by": unlocker.display_name if unlocker else None,
         "unlock_reason": doc.unlock_reason or None,
     }
 
