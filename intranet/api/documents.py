@@ -456,7 +456,7 @@ document("/documents/{id}", "delete", "Mettre un document à la corbeille (resta
 @bp.delete("/documents/<int:document_id>")
 @writer_required
 def delete_document(document_id: int) -> Any:
-    """Send a document to the trash; an administrator can restore it."""
+    """Send a document to the trash (restorable by its region's staff); a locked record answers 409."""
     doc = _load(document_id)
     trash_document(db.session, doc, actor=current_actor(), ip=client_ip())
     return jsonify(document_json(doc, versions=False))

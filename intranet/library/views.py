@@ -614,7 +614,7 @@ def unlink(document_id: int, link_id: int) -> Any:
 @bp.route("/<int:document_id>/corbeille", methods=["POST"])
 @writer_required
 def trash(document_id: int) -> Any:
-    """Send a document to the trash (an administrator can restore it)."""
+    """Send a document to the trash (its region's staff can restore it); locked records answer 409."""
     doc = _document(document_id)
     _guard_write(doc)
     try:

@@ -48,7 +48,8 @@ def test_archive_in_the_browser(page: Any, live_server: LiveServer, tmp_path: Pa
         rows.nth(index).get_by_label("Type").select_option(doc_type)
     page.locator("#region").select_option("11")
     page.locator("#year").fill("2026")
-    page.locator("#status").select_option("signe")
+    # « En signature »: a signed convention would be locked, and this walk adds a version and edits dates.
+    page.locator("#status").select_option("en_signature")
     shot(page, "1-upload")
     page.get_by_role("button", name="Archiver").click()
     page.wait_for_load_state()
