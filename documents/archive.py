@@ -452,8 +452,12 @@ def update_metadata(session: Session, document: Document, *, actor: User | None,
     _require_write(actor, meta.region_code)
     before = Metadata.of(document)
     locking.ensure_can_describe(session, document, before, meta)
-    changed = {k: str(getattr(meta, k)) for k in vars(meta) if getattr(meta, k) != getattr(before, k)}
+    changed = {k: str(getattr(meta, k)) for k in vars(meta)
+               if locking.normalised(k, getattr(meta, k)) != locking.normalised(k, getattr(before, k))}
     _apply(session, document, meta)
+    if before.status != meta.status == DocStatus.SIGNE.value:
+        # Signed anew after an administrator's unlocking: the record is sealed again.
+        locking.relock(session, document, actor=actor, why="signé", ip=ip)
     document.updated_at = utcnow()
     document.updated_by_id = actor.id if actor else None
     enqueue(session, document.id)

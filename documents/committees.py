@@ -31,7 +31,7 @@ from babel.dates import format_time as babel_time
 from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from documents import archive, audit, permissions
+from documents import archive, audit, locking, permissions
 from documents.calendar import aware, meeting_ics
 from documents.db import utcnow
 from documents.errors import DomainError, NotFound, PermissionDenied, ValidationError
@@ -1011,6 +1011,8 @@ def approve_minutes(session: Session, meeting: Meeting, *, actor: User | None, n
     # someone filed a newer file through the archive in the meantime.
     version = meeting.minutes_submitted_version or (doc.current.number if doc.current else None)
     _set_minutes_status(session, meeting, MinutesStatus.APPROUVE.value)
+    # Minutes an administrator unlocked to correct are sealed again by this new approval.
+    locking.relock(session, doc, actor=actor, why="compte rendu approuvé", ip=ip)
     meeting.minutes_approved_version = version
     meeting.minutes_approved_at = utcnow()
     meeting.minutes_approved_by_id = actor.id if actor else None

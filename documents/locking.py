@@ -103,7 +103,8 @@ def ensure_can_trash(session: Session, document: Document) -> None:
             "Déposez d'abord un autre modèle à sa place.")
 
 
-def _normalised(name: str, value: object) -> object:
+def normalised(name: str, value: object) -> object:
+    """A ``Metadata`` value in the form that compares: parties are a set (their order means nothing)."""
     # Parties come in the referential's name order from the document, sorted ids from a form.
     if name == "party_ids" and isinstance(value, Iterable):
         return frozenset(value)  # type: ignore[arg-type]
@@ -113,7 +114,7 @@ def _normalised(name: str, value: object) -> object:
 def legal_changes(before: object, after: object) -> list[str]:
     """Names of the legal fields that differ between two ``archive.Metadata``."""
     return [name for name in LEGAL_FIELDS
-            if _normalised(name, getattr(before, name)) != _normalised(name, getattr(after, name))]
+            if normalised(name, getattr(before, name)) != normalised(name, getattr(after, name))]
 
 
 def ensure_can_describe(session: Session, document: Document, before: object, after: object) -> None:
@@ -175,3 +176,15 @@ def lock_document(session: Session, document: Document, *, actor: User | None, i
                  region_code=document.region_code, ip=ip, details={"lock": kind or ""})
     session.flush()
     return document
+
+
+def relock(session: Session, document: Document, *, actor: User | None, why: str, ip: str = "") -> None:
+    """Lock again, without an administrator, a record that a new approval or signature seals anew."""
+    if document.unlocked_at is None:
+        return
+    document.unlocked_at = None
+    document.unlocked_by_id = None
+    document.unlock_reason = ""
+    audit.record(session, "document.lock", actor=actor, object_type="document", object_id=document.id,
+                 region_code=document.region_code, ip=ip, details={"lock": why})
+    session.flush()

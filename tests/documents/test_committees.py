@@ -385,6 +385,13 @@ def test_minutes_workflow(session: Any, storage: LocalStorage, notifier: C.Notif
     assert (meeting.minutes_status, meeting.minutes_approved_version) == ("brouillon", 1)
     assert doc.status == "brouillon"
     assert [c.body for c in meeting.comments] == ["Ajouter la date."]
+    assert doc.unlocked_at is not None, "unlocked until the committee approves again"
+    C.submit_minutes(session, meeting, actor=idf)
+    C.approve_minutes(session, meeting, actor=idf)
+    assert (meeting.minutes_approved_version, doc.unlocked_at, doc.status) == (2, None, "signe")
+    with pytest.raises(LockedDocument):
+        C.draft_minutes(session, storage, meeting, actor=idf)
+    session.rollback()
     subjects = [m.subject for m in list_outbox(outbox)]
     assert any("Compte rendu à relire" in s for s in subjects) and any("Compte rendu approuvé" in s for s in subjects)
     actions = set(session.scalars(select(AuditEvent.action).where(AuditEvent.object_type == "meeting")))

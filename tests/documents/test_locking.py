@@ -170,6 +170,22 @@ def test_admin_unlocks_with_a_reason_then_relocks(db_session: Any, store: LocalS
     unlock = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "document.unlock"))
     assert unlock.details == {"reason": "Montant mal saisi (avenant n° 2)", "lock": "avenant signé"}
     assert unlock.actor_id == admin.id
+    # Everyone who reads the document sees who unlocked it and why, in its history.
+    history = listing.document_history(db_session, doc)
+    assert {"document.unlock", "document.lock"} <= {e.action for e in history}
+
+
+def test_signing_anew_relocks(db_session: Any, store: LocalStorage, tmp_path: Path) -> None:
+    doc = file_doc(db_session, store, tmp_path, "Convention à resigner")
+    locking.unlock_document(db_session, doc, actor=user(db_session, "admin"), reason="Erreur de parties")
+    meta = archive.Metadata.of(doc)
+    meta.status = "en_signature"
+    archive.update_metadata(db_session, doc, actor=user(db_session, "idf"), meta=meta)
+    assert doc.unlocked_at is not None and not locking.is_locked(db_session, doc)
+    meta.status = "signe"
+    archive.update_metadata(db_session, doc, actor=user(db_session, "idf"), meta=meta)
+    assert doc.unlocked_at is None and locking.is_locked(db_session, doc)
+    assert actions(db_session, doc.id)[-2:] == ["document.lock", "document.metadata"]
 
 
 def test_nothing_to_unlock_on_a_draft(db_session: Any, store: LocalStorage, tmp_path: Path) -> None:
