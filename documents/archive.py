@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from documents import audit, filetypes, permissions
+from documents import audit, filetypes, locking, permissions
 from documents.bounds import refuse_nul, row_id
 from documents.db import utcnow
 from documents.errors import DomainError, NotFound, PermissionDenied, ValidationError
@@ -417,6 +417,7 @@ def add_version(
         _require_write(actor, document.region_code)
     if document.in_trash:
         raise ValidationError("Ce document est dans la corbeille : restaurez-le d'abord.")
+    locking.ensure_can_version(session, document)
     prepared = prepare_file(session, storage, path, filename, allow_duplicate_of=document.id,
                             extracted=extracted)
     current = document.current
@@ -455,8 +456,13 @@ def update_metadata(session: Session, document: Document, *, actor: User | None,
     meta = _clean_metadata(session, meta)
     _require_write(actor, meta.region_code)
     before = Metadata.of(document)
-    changed = {k: str(getattr(meta, k)) for k in vars(meta) if getattr(meta, k) != getattr(before, k)}
+    locking.ensure_can_describe(session, document, before, meta)
+    changed = {k: str(getattr(meta, k)) for k in vars(meta)
+               if locking.normalised(k, getattr(meta, k)) != locking.normalised(k, getattr(before, k))}
     _apply(session, document, meta)
+    if before.status != meta.status == DocStatus.SIGNE.value:
+        # Signed anew after an administrator's unlocking: the record is sealed again.
+        locking.relock(session, document, actor=actor, why="signé", ip=ip)
     document.updated_at = utcnow()
     document.updated_by_id = actor.id if actor else None
     enqueue(session, document.id)
@@ -520,6 +526,7 @@ def trash_document(session: Session, document: Document, *, actor: User | None, 
     _require_write(actor, document.region_code)
     if document.in_trash:
         return
+    locking.ensure_can_trash(session, document)
     document.deleted_at = utcnow()
     document.deleted_by_id = actor.id if actor else None
     enqueue(session, document.id, action="delete")
@@ -529,9 +536,12 @@ def trash_document(session: Session, document: Document, *, actor: User | None, 
 
 
 def restore_document(session: Session, document: Document, *, actor: User | None, ip: str = "") -> None:
-    """Bring a document back from the trash (administrators)."""
-    if not permissions.is_admin(actor):
-        raise PermissionDenied("Seuls les administrateurs restaurent depuis la corbeille.")
+    """Bring a document back from the trash (staff, within the regions they may change)."""
+    if not permissions.can_write_anything(actor):
+        raise PermissionDenied("Les comptes en lecture seule ne restaurent pas depuis la corbeille.")
+    if not permissions.can_write_region(actor, document.region_code):
+        # Another region's trash is not even shown: no hint that the document exists.
+        raise NotFound("Document introuvable.")
     if not document.in_trash:
         return
     document.deleted_at = None

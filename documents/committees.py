@@ -31,7 +31,7 @@ from babel.dates import format_time as babel_time
 from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from documents import archive, audit, permissions
+from documents import archive, audit, locking, permissions
 from documents.bounds import refuse_nul
 from documents.regions import covered_codes
 from documents.calendar import aware, meeting_ics
@@ -905,7 +905,8 @@ def _file_minutes(session: Session, storage: Storage, meeting: Meeting, *, actor
                                        comment=comment, origin=origin, ip=ip)
         version = 1
     else:
-        # An approved version is never touched: any change after approval is a new version.
+        # Approved minutes are locked (documents.locking): add_version refuses a new version until an
+        # administrator unlocks them; the approved version itself is never touched.
         version = archive.add_version(session, storage, doc, actor=actor, path=path, filename=filename,
                                       comment=comment, origin=origin, ip=ip).number
     meeting.minutes_document = doc
@@ -1023,6 +1024,8 @@ def approve_minutes(session: Session, meeting: Meeting, *, actor: User | None, n
     # someone filed a newer file through the archive in the meantime.
     version = meeting.minutes_submitted_version or (doc.current.number if doc.current else None)
     _set_minutes_status(session, meeting, MinutesStatus.APPROUVE.value)
+    # Minutes an administrator unlocked to correct are sealed again by this new approval.
+    locking.relock(session, doc, actor=actor, why="compte rendu approuvé", ip=ip)
     meeting.minutes_approved_version = version
     meeting.minutes_approved_at = utcnow()
     meeting.minutes_approved_by_id = actor.id if actor else None

@@ -33,6 +33,19 @@ from documents.models import (
     document_quartier,
 )
 
+def trashed_documents(user: User | None) -> Select[tuple[Document]]:
+    """The trash ``user`` may restore from: every region for national staff, their own for regional staff."""
+    stmt = visible_documents(user, include_trash=True).where(Document.deleted_at.is_not(None))
+    if user is None or not permissions.can_write_anything(user):
+        return stmt.where(False)
+    if not permissions.can_write_region(user, None):
+        # Regional staff read national documents but restore only their own region's.
+        if not user.region_code or not permissions.can_write_region(user, user.region_code):
+            return stmt.where(False)
+        stmt = stmt.where(Document.region_code == user.region_code)
+    return stmt.order_by(Document.deleted_at.desc(), Document.id.desc())
+
+
 #: Sort keys offered to users, with their French labels.
 SORTS: dict[str, str] = {
     "updated": "Dernière modification",
@@ -290,7 +303,7 @@ def completeness(session: Session, user: User | None, *, doc_type: str, first_ye
 #: Audit actions that change a document: shown to everyone who may read it.
 CHANGE_ACTIONS: tuple[str, ...] = (
     "document.upload", "document.version", "document.metadata", "document.link", "document.unlink",
-    "document.trash", "document.restore",
+    "document.trash", "document.restore", "document.unlock", "document.lock",
 )
 
 

@@ -165,6 +165,12 @@ class Document(Base):
     deleted_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True
     )
+    #: Set while an administrator has unlocked a locked record (see ``documents.locking``).
+    unlocked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    unlocked_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True
+    )
+    unlock_reason: Mapped[str] = mapped_column(Text, default="")
 
     region = relationship("Region", lazy="joined")
     versions: Mapped[list[DocumentVersion]] = relationship(
@@ -177,6 +183,7 @@ class Document(Base):
                              order_by="Quartier.code")
     created_by = relationship("User", foreign_keys=[created_by_id], lazy="joined")
     updated_by = relationship("User", foreign_keys=[updated_by_id], lazy="joined")
+    unlocked_by = relationship("User", foreign_keys=[unlocked_by_id], lazy="joined")
 
     @property
     def current(self) -> DocumentVersion | None:

@@ -19,7 +19,7 @@ from flask import abort, jsonify, request, send_file, url_for
 from sqlalchemy import func, or_, select
 from werkzeug.datastructures import FileStorage, MultiDict
 
-from documents import permissions
+from documents import locking, permissions
 from documents.bounds import YEAR_MAX, YEAR_MIN, parse_year, row_id
 from documents.regions import covered_codes
 from documents.archive import (
@@ -36,7 +36,7 @@ from documents.archive import (
 )
 from documents.errors import NotFound, ValidationError
 from documents.intake import RegionKeys, parse_bool, parse_date, parse_doc_type, parse_status, title_from_name
-from documents.models import Document, DocumentVersion, Organisation
+from documents.models import Document, DocumentVersion, Organisation, User
 from intranet.api import ID_SCHEMA, bp, document, query_param
 from intranet.api.views import PAGE_PARAMS, page_payload
 from intranet.extensions import db, storage
@@ -76,6 +76,8 @@ _ID_PARAM = {"name": "id", "in": "path", "required": True, "schema": ID_SCHEMA}
 _ERRORS = {
     "403": {"description": "Compte en lecture seule, ou région non autorisée"},
     "404": {"description": "Document introuvable (ou d'une autre région)"},
+    "409": {"description": "Document verrouillé (convention signée, compte rendu approuvé…) ou source d'un "
+                           "modèle de rédaction ; ou fichier déjà archivé"},
     "422": {"description": "Données refusées ; « fields » détaille chaque champ"},
 }
 
@@ -117,7 +119,21 @@ def document_json(doc: Document, *, versions: bool = True) -> dict[str, Any]:
     }
     if versions:
         data["versions"] = [version_json(doc, v) for v in doc.versions]
+        data["lock"] = lock_json(doc)
     return data
+
+
+def lock_json(doc: Document) -> dict[str, Any]:
+    """Whether a document is locked, why, and who unlocked it (one document: the check costs a query)."""
+    kind = locking.lock_reason(db.session, doc)
+    # By id: right after the unlock, the relationship still holds what was loaded before it.
+    unlocker = db.session.get(User, doc.unlocked_by_id) if doc.unlocked_by_id else None
+    return {
+        "locked": kind is not None and doc.unlocked_at is None, "reason": kind,
+        "unlocked_at": doc.unlocked_at.isoformat() if doc.unlocked_at else None,
+        "unlocked_by": unlocker.display_name if unlocker else None,
+        "unlock_reason": doc.unlock_reason or None,
+    }
 
 
 # ------------------------------------------------------------------ input
@@ -393,14 +409,16 @@ def patch_document(document_id: int) -> Any:
         update_metadata(db.session, doc, actor=current_actor(), meta=meta, ip=client_ip())
     except ValidationError as exc:
         raise _api_errors(exc) from None
+    except locking.LockedDocument as exc:
+        raise locking.LockedDocument(exc.message, errors={API_NAME.get(k, k): v for k, v in exc.errors.items()}) \
+            from None
     return jsonify(document_json(doc))
 
 
 document("/documents/{id}/versions", "post", "Ajouter une version", params=[_ID_PARAM], body={
     "content": {"multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
         "file": {"type": "string", "format": "binary"}, "comment": {"type": "string"}}}}}},
-    responses={"201": {"description": "Version ajoutée"}, "409": {"description": "Fichier déjà archivé"},
-               **_ERRORS})
+    responses={"201": {"description": "Version ajoutée"}, **_ERRORS})
 
 
 @bp.post("/documents/<id:document_id>/versions")
@@ -444,7 +462,7 @@ document("/documents/{id}", "delete", "Mettre un document à la corbeille (resta
 @bp.delete("/documents/<id:document_id>")
 @writer_required
 def delete_document(document_id: int) -> Any:
-    """Send a document to the trash; an administrator can restore it."""
+    """Send a document to the trash (restorable by its region's staff); a locked record answers 409."""
     doc = _load(document_id)
     trash_document(db.session, doc, actor=current_actor(), ip=client_ip())
     return jsonify(document_json(doc, versions=False))

@@ -121,5 +121,93 @@ def check_cmd(repair: bool, as_json: bool, skip_hash: bool, grace_minutes: int) 
     sys.exit(0 if report.ok else 1)
 
 
+def _actor(as_email: str | None) -> Any:
+    """The account named by ``--as``, or the first active administrator."""
+    from intranet.cli import user_by_email
+
+    actor = user_by_email(as_email) if as_email else intake.default_actor(_session())
+    if actor is None:
+        _fail("aucun administrateur actif : précisez le compte avec --as EMAIL.")
+    return actor
+
+
+def _run(verb: Any) -> None:
+    """Run a verb, commit; a refusal (locked record, rights…) is a French message and exit code 2."""
+    session = _session()
+    try:
+        verb(session)
+        session.commit()
+    except DomainError as exc:
+        session.rollback()
+        _fail(exc.message)
+
+
+_AS = click.option("--as", "as_email", default=None, help="Compte qui agit (par défaut : le premier administrateur).")
+
+
+@click.command("unlock")
+@click.argument("document_id", type=click.IntRange(min=1, max=2**31 - 1))
+@click.option("--reason", required=True, help="Motif écrit du déverrouillage (conservé dans le journal).")
+@_AS
+@with_appcontext
+def unlock_cmd(document_id: int, reason: str, as_email: str | None) -> None:
+    """Déverrouille un document verrouillé (convention signée, compte rendu approuvé…), avec un motif."""
+    from documents import archive, locking
+
+    actor = _actor(as_email)
+    _run(lambda s: locking.unlock_document(s, archive.get_document(s, actor, document_id), actor=actor,
+                                           reason=reason, ip="cli"))
+    click.echo(f"Document {document_id} déverrouillé. Pensez à le reverrouiller : intranet lock {document_id}")
+
+
+@click.command("lock")
+@click.argument("document_id", type=click.IntRange(min=1, max=2**31 - 1))
+@_AS
+@with_appcontext
+def lock_cmd(document_id: int, as_email: str | None) -> None:
+    """Reverrouille un document qu'un administrateur avait déverrouillé."""
+    from documents import archive, locking
+
+    actor = _actor(as_email)
+    _run(lambda s: locking.lock_document(s, archive.get_document(s, actor, document_id), actor=actor, ip="cli"))
+    click.echo(f"Document {document_id} reverrouillé.")
+
+
+@click.command("trash")
+@click.argument("document_id", type=click.IntRange(min=1, max=2**31 - 1))
+@_AS
+@with_appcontext
+def trash_cmd(document_id: int, as_email: str | None) -> None:
+    """Met un document à la corbeille (refusé s'il est verrouillé ou source d'un modèle)."""
+    from documents import archive
+
+    actor = _actor(as_email)
+    _run(lambda s: archive.trash_document(s, archive.get_document(s, actor, document_id), actor=actor, ip="cli"))
+    click.echo(f"Document {document_id} mis à la corbeille.")
+
+
+@click.command("restore")
+@click.argument("document_id", type=click.IntRange(min=1, max=2**31 - 1))
+@_AS
+@with_appcontext
+def restore_cmd(document_id: int, as_email: str | None) -> None:
+    """Restaure un document de la corbeille (l'équipe de sa région, ou l'équipe nationale)."""
+    from documents import archive, permissions
+    from documents.errors import NotFound
+    from documents.models import Document
+
+    actor = _actor(as_email)
+
+    def restore(session: Any) -> None:
+        doc = session.get(Document, document_id)
+        # Same answer for a missing document and another region's: nothing tells that it exists.
+        if doc is None or not doc.in_trash or not permissions.can_read_region(actor, doc.region_code):
+            raise NotFound(f"Aucun document n° {document_id} dans la corbeille.")
+        archive.restore_document(session, doc, actor=actor, ip="cli")
+
+    _run(restore)
+    click.echo(f"Document {document_id} restauré.")
+
+
 #: Click commands added to the ``intranet`` group.
-COMMANDS: list[Any] = [import_cmd, check_cmd]
+COMMANDS: list[Any] = [import_cmd, check_cmd, unlock_cmd, lock_cmd, trash_cmd, restore_cmd]

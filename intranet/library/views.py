@@ -21,7 +21,7 @@ from flask_login import login_required
 from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 
-from documents import archive, filetypes, listing, permissions
+from documents import archive, filetypes, listing, locking, permissions
 from documents import preview as previews
 from documents.errors import DomainError, NotFound, PermissionDenied, ValidationError
 from documents.frenchtext import french_order
@@ -57,7 +57,8 @@ HORIZON_SHORT, HORIZON_LONG = 30, 90
 ACTION_LABELS = {
     "document.upload": "Dépôt", "document.version": "Nouvelle version", "document.metadata": "Métadonnées modifiées",
     "document.link": "Lien ajouté", "document.unlink": "Lien retiré", "document.trash": "Mis à la corbeille",
-    "document.restore": "Restauré", "document.view": "Consultation", "document.download": "Téléchargement",
+    "document.restore": "Restauré", "document.unlock": "Déverrouillé", "document.lock": "Reverrouillé",
+    "document.view": "Consultation", "document.download": "Téléchargement",
     "document.preview": "Aperçu PDF", "access.denied": "Accès refusé",
 }
 #: Form field that each metadata error of ``archive.Metadata`` belongs to.
@@ -100,7 +101,7 @@ def _guard_write(doc: Document) -> None:
         deny("document", doc.id, region_code=doc.region_code, status=403)
 
 
-def _apply_errors(form: Any, exc: ValidationError) -> None:
+def _apply_errors(form: Any, exc: ValidationError | locking.LockedDocument) -> None:
     for key, message in exc.errors.items():
         field = getattr(form, _FIELD_OF.get(key, key), None)
         if field is not None:
@@ -386,7 +387,7 @@ def _link_form(doc: Document) -> LinkForm:
 
 
 def _page(doc: Document, *, link_form: LinkForm | None = None, version_form: VersionForm | None = None,
-          status: int = 200) -> Any:
+          status: int = 200, unlock_errors: list[str] | None = None) -> Any:
     user = current_actor()
     outgoing, incoming = archive.links_of(db.session, user, doc)
     current = doc.current
@@ -403,6 +404,8 @@ def _page(doc: Document, *, link_form: LinkForm | None = None, version_form: Ver
         link_form=link_form or _link_form(doc), version_form=version_form or VersionForm(),
         preview_html=preview_html, preview_error=preview_error,
         deadlines=_deadlines_of(doc), action_labels=ACTION_LABELS,
+        lock_kind=locking.lock_reason(db.session, doc), model=locking.model_of(db.session, doc),
+        unlock_errors=unlock_errors or [],
     ), status
 
 
@@ -440,6 +443,12 @@ def edit(document_id: int) -> Any:
     elif form.validate_on_submit():
         try:
             archive.update_metadata(db.session, doc, actor=current_actor(), meta=form.metadata(), ip=client_ip())
+        except locking.LockedDocument as exc:
+            db.session.rollback()
+            _apply_errors(form, exc)
+            if exc.errors:  # _apply_errors only shows the message when no field is named
+                form.form_errors.append(exc.message)
+            status = 409
         except ValidationError as exc:
             db.session.rollback()
             _apply_errors(form, exc)
@@ -452,7 +461,8 @@ def edit(document_id: int) -> Any:
             return redirect(url_for("library.show", document_id=doc.id))
     else:
         status = 422
-    return render_template("library/edit.html", form=form, doc=doc), status
+    return render_template("library/edit.html", form=form, doc=doc,
+                           locked=locking.is_locked(db.session, doc)), status
 
 
 @bp.route("/<id:document_id>/versions", methods=["POST"])
@@ -620,20 +630,24 @@ def unlink(document_id: int, link_id: int) -> Any:
 @bp.route("/<id:document_id>/corbeille", methods=["POST"])
 @writer_required
 def trash(document_id: int) -> Any:
-    """Send a document to the trash (an administrator can restore it)."""
+    """Send a document to the trash (its region's staff can restore it); locked records answer 409."""
     doc = _document(document_id)
     _guard_write(doc)
-    archive.trash_document(db.session, doc, actor=current_actor(), ip=client_ip())
-    flash(f"« {doc.title} » a été mis à la corbeille. Un administrateur peut le restaurer.", "success")
+    try:
+        archive.trash_document(db.session, doc, actor=current_actor(), ip=client_ip())
+    except locking.LockedDocument as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return _page(doc, status=exc.status)
+    flash(f"« {doc.title} » a été mis à la corbeille. Vous pouvez le restaurer depuis la corbeille.", "success")
     return redirect(url_for("library.index"))
 
 
 @bp.route("/corbeille")
-@admin_required
+@writer_required
 def trash_list() -> Any:
-    """Documents in the trash (administrators only)."""
-    stmt = (archive.visible_documents(current_actor(), include_trash=True)
-            .where(Document.deleted_at.is_not(None)).order_by(Document.deleted_at.desc(), Document.id.desc()))
+    """Documents in the trash that the user may restore (their regions; every region for national staff)."""
+    stmt = listing.trashed_documents(current_actor())
     page, per_page = parse_page_args(request.args)
     return render_template("library/trash.html", page=paginate(db.session, stmt, page, per_page),
                            args=request.args)
@@ -641,16 +655,17 @@ def trash_list() -> Any:
 
 def _trashed(document_id: int) -> Document:
     doc = db.session.get(Document, document_id)
-    if doc is None or not doc.in_trash:
+    # Another region's trash is out of scope: 404, as for any document one may not change.
+    if doc is None or not doc.in_trash or not permissions.can_write_region(current_actor(), doc.region_code):
         deny("document", document_id, region_code=doc.region_code if doc else None)
     assert doc is not None
     return doc
 
 
 @bp.route("/<id:document_id>/restaurer", methods=["POST"])
-@admin_required
+@writer_required
 def restore(document_id: int) -> Any:
-    """Bring a document back from the trash."""
+    """Bring a document back from the trash (staff, within the regions they may change)."""
     doc = _trashed(document_id)
     archive.restore_document(db.session, doc, actor=current_actor(), ip=client_ip())
     flash(f"« {doc.title} » a été restauré.", "success")

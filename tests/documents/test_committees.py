@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from documents import archive
 from documents import committees as C
 from documents.errors import NotFound, PermissionDenied, ValidationError
+from documents.locking import LockedDocument, unlock_document
 from documents.mail import OutboxMailer, list_outbox, read_outbox
 from documents.models import (
     ActionItem,
@@ -369,15 +370,29 @@ def test_minutes_workflow(session: Any, storage: LocalStorage, notifier: C.Notif
     assert [m.id for m in C.approved_minutes(session, user(session, "idf"))] == [meeting.id]
     assert C.approved_minutes(session, user(session, "paca")) == []
 
-    # A change after approval is a new version; the approved one is still recorded, unchanged.
+    # Approved minutes are locked: no new version until an administrator unlocks them with a reason.
     approved_sha = doc.current.sha256
     C.set_agenda_notes(session, meeting, actor=idf, notes={meeting.agenda[0].id: "Ajout après approbation."})
+    with pytest.raises(LockedDocument, match="compte rendu approuvé"):
+        C.draft_minutes(session, storage, meeting, actor=idf)
+    session.rollback()
+    assert [v.number for v in doc.versions] == [1] and meeting.minutes_status == "approuve"
+    unlock_document(session, doc, actor=user(session, "admin"), reason="Erreur de date dans le relevé")
+    session.commit()
+    # Once unlocked, a change after approval is a new version; the approved one is still recorded.
     C.draft_minutes(session, storage, meeting, actor=idf)
     session.refresh(doc)
     assert [v.number for v in doc.versions] == [1, 2] and doc.versions[0].sha256 == approved_sha
     assert (meeting.minutes_status, meeting.minutes_approved_version) == ("brouillon", 1)
     assert doc.status == "brouillon"
     assert [c.body for c in meeting.comments] == ["Ajouter la date."]
+    assert doc.unlocked_at is not None, "unlocked until the committee approves again"
+    C.submit_minutes(session, meeting, actor=idf)
+    C.approve_minutes(session, meeting, actor=idf)
+    assert (meeting.minutes_approved_version, doc.unlocked_at, doc.status) == (2, None, "signe")
+    with pytest.raises(LockedDocument):
+        C.draft_minutes(session, storage, meeting, actor=idf)
+    session.rollback()
     subjects = [m.subject for m in list_outbox(outbox)]
     assert any("Compte rendu à relire" in s for s in subjects) and any("Compte rendu approuvé" in s for s in subjects)
     actions = set(session.scalars(select(AuditEvent.action).where(AuditEvent.object_type == "meeting")))

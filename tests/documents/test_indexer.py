@@ -19,7 +19,7 @@ from sqlalchemy import func, select, update
 
 import samplefiles as sf
 import testkit
-from documents import archive, consistency, indexer
+from documents import archive, consistency, indexer, locking
 from documents.models import Document, IndexOutbox, Organisation, Quartier
 from documents.search import IndexBusy, IndexEntry, SearchScope, entry_id, open_index, search, writing
 from documents.storage import LocalStorage
@@ -82,6 +82,8 @@ def test_entry_holds_current_version_and_metadata(app, db_session, store, factor
               doc_type="convention", year=2010, status="signe", keywords=["cinéma plein air"],
               party_ids=[cnc.id], quartier_codes=[quartier.code], signature_date=dt.date(2010, 3, 4))
     version_path = sf.write_sample(tmp_path / "v2.docx", sf.make_docx(["Nouvelle version : ateliers en prison."]))
+    # A signed convention is locked: an administrator unlocks it (no index change) to add the version.
+    locking.unlock_document(db_session, doc, actor=testkit.user(db_session, "admin"), reason="Annexe oubliée")
     archive.add_version(db_session, store, doc, actor=testkit.user(db_session, "admin"), path=version_path,
                         filename="v2.docx")
     report = indexer.drain(factory, index)

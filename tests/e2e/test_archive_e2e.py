@@ -50,7 +50,8 @@ def test_archive_in_the_browser(page: Any, live_server: LiveServer, tmp_path: Pa
         # Title, type and year are per file while the rows show (the shared ones are hidden).
         rows.nth(index).get_by_label("Année").fill("2026")
     page.locator("#region").select_option("11")
-    page.locator("#status").select_option("signe")
+    # « En signature »: a signed convention would be locked, and this walk adds a version and edits dates.
+    page.locator("#status").select_option("en_signature")
     shot(page, "1-upload")
     page.get_by_role("button", name="Archiver").click()
     page.wait_for_load_state()

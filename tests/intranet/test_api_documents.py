@@ -331,12 +331,13 @@ def test_broken_account_is_denied(app, api, db_session, filed) -> None:
 
 def test_patch_changes_only_sent_fields(app, api, db_session, filed) -> None:
     doc = filed("11", "Convention IDF", year=2010)
-    response = api("idf").patch(f"/documents/{doc.id}", json={"status": "signé", "keywords": ["a", "b"],
+    # « En signature », not « signé »: a signed convention is locked (tests/intranet/test_locking_api.py).
+    response = api("idf").patch(f"/documents/{doc.id}", json={"status": "En signature", "keywords": ["a", "b"],
                                                                "tacit_renewal": True})
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert (body["title"], body["year"], body["status"], body["keywords"], body["tacit_renewal"]) == (
-        "Convention IDF", 2010, "signe", ["a", "b"], True)
+        "Convention IDF", 2010, "en_signature", ["a", "b"], True)
     event = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "document.metadata"))
     assert set(event.details["changed"]) == {"status", "keywords", "tacit_renewal"}
     bad = api("idf").patch(f"/documents/{doc.id}", json={"year": "x", "couleur": "bleu"})

@@ -285,6 +285,14 @@ def test_minutes_workflow_through_pages(app: Any, client: Any, auth: AuthActions
     assert client.post(f"{url}/compte-rendu/approuver", data={"csrf_token": token(client, url)}).status_code == 302
     html = client.get(url).get_data(as_text=True)
     assert "version approuvée : <strong>v1</strong>" in html and "(approuvée, verrouillée)" in html
+    # Approved minutes are locked: no form to file a new version, and a forged POST is refused.
+    assert "Le compte rendu approuvé est verrouillé" in html and "Rédiger une nouvelle version" not in html
+    redraft = client.post(f"{url}/compte-rendu/rediger", data={"csrf_token": token(client, url)},
+                          follow_redirects=True).get_data(as_text=True)
+    assert "verrouillé (compte rendu approuvé)" in redraft and "Version 2" not in redraft
+    session.expire_all()
+    m = session.get(Meeting, meeting.id)
+    assert (m.minutes_status, len(m.minutes_document.versions)) == ("approuve", 1)
     assert "Corriger l&#39;orthographe &lt;b&gt;du&lt;/b&gt; porteur." in html
     subjects = [e.subject for e in list_outbox(data_dir / "mail")]
     assert any("Compte rendu à relire" in s for s in subjects) and any("approuvé" in s for s in subjects)

@@ -2,7 +2,7 @@
 
 Every route is tried by the standard accounts (SECURITY 1–3, 5): another region's document
 answers 404 with no bytes and a logged denial; changes by someone who may only read leave
-the database as it was; lecteurs get 403 on every write; only admins restore and purge.
+the database as it was; lecteurs get 403 on every write; staff restore their own scope, only admins purge.
 """
 
 from __future__ import annotations
@@ -513,11 +513,14 @@ def test_trash_restore_and_purge(client: Any, auth: AuthActions, db_session: Any
     assert response.status_code == 302
     assert client.get(f"/documents/{doc.id}").status_code == 404
     assert "Convention à jeter" not in text(client.get("/documents/"))
-    # Non-admins see nothing of the trash and cannot restore or purge.
-    assert client.get("/documents/corbeille").status_code == 403
+    # Regional staff see their region's trash and may take the document back, but never purge it.
+    assert "Convention à jeter" in text(client.get("/documents/corbeille"))
     token = auth.token("/")
-    assert client.post(f"/documents/{doc.id}/restaurer", data={"csrf_token": token}).status_code == 403
     assert client.post(f"/documents/{doc.id}/purger", data={"csrf_token": token, "confirm": "y"}).status_code == 403
+    assert client.post(f"/documents/{doc.id}/restaurer", data={"csrf_token": token}).status_code == 302
+    db_session.expire_all()
+    assert not db_session.get(Document, doc.id).in_trash
+    assert client.post(f"/documents/{doc.id}/corbeille", data={"csrf_token": token}).status_code == 302
     auth.logout()
 
     auth.login("admin")
