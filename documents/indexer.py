@@ -738,8 +738,7 @@ def check_index(ctx: Any) -> list[Any]:
             _drain_for_repair(session, root, stuck_problems)
         return problems
     try:
-        with index.searchers.searcher() as searcher:
-            indexed = {f["id"]: f for f in searcher.all_stored_fields() if "id" in f}
+        indexed = index.stored_by_id()
     finally:
         index.close()
     ctx.stats["index_entries"] = len(indexed)

@@ -60,19 +60,33 @@ from documents.search.analysis import (
 )
 from documents.search.whoosh_index import (
     SearchIndex,
-    open_index,
     IndexWriterSession,
-    writing,
-    rebuild,
     SearcherCache,
 )
 from documents.search.whoosh_search import (
     TextFor,
-    search,
     _term_docs,  # noqa: F401 - read by a test comparing it with Whoosh's own reading
 )
+from documents.search.engines import (
+    BACKENDS,
+    DEFAULT_BACKEND,
+    backend_of,
+    check_backend,
+    default_backend,
+    open_index,
+    rebuild,
+    search,
+    writing,
+)
+from documents.search.tantivy_engine import TantivyIndex
 
 __all__ = [
+    "BACKENDS",
+    "DEFAULT_BACKEND",
+    "TantivyIndex",
+    "backend_of",
+    "check_backend",
+    "default_backend",
     "DEFAULT_TIME_LIMIT",
     "ElisionFilter",
     "FACET_FIELDS",

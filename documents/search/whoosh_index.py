@@ -87,6 +87,8 @@ def _open_generation(root: Path, name: str) -> Index:
 class SearchIndex:
     """Handle on an index folder; follows the live generation across rebuilds."""
 
+    engine = "whoosh"
+
     def __init__(self, root: Path, *, needs_reindex: bool = False) -> None:
         self.root = root
         #: True when the index was (re)created empty and must be fed again.
@@ -119,6 +121,11 @@ class SearchIndex:
         """Number of entries in the live index."""
         with self.searchers.searcher() as s:
             return s.doc_count()
+
+    def stored_by_id(self) -> dict[str, dict[str, object]]:
+        """Every entry's stored fields, by id (for ``intranet check``)."""
+        with self.searchers.searcher() as searcher:
+            return {f["id"]: f for f in searcher.all_stored_fields() if "id" in f}
 
     def close(self) -> None:
         """Close the cached searchers."""
