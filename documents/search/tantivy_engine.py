@@ -42,6 +42,7 @@ TITLE_BOOST = 3.0
 _ID_FIELDS = ("kind", "type", "region", "year", "status", "version")
 _MULTI_FIELDS = ("parties", "quartiers", "keywords")
 _WORD_RE = r"\w+"
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def _analyzer(*, stem: bool) -> tantivy.TextAnalyzer:
@@ -92,7 +93,10 @@ def build_schema() -> tantivy.Schema:
     sb.add_text_field("words", stored=False, tokenizer_name="words", index_option="basic")
     for name in _MULTI_FIELDS:
         sb.add_text_field(name, stored=False, tokenizer_name="folded")
-    sb.add_date_field("date", stored=True, indexed=False, fast=True)
+    sb.add_date_field("date", stored=True, indexed=False, fast=False)
+    # Date order by microseconds: a tantivy date fast field keeps whole seconds only,
+    # and two versions filed within a second must still come newest first.
+    sb.add_integer_field("date_order", stored=False, indexed=False, fast=True)
     sb.add_date_field("updated", stored=True, indexed=False, fast=False)
     return sb.build()
 
@@ -125,7 +129,11 @@ def _document(entry: IndexEntry) -> tantivy.Document:
     for name in ("date", "updated"):
         value = fields.get(name)
         if isinstance(value, datetime):
-            doc.add_date(name, value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value)
+            aware = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+            doc.add_date(name, aware)
+            if name == "date":
+                delta = aware - _EPOCH
+                doc.add_integer("date_order", (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds)
     return doc
 
 

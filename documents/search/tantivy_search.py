@@ -258,7 +258,7 @@ def search(
     full = _all_of([compiled, *extra, *([_filter(scope_q)] if scope_q is not None else [])])
     offset = (page - 1) * per_page
     if sort == "date":
-        found = searcher.search(full, per_page, count=True, order_by_field="date", offset=offset,
+        found = searcher.search(full, per_page, count=True, order_by_field="date_order", offset=offset,
                                 order=tantivy.Order.Desc)
     else:
         found = searcher.search(full, per_page, count=True, offset=offset)

@@ -18,7 +18,7 @@ import pytest
 
 from documents.models import Role, User
 from documents.permissions import can_read_region, visible_regions
-from documents.search import IndexEntry, SearchIndex, SearchScope, entry_id, open_index, search, writing
+from documents.search import BACKENDS, IndexEntry, SearchScope, entry_id, open_index, search, writing
 
 REGIONS = ("11", "24", "93", "national")
 PAGE_SIZES = (1, 4, 10, 30, 100)
@@ -48,10 +48,10 @@ def _entry(i: int) -> IndexEntry:
     )
 
 
-@pytest.fixture
-def corpus(tmp_path: Path):
+@pytest.fixture(params=BACKENDS)
+def corpus(tmp_path: Path, request):
     """An index of several segments with deleted and replaced entries; yields (index, live entries)."""
-    ix: SearchIndex = open_index(tmp_path / "ix")
+    ix = open_index(tmp_path / "ix", backend=request.param)
     entries = {e.id: e for e in (_entry(i) for i in range(240))}
     for start in range(0, 240, 60):  # four commits: four segments
         with writing(ix) as w:
