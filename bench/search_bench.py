@@ -186,11 +186,11 @@ def main() -> None:
 
         if not reuse:
             t0 = time.perf_counter()
-            report = indexer.reindex_all(factory, root, procs=args.procs)
+            report = indexer.reindex_all(factory, root, procs=args.procs, backend="whoosh")
             took = time.perf_counter() - t0
             size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
             rate = report.count / took
-            print(f"indexing: reindex_all(procs={args.procs}) {report.count} docs in {took:.1f} s = "
+            print(f"indexing: reindex_all(procs={args.procs}, backend=whoosh) {report.count} docs in {took:.1f} s = "
                   f"{rate:.0f} docs/s, index {size / 1e6:.0f} MB", flush=True)
             if args.data is not None:
                 (data / "built").write_text(f"{report.count}\n", encoding="ascii")

@@ -222,7 +222,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "index"
         t0 = time.perf_counter()
-        rebuild(root, entries, procs=args.procs)
+        rebuild(root, entries, procs=args.procs, backend="whoosh")
         took = time.perf_counter() - t0
         size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
         print(f"indexing: {took:.1f} s, {args.docs / took:.0f} docs/s (procs={args.procs}), "
