@@ -6,7 +6,7 @@ import html
 import re
 import time
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
 
 import tantivy
@@ -33,7 +33,6 @@ from documents.search.tantivy_engine import FOLDED, FRENCH, TITLE_BOOST, Tantivy
 
 Occur = tantivy.Occur
 Query = tantivy.Query
-TextFor = "Callable[[Sequence[str]], Mapping[str, str]]"
 #: Enough buckets for every distinct value of a facet (26 regions, a few types, years).
 _FACET_BUCKETS = 10_000
 
@@ -220,7 +219,7 @@ def search(
     sort: Literal["relevance", "date"] = "relevance",
     page: int = 1,
     per_page: int = 20,
-    text_for=None,  # type: ignore[no-untyped-def]
+    text_for: Callable[[Sequence[str]], Mapping[str, str]] | None = None,
     suggest: bool = True,
     time_limit: float = DEFAULT_TIME_LIMIT,
 ) -> SearchResults:
