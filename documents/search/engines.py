@@ -22,8 +22,9 @@ from documents.search.tantivy_engine import TantivyIndex
 from documents.search.whoosh_index import SearchIndex as WhooshIndex
 
 BACKENDS = ("tantivy", "whoosh")
-#: Until the whole search suite passes on tantivy, Whoosh stays the default.
-DEFAULT_BACKEND = "whoosh"
+#: The engine of new indexes: the whole search suite passes on both (SQLite and
+#: PostgreSQL); an existing Whoosh index stays Whoosh until ``reindex --backend``.
+DEFAULT_BACKEND = "tantivy"
 
 AnyIndex = WhooshIndex | TantivyIndex
 
