@@ -179,13 +179,24 @@ class SearchScope:
         """Scope from ``documents.permissions.visible_regions`` (None means all)."""
         return cls.all() if regions is None else cls.only(regions)
 
-    def as_filter(self) -> wq.Query | None:
-        """Whoosh filter query for this scope (None = no restriction)."""
+    def region_terms(self) -> list[str] | None:
+        """The ``region`` index values this scope may read (None = every region), for both engines.
+
+        The one place that turns a scope into region values: both engines'
+        filters (``as_filter`` here, ``tantivy_search.region_filter``) use it.
+        """
         if self.regions is None:
             return None
-        if not self.regions:
+        return sorted({fold(r) for r in self.regions} - {""})
+
+    def as_filter(self) -> wq.Query | None:
+        """Whoosh filter query for this scope (None = no restriction)."""
+        terms = self.region_terms()
+        if terms is None:
+            return None
+        if not terms:
             return wq.NullQuery
-        return wq.Or([wq.Term("region", fold(r)) for r in sorted(self.regions)])
+        return wq.Or([wq.Term("region", t) for t in terms])
 
 
 @dataclass(frozen=True)

@@ -44,9 +44,9 @@ def _folded_term(value: str) -> str:
 
 def region_filter(schema: tantivy.Schema, scope: SearchScope) -> Query | None:
     """The engine query of the regions ``scope`` may read (None = every region; empty scope = nothing)."""
-    if scope.regions is None:
+    terms = scope.region_terms()
+    if terms is None:
         return None
-    terms = sorted({_folded_term(r) for r in scope.regions} - {""})
     if not terms:
         return Query.empty_query()
     return Query.term_set_query(schema, "region", terms)
@@ -242,7 +242,7 @@ def search(
     schema = ix.schema
     extra = _filters_query(schema, filters)
     scope_q = region_filter(schema, scope)
-    if scope.regions is not None and not scope.regions:
+    if scope.region_terms() == []:
         return SearchResults(query=query, total=0, page=page, per_page=per_page, hits=(), facets={})
     searcher = ix.searcher()
     compiler = _Compiler(searcher, schema)
