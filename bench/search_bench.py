@@ -7,13 +7,17 @@ Builds a migrated SQLite database holding N French-like documents of about 2,000
 2. search latency p50/p95 per query family (single terms, two-term AND, phrases, accent
    variants), in the same run and on the same index:
    - ``documents.indexer.search_archive`` (scope, facets, highlighted snippets whose text is
-     read from the database),
+     read from the database), for a national and a regional user,
    - the HTTP search page ``GET /recherche/?q=`` through the Flask test client, logged in
      (session, permissions, facets, first-page highlights, template),
    - bare Whoosh: ``MultifieldParser`` + ``search(limit=20)`` + ``hit.highlights`` on the
      same index, texts from memory;
 3. SQLite FTS5 (unicode61, diacritics removed) on the same texts: latency with
-   ``snippet()``, and its recall on plurals compared with the French analysis.
+   ``snippet()``, and its recall on plurals compared with the French analysis;
+4. tantivy: the same database rebuilt by ``reindex_all(backend="tantivy")`` (docs/s),
+   ``search_archive`` and the HTTP page on that index (a second app), against bare
+   tantivy (its own index of the same texts, same analysis, ``parse_query`` + top 20 +
+   exact count + ``SnippetGenerator``).
 
     .venv/bin/python bench/search_bench.py --docs 2000
     .venv/bin/python bench/search_bench.py --docs 20000 --procs 2
@@ -27,18 +31,20 @@ import contextlib
 import datetime as dt
 import itertools
 import random
+import shutil
 import sqlite3
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from search_engine import FALLBACK, BareWhoosh, percentile, timed, vocabulary  # noqa: E402
+from search_engine import FALLBACK, BareTantivy, BareWhoosh, percentile, timed, vocabulary  # noqa: E402
 
 QUERIES = {
     "single term": ["convention", "coordination", "culture", "partenaires", "projets"],
@@ -180,11 +186,11 @@ def main() -> None:
 
         if not reuse:
             t0 = time.perf_counter()
-            report = indexer.reindex_all(factory, root, procs=args.procs)
+            report = indexer.reindex_all(factory, root, procs=args.procs, backend="whoosh")
             took = time.perf_counter() - t0
             size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
             rate = report.count / took
-            print(f"indexing: reindex_all(procs={args.procs}) {report.count} docs in {took:.1f} s = "
+            print(f"indexing: reindex_all(procs={args.procs}, backend=whoosh) {report.count} docs in {took:.1f} s = "
                   f"{rate:.0f} docs/s, index {size / 1e6:.0f} MB", flush=True)
             if args.data is not None:
                 (data / "built").write_text(f"{report.count}\n", encoding="ascii")
@@ -192,33 +198,60 @@ def main() -> None:
             app.extensions["db_engine"].dispose()
             return
 
+        # The same database indexed by tantivy, served by a second app on that index.
+        root_t = data / "index-tantivy"
+        if not (root_t / "CURRENT").exists():
+            t0 = time.perf_counter()
+            report_t = indexer.reindex_all(factory, root_t, procs=args.procs, backend="tantivy")
+            took = time.perf_counter() - t0
+            size = sum(p.stat().st_size for p in root_t.rglob("*") if p.is_file())
+            print(f"indexing: reindex_all(backend=tantivy) {report_t.count} docs in {took:.1f} s = "
+                  f"{report_t.count / took:.0f} docs/s, index {size / 1e6:.0f} MB", flush=True)
+        app_t = create_app({**app.config, "INDEX_DIR": str(root_t)})
+
         session = factory()
         national = session.scalar(select(User).where(User.email == "national@bench.fr"))
+        regional = session.scalar(select(User).where(User.email == "idf@bench.fr"))
         texts = {int(d): (t or "") for d, t in session.execute(select(DocumentVersion.document_id,
                                                                       DocumentVersion.text))}
         titles = {int(i): t for i, t in session.execute(select(Document.id, Document.title))}
         index = indexer.ensure_index(root)
         _, wix = index.current()
         bare = BareWhoosh(wix, lambda entry: texts[int(entry.split(":")[1])])
+        index_t = indexer.ensure_index(root_t)
+        shutil.rmtree(data / "bare-tantivy", ignore_errors=True)
+        bare_t = BareTantivy(data / "bare-tantivy", ((f"document:{i}", titles.get(i, ""), texts[i]) for i in texts))
+        print(f"bare tantivy: {bare_t.rate:.0f} docs/s (title and text stored, one writer)", flush=True)
 
-        refused: dict[str, int] = {"ours": 0, "page": 0}
+        refused: dict[str, int] = {"ours": 0, "page": 0, "regional": 0}
 
-        def ours(q: str) -> None:
+        def ours(q: str, user: User = national, key: str = "ours") -> None:
             try:
-                indexer.search_archive(session, index, q, user=national)
+                indexer.search_archive(session, index, q, user=user)
             except SearchQueryError:  # the 1 s time bound (SECURITY 25) answered instead
-                refused["ours"] += 1
+                refused[key] += 1
 
         client = app.test_client()
         login = client.post("/connexion", data={"email": "national@bench.fr", "password": "Bench-password-2026!"})
         assert login.status_code == 302, login.status_code
 
-        def page(q: str) -> None:
-            response = client.get("/recherche/", query_string={"q": q})
+        client_t = app_t.test_client()
+        login = client_t.post("/connexion", data={"email": "national@bench.fr", "password": "Bench-password-2026!"})
+        assert login.status_code == 302, login.status_code
+        refused["tantivy"] = refused["page_t"] = 0
+
+        def page(q: str, web: Any = client, key: str = "page") -> None:
+            response = web.get("/recherche/", query_string={"q": q})
             if response.status_code == 400:
-                refused["page"] += 1  # "La recherche a pris trop de temps…"
+                refused[key] += 1  # "La recherche a pris trop de temps…"
             else:
                 assert response.status_code == 200, (q, response.status_code)
+
+        def ours_t(q: str) -> None:
+            try:
+                indexer.search_archive(session, index_t, q, user=national)
+            except SearchQueryError:
+                refused["tantivy"] += 1
 
         print("building SQLite FTS5 on the same texts…", flush=True)
         t0 = time.perf_counter()
@@ -232,34 +265,56 @@ def main() -> None:
         rows = []
         all_page, all_bare = [], []
         for family, queries in QUERIES.items():
-            fam: dict[str, list[float]] = {"ours": [], "page": [], "bare": [], "fts": []}
+            fam: dict[str, list[float]] = {"ours": [], "regional": [], "page": [], "bare": [], "fts": [],
+                                           "ours_t": [], "page_t": [], "bare_t": []}
             hits = []
             for q in queries:
                 hits.append(indexer.search_archive(session, index, q, user=national, time_limit=30).total)
                 fam["ours"] += timed(lambda: ours(q), args.repeat)
+                # A regional user: the scope filter and exact counts over the allowed matches only.
+                fam["regional"] += timed(lambda: ours(q, regional, "regional"), args.repeat)
                 fam["page"] += timed(lambda: page(q), args.repeat)
                 fam["bare"] += timed(lambda: bare(q), args.repeat)
                 fam["fts"] += timed(lambda: fts_search(q), args.repeat)
+                fam["ours_t"] += timed(lambda: ours_t(q), args.repeat)
+                fam["page_t"] += timed(lambda: page(q, client_t, "page_t"), args.repeat)
+                fam["bare_t"] += timed(lambda: bare_t(q), args.repeat)
             all_page += fam["page"]
             all_bare += fam["bare"]
             rows.append((family, statistics.mean(hits), fam))
 
         print()
         print(f"{args.docs} documents, {url.split(':')[0]}; latency in ms (p50 / p95), {args.repeat} runs per query")
-        header = ("| query family | mean hits | search_archive | HTTP page | bare Whoosh | page / bare (p95) "
-                  "| SQLite FTS5 |")
+        header = ("| query family | mean hits | search_archive | search_archive (regional) | HTTP page "
+                  "| bare Whoosh | page / bare (p95) | SQLite FTS5 |")
         print(header)
-        print("|---|---:|---:|---:|---:|---:|---:|")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
         for family, mean_hits, fam in rows:
-            cells = [f"{percentile(fam[k], 50):.0f} / {percentile(fam[k], 95):.0f}" for k in ("ours", "page", "bare")]
+            cells = [f"{percentile(fam[k], 50):.0f} / {percentile(fam[k], 95):.0f}" for k in ("ours", "regional", "page", "bare")]
             ratio = percentile(fam["page"], 95) / percentile(fam["bare"], 95)
             fts_cell = f"{percentile(fam['fts'], 50):.1f} / {percentile(fam['fts'], 95):.1f}"
-            print(f"| {family} | {mean_hits:.0f} | {cells[0]} | {cells[1]} | {cells[2]} | {ratio:.2f}× | {fts_cell} |")
-        print(f"| all | | | {percentile(all_page, 50):.0f} / {percentile(all_page, 95):.0f} | "
+            print(f"| {family} | {mean_hits:.0f} | {' | '.join(cells)} | {ratio:.2f}× | {fts_cell} |")
+        print(f"| all | | | | {percentile(all_page, 50):.0f} / {percentile(all_page, 95):.0f} | "
               f"{percentile(all_bare, 50):.0f} / {percentile(all_bare, 95):.0f} | "
               f"{percentile(all_page, 95) / percentile(all_bare, 95):.2f}× | |")
 
+        print()
+        print(f"tantivy, same corpus and queries; latency in ms (p50 / p95), {args.repeat} runs per query")
+        print("| query family | search_archive | HTTP page | bare tantivy | page / bare (p95) |")
+        print("|---|---:|---:|---:|---:|")
+        all_page_t, all_bare_t = [], []
+        for family, _mean_hits, fam in rows:
+            all_page_t += fam["page_t"]
+            all_bare_t += fam["bare_t"]
+            cells = [f"{percentile(fam[k], 50):.1f} / {percentile(fam[k], 95):.1f}" for k in ("ours_t", "page_t", "bare_t")]
+            ratio = percentile(fam["page_t"], 95) / percentile(fam["bare_t"], 95)
+            print(f"| {family} | {' | '.join(cells)} | {ratio:.2f}× |")
+        print(f"| all | | {percentile(all_page_t, 50):.1f} / {percentile(all_page_t, 95):.1f} | "
+              f"{percentile(all_bare_t, 50):.1f} / {percentile(all_bare_t, 95):.1f} | "
+              f"{percentile(all_page_t, 95) / percentile(all_bare_t, 95):.2f}× |")
+        print(f"tantivy answered by the time bound: search_archive {refused['tantivy']}, HTTP page {refused['page_t']}")
         print(f"answered by the 1 s time bound instead of results: search_archive {refused['ours']}, "
+              f"regional {refused['regional']}, "
               f"HTTP page {refused['page']} (of {args.repeat + 1} runs per query)")
         print()
         print("recall on plurals (documents found; the French analysis stems, FTS5 unicode61 does not)")
@@ -276,12 +331,16 @@ def main() -> None:
             print(f"| {singular} / {plural} | {counts[0]} | {counts[1]} | {counts[2]} | {counts[3]} |")
         fts.close()
         bare.close()
+        bare_t.close()
         index.close()
+        index_t.close()
         session.close()
         from intranet.search.views import reset_index
 
         reset_index(app)
+        reset_index(app_t)
         app.extensions["db_engine"].dispose()
+        app_t.extensions["db_engine"].dispose()
 
 
 if __name__ == "__main__":

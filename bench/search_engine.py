@@ -17,7 +17,7 @@ import re
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -160,6 +160,52 @@ class BareWhoosh:
         self.searcher.close()
 
 
+class BareTantivy:
+    """The tantivy baseline: its own index of the same texts (stored), query parser, top 20, exact count, snippets.
+
+    Same French analysis as the product's tantivy engine (registered under the same
+    names), ``parse_query`` over title and text, ``search(limit=20, count=True)`` and a
+    ``SnippetGenerator`` on the stored text: no scope, no facets.
+    """
+
+    def __init__(self, folder: Path, docs: Iterable[tuple[str, str, str]]) -> None:
+        import tantivy
+
+        from documents.search import tantivy_engine
+
+        sb = tantivy.SchemaBuilder()
+        sb.add_text_field("id", stored=True, tokenizer_name="raw")
+        sb.add_text_field("title", stored=True, tokenizer_name="fr")
+        sb.add_text_field("text", stored=True, tokenizer_name="fr")
+        self.schema = sb.build()
+        folder.mkdir(parents=True, exist_ok=True)
+        self.index = tantivy_engine._register(tantivy.Index(self.schema, path=str(folder), reuse=False))
+        start = time.perf_counter()
+        writer = self.index.writer(heap_size=256_000_000)
+        count = 0
+        for eid, title, text in docs:
+            writer.add_document(tantivy.Document(id=[eid], title=[title], text=[text]))
+            count += 1
+        writer.commit()
+        writer.wait_merging_threads()
+        del writer
+        self.rate = count / (time.perf_counter() - start)
+        self.index.reload()
+        self.searcher = self.index.searcher()
+
+    def __call__(self, q: str) -> None:
+        import tantivy
+
+        query = self.index.parse_query(q, ["title", "text"], field_boosts={"title": 3.0})
+        found = self.searcher.search(query, 20, count=True)
+        snippets = tantivy.SnippetGenerator.create(self.searcher, query, self.schema, "text")
+        for _score, address in found.hits:
+            snippets.snippet_from_doc(self.searcher.doc(address)).to_html()
+
+    def close(self) -> None:
+        del self.searcher
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--docs", type=int, default=2000)
@@ -176,7 +222,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "index"
         t0 = time.perf_counter()
-        rebuild(root, entries, procs=args.procs)
+        rebuild(root, entries, procs=args.procs, backend="whoosh")
         took = time.perf_counter() - t0
         size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
         print(f"indexing: {took:.1f} s, {args.docs / took:.0f} docs/s (procs={args.procs}), "

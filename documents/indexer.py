@@ -523,8 +523,11 @@ class ReindexReport:
 
 def reindex_all(factory: SessionFactory, root: str | os.PathLike[str], *, procs: int = 2,
                 progress: Callable[[int], None] | None = None, lock_timeout: float = 120.0,
-                limitmb: int = 128) -> ReindexReport:
-    """Rebuild the whole index into a new generation (swapped in atomically), then replay the outbox."""
+                limitmb: int = 128, backend: str | None = None) -> ReindexReport:
+    """Rebuild the whole index into a new generation (swapped in atomically), then replay the outbox.
+
+    ``backend`` (``tantivy`` | ``whoosh``, default ``SEARCH_BACKEND``) is the engine of the new generation.
+    """
     root = Path(root)
     start = time.perf_counter()
     root.mkdir(parents=True, exist_ok=True)
@@ -533,7 +536,7 @@ def reindex_all(factory: SessionFactory, root: str | os.PathLike[str], *, procs:
     with _drain_lock(root, lock_timeout):
         sources = _sources()
         count = rebuild(root, _all_entries(factory, sources), procs=max(1, procs), progress=progress,
-                        progress_every=50, limitmb=limitmb)
+                        progress_every=50, limitmb=limitmb, backend=backend)
         _marker(root).unlink(missing_ok=True)
         index = open_index(root, create=False)
         try:
@@ -749,8 +752,7 @@ def check_index(ctx: Any) -> list[Any]:
             _drain_for_repair(session, root, stuck_problems)
         return problems
     try:
-        with index.searchers.searcher() as searcher:
-            indexed = {f["id"]: f for f in searcher.all_stored_fields() if "id" in f}
+        indexed = index.stored_by_id()
     finally:
         index.close()
     ctx.stats["index_entries"] = len(indexed)

@@ -133,3 +133,27 @@ def db_session(app: Any) -> Iterator[Any]:
 def auth(client: Any) -> AuthActions:
     """Login helper bound to ``client``."""
     return AuthActions(client)
+
+
+# ---------------------------------------------------------------- search engines
+
+#: Modules whose every test runs once per search engine (``SEARCH_BACKEND``); test_search.py
+#: and test_search_counts.py choose the engine with their own fixtures.
+SEARCH_ENGINE_MODULES = {"test_indexer.py", "test_api_search.py", "test_cli_search.py", "test_search_web.py"}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run the search modules' tests on both engines."""
+    if "search_backend" in metafunc.fixturenames and Path(str(metafunc.module.__file__)).name in SEARCH_ENGINE_MODULES:
+        from documents.search import BACKENDS
+
+        metafunc.parametrize("search_backend", BACKENDS, indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def search_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str | None:
+    """The engine of the indexes this test creates (None: the configured default)."""
+    backend = getattr(request, "param", None)
+    if backend is not None:
+        monkeypatch.setenv("SEARCH_BACKEND", backend)
+    return backend

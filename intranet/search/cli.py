@@ -14,7 +14,7 @@ from flask.cli import with_appcontext
 
 from documents import heartbeat, indexer
 from documents.errors import DomainError
-from documents.search import MAX_PER_PAGE
+from documents.search import BACKENDS, MAX_PER_PAGE, backend_of
 
 
 def _fail(message: str) -> None:
@@ -68,8 +68,11 @@ def search_cmd(query: str, as_json: bool, as_email: str | None, limit: int, page
 @click.command("reindex")
 @click.option("--procs", type=click.IntRange(1, 16), default=2, show_default=True,
               help="Processus d'indexation en parallèle.")
+@click.option("--backend", type=click.Choice(BACKENDS), default=None,
+              help="Moteur du nouvel index (par défaut SEARCH_BACKEND) : l'index est construit à côté de "
+                   "l'ancien, qui reste en service jusqu'à la bascule.")
 @with_appcontext
-def reindex_cmd(procs: int) -> None:
+def reindex_cmd(procs: int, backend: str | None) -> None:
     """Reconstruit tout l'index dans un nouveau dossier, puis le met en service d'un coup (atomique)."""
     factory = current_app.extensions["db_factory"]
     root = current_app.config["INDEX_DIR"]
@@ -86,7 +89,7 @@ def reindex_cmd(procs: int) -> None:
                 bar.update(count - done[0])
                 done[0] = count
 
-            report = indexer.reindex_all(factory, root, procs=procs, progress=progress)
+            report = indexer.reindex_all(factory, root, procs=procs, progress=progress, backend=backend)
     except DomainError as exc:
         _fail(exc.message)
         return
@@ -95,7 +98,8 @@ def reindex_cmd(procs: int) -> None:
     reset_index()
     rate = report.count / report.seconds if report.seconds else 0.0
     click.echo(f"Index reconstruit : {report.count} élément(s) en {report.seconds:.1f} s ({rate:.0f}/s), "
-               f"{report.replayed.rows} modification(s) arrivée(s) entre-temps rejouée(s).")
+               f"{report.replayed.rows} modification(s) arrivée(s) entre-temps rejouée(s) ; "
+               f"moteur : {backend_of(root)}.")
 
 
 @click.command("indexer")

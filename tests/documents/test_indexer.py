@@ -68,8 +68,7 @@ def outbox(session) -> list[tuple[str, int, int]]:
 
 
 def stored(index) -> dict[str, dict[str, Any]]:
-    with index.searchers.searcher() as s:
-        return {f["id"]: f for f in s.all_stored_fields()}
+    return index.stored_by_id()
 
 
 # --------------------------------------------------------------------------- entries and drain
@@ -127,14 +126,10 @@ def test_trash_restore_purge_follow_the_database(app, db_session, store, factory
 
 def test_rows_stay_until_the_index_commit(app, db_session, store, factory, index, tmp_path) -> None:
     doc = put(db_session, store, tmp_path, "Avenant", ["Avenant financier."])
-    # Another writer holds the Whoosh lock: the drain gives up and the row stays.
-    _, ix = index.current()
-    held = ix.writer()
-    try:
+    # Another writer holds the index lock: the drain gives up and the row stays.
+    with writing(index):
         with pytest.raises(IndexBusy):
             indexer.drain(factory, index, timeout=0.3)
-    finally:
-        held.cancel()
     assert outbox(db_session) == [("document", doc.id, 0)]
     assert ids(index, "avenant") == set()
     indexer.drain(factory, index)
@@ -379,7 +374,7 @@ def test_check_rebuilds_an_unreadable_index(app, db_session, store, factory, ind
     indexer.drain(factory, index)
     index.close()
     current = root / (root / "CURRENT").read_text().strip()
-    for seg in current.glob("*.seg"):
+    for seg in [*current.glob("*.seg"), *current.glob("meta.json")]:  # Whoosh, tantivy
         seg.write_bytes(b"broken")
     checker = [indexer_checker(root)]
     found = consistency.run_checks(db_session, store, data_dir=data_dir, checkers=checker)

@@ -118,9 +118,9 @@ def test_regional_facets_and_suggestions_stay_in_scope(client: Any, bearer: Any,
     idf = bearer("idf")
     data = client.get("/api/v1/search?q=coordination", headers=idf).get_json()
     assert data["total"] == 1 and data["facets"]["region"] == [{"value": "11", "count": 1, "label": "Île-de-France"}]
-    hidden = client.get("/api/v1/search?q=marseilaise", headers=idf).get_json()
+    hidden = client.get("/api/v1/search?q=marsellaise", headers=idf).get_json()
     assert hidden["total"] == 0 and hidden["suggestion"] is None
-    shown = client.get("/api/v1/search?q=marseilaise", headers=bearer("paca")).get_json()
+    shown = client.get("/api/v1/search?q=marsellaise", headers=bearer("paca")).get_json()
     assert shown["suggestion"] == "marseillaise"
 
 

@@ -102,6 +102,32 @@ def test_reindex_rebuilds_into_a_new_folder(runner: Any, app: Any, db_session: A
     assert [i["title"] for i in found["items"]] == ["Titre corrigé"]
 
 
+@pytest.mark.parametrize("target,other", [("tantivy", "whoosh"), ("whoosh", "tantivy")])
+def test_reindex_backend_switches_engine_atomically(runner: Any, app: Any, db_session: Any,
+                                                    corpus: dict[str, Any], target: str, other: str) -> None:
+    from documents.search import backend_of
+
+    root = Path(app.config["INDEX_DIR"])
+    assert runner.invoke(args=["reindex", "--backend", other]).exit_code == 0
+    assert backend_of(root) == other
+    before = (root / "CURRENT").read_text()
+    result = runner.invoke(args=["reindex", "--backend", target])
+    assert result.exit_code == 0, result.output
+    assert f"moteur : {target}." in result.stdout
+    after = (root / "CURRENT").read_text()
+    # Built beside the old generation, then switched: the old one is gone, the new one serves.
+    assert after != before and not (root / before).exists() and backend_of(root) == target
+    as_idf = json.loads(runner.invoke(args=["search", "projection", "--json", "--as", "idf@test.fr"]).stdout)
+    assert [i["id"] for i in as_idf["items"]] == [corpus["idf"].id]
+    # Changes keep flowing through the outbox into the new engine's index.
+    doc = archive_doc(app, db_session, "Bilan des ateliers", ["Ateliers de pratique au collège."], region="11")
+    drain(app)
+    found = json.loads(runner.invoke(args=["search", "ateliers", "--json"]).stdout)
+    assert [i["id"] for i in found["items"]] == [doc.id]
+    bad = runner.invoke(args=["reindex", "--backend", "lucene"])
+    assert bad.exit_code != 0 and backend_of(root) == target
+
+
 def test_check_reports_and_repairs_the_index(runner: Any, app: Any, db_session: Any,
                                              corpus: dict[str, Any]) -> None:
     clean = runner.invoke(args=["check", "--json"])

@@ -146,7 +146,7 @@ def test_web_model_source_cannot_be_trashed(client: Any, auth: AuthActions, db_s
     slug, doc_id = sorted(models.items())[0]
     auth.login("admin")
     page = text(client.get(f"/documents/{doc_id}"))
-    assert f"source du modèle de rédaction" in page and "Mettre à la corbeille" not in page
+    assert "source du modèle de rédaction" in page and "Mettre à la corbeille" not in page
     refused = client.post(f"/documents/{doc_id}/corbeille", data={"csrf_token": auth.token("/")})
     assert refused.status_code == 409 and f"({slug})" in text(refused)
     db_session.expire_all()

@@ -159,11 +159,11 @@ def test_no_result_with_a_scoped_suggestion(client: Any, auth: AuthActions, two_
     assert "Aucun résultat" in page and "Essayez plutôt" in page
     assert "cinematographique</a>" in page
     # A word only a PACA document holds is never proposed to Île-de-France staff.
-    hidden = text(client.get("/recherche/?q=marseilaise"))
+    hidden = text(client.get("/recherche/?q=marsellaise"))
     assert "Aucun résultat" in hidden and "Essayez plutôt" not in hidden and "marseillaise" not in hidden
     auth.logout()
     auth.login("paca")
-    shown = text(client.get("/recherche/?q=marseilaise"))
+    shown = text(client.get("/recherche/?q=marsellaise"))
     assert "Essayez plutôt" in shown and "marseillaise</a>" in shown
 
 

@@ -1,0 +1,215 @@
+"""Compiles the query tree into Whoosh queries (fast phrase matcher, bounded prefixes)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator, Sequence
+
+from whoosh import query as wq
+from whoosh.matching import Matcher, NullMatcher, binary, wrappers
+from whoosh.searching import Searcher
+from whoosh.util import make_binary_tree
+
+from documents.search.common import (
+    filter_values,
+    MAX_PREFIXES,
+    MAX_PREFIX_EXPANSION,
+    MIN_PREFIX_LENGTH,
+    _APOSTROPHES,
+    _ELISION_RE,
+    fold,
+)
+from documents.search.query import _Node, _TEXT_FIELDS, _err
+
+logger = logging.getLogger(__name__)
+
+# --------------------------------------------------------------------------
+# Phrases
+# --------------------------------------------------------------------------
+
+
+class _PhraseMatcher(wrappers.WrappingMatcher):
+    """Documents where the words follow each other, checked on raw positions.
+
+    Same matches and scores as Whoosh's ``Phrase`` (a ``SpanNear2`` with
+    slop 1 over the same term matchers, scored as their intersection), but
+    the check is a set lookup per position instead of building span objects:
+    measured, phrase checking was most of the time of a phrase search.
+    """
+
+    def __init__(self, terms: list[Matcher]) -> None:
+        self.terms = terms
+        super().__init__(make_binary_tree(binary.IntersectionMatcher, terms))
+        self._find_next()
+
+    def _here(self) -> bool:
+        starts = self.terms[0].value_as("positions")
+        follow = [frozenset(m.value_as("positions")) for m in self.terms[1:]]
+        return any(all(p + i in s for i, s in enumerate(follow, 1)) for p in starts)
+
+    def _find_next(self) -> None:
+        child = self.child
+        while child.is_active() and not self._here():
+            child.next()
+
+    def copy(self) -> _PhraseMatcher:
+        return _PhraseMatcher([m.copy() for m in self.terms])
+
+    def replace(self, minquality: float = 0) -> Matcher:
+        # The intersection must keep these very term matchers (positions are
+        # read from them): never swapped for a "more efficient" one.
+        return self if self.is_active() else NullMatcher()
+
+    def supports_block_quality(self) -> bool:
+        return False
+
+    def next(self) -> None:
+        self.child.next()
+        self._find_next()
+
+    def skip_to(self, id: int) -> None:
+        self.child.skip_to(id)
+        self._find_next()
+
+    def all_ids(self) -> Iterator[int]:
+        while self.is_active():
+            yield self.id()
+            self.next()
+
+
+class _Phrase(wq.Phrase):
+    """``wq.Phrase`` (consecutive words) with the faster matcher above."""
+
+    def matcher(self, searcher: Searcher, context=None) -> Matcher:  # type: ignore[no-untyped-def]
+        fieldname = self.fieldname
+        if fieldname not in searcher.schema or len(self.words) < 2 or self.slop != 1:
+            return super().matcher(searcher, context)
+        field = searcher.schema[fieldname]
+        reader = searcher.reader()
+        terms = []
+        for word in self.words:
+            if (fieldname, field.to_bytes(word)) not in reader:
+                return NullMatcher()
+            terms.append(wq.Term(fieldname, word).matcher(searcher, context))
+        m: Matcher = _PhraseMatcher(terms)
+        if self.boost != 1.0:
+            m = wrappers.WrappingMatcher(m, boost=self.boost)
+        return m
+
+
+class _Compiler:
+    """Turns the tree into a Whoosh query, expanding prefixes within bounds."""
+
+    def __init__(self, searcher: Searcher) -> None:
+        self.searcher = searcher
+        self.reader = searcher.reader()
+        self.analyzer = searcher.schema["text"].analyzer
+        #: stems to highlight (positive clauses only).
+        self.highlight: set[str] = set()
+        #: plain words that may be spell-corrected: (node, stems)
+        self.words: list[tuple[_Node, list[str]]] = []
+        self.prefixes = 0
+        self.dropped_stopwords = False
+
+    def stems(self, text: str) -> list[str]:
+        return [t.text for t in self.analyzer(text)]
+
+    def compile(self, node: _Node, *, negated: bool = False) -> wq.Query | None:
+        op = node.op
+        if op == "all":
+            return wq.Every()
+        if op == "and":
+            pos: list[wq.Query] = []
+            neg: list[wq.Query] = []
+            for child in node.children:
+                if child.op == "not":
+                    q = self.compile(child.children[0], negated=not negated)
+                    if q is not None:
+                        neg.append(q)
+                else:
+                    q = self.compile(child, negated=negated)
+                    if q is not None:
+                        pos.append(q)
+            if not pos and not neg:
+                return None
+            base: wq.Query = wq.And(pos) if len(pos) > 1 else pos[0] if pos else wq.Every()
+            if neg:
+                return wq.AndNot(base, wq.Or(neg) if len(neg) > 1 else neg[0])
+            return base
+        if op == "or":
+            parts = [self.compile(c, negated=negated) for c in node.children]
+            kept = [p for p in parts if p is not None]
+            if not kept:
+                return None
+            return wq.Or(kept) if len(kept) > 1 else kept[0]
+        if op == "not":
+            inner = self.compile(node.children[0], negated=not negated)
+            if inner is None:
+                return None
+            return wq.AndNot(wq.Every(), inner)
+        fld = node.field
+        if fld is not None and fld not in _TEXT_FIELDS:
+            return self.compile_filter(fld, node.text)
+        fields = (fld,) if fld else _TEXT_FIELDS
+        if op == "word" and node.prefix:
+            return self.compile_prefix(node, fields, negated=negated)
+        stems = self.stems(node.text)
+        if not stems:
+            if re.search(r"\w", node.text):
+                self.dropped_stopwords = True
+            return None
+        if not negated:
+            self.highlight.update(stems)
+            if op == "word" and fld is None and len(stems) == 1:
+                self.words.append((node, stems))
+        if len(stems) == 1:
+            subs: list[wq.Query] = [wq.Term(f, stems[0]) for f in fields]
+        else:
+            subs = [_Phrase(f, stems) for f in fields]
+        return wq.Or(subs) if len(subs) > 1 else subs[0]
+
+    def compile_filter(self, fld: str, value: str) -> wq.Query:
+        folded = fold(value)
+        if not folded:
+            raise _err(
+                f"Le filtre « {fld} » n'a pas de valeur ; écrivez par exemple "
+                "type:convention ou region:11."
+            )
+        terms = [wq.Term(fld, v) for v in filter_values(fld, folded)]
+        return wq.Or(terms) if len(terms) > 1 else terms[0]
+
+    def compile_prefix(self, node: _Node, fields: Sequence[str], *, negated: bool) -> wq.Query:
+        self.prefixes += 1
+        if self.prefixes > MAX_PREFIXES:
+            raise _err(
+                f"La recherche contient trop de troncatures * ({MAX_PREFIXES} au plus) ; "
+                "retirez-en."
+            )
+        base = fold(node.text).translate(_APOSTROPHES)
+        m = _ELISION_RE.match(base)
+        if m:
+            base = base[m.end() :]
+        if len(base) < MIN_PREFIX_LENGTH or not re.fullmatch(r"\w+", base):
+            raise _err(
+                f"Une troncature * demande au moins {MIN_PREFIX_LENGTH} lettres avant l'étoile, "
+                "par exemple conven*."
+            )
+        # Expand over the unstemmed word lists (spell_*), then stem: "region*"
+        # then finds "régionales" whose stem "regional" is not a prefix match.
+        words: set[str] = set()
+        for f in fields:
+            spell = self.searcher.schema[f].spelling_fieldname(f)
+            if spell not in self.reader.indexed_field_names():
+                continue
+            for raw in self.reader.expand_prefix(spell, base):
+                words.add(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+                # Bounded: at most MAX_PREFIX_EXPANSION words, whatever the prefix.
+                if len(words) >= MAX_PREFIX_EXPANSION:
+                    break
+        stems = sorted({s for w in words for s in self.stems(w)})
+        if not negated:
+            self.highlight.update(stems)
+        if not stems:
+            return wq.NullQuery
+        return wq.Or([wq.Term(f, s) for f in fields for s in stems])
