@@ -73,7 +73,9 @@ class CheckContext:
 
     def referenced(self) -> set[str]:
         """Every SHA-256 a version points at, read now."""
-        return set(self.session.scalars(select(DocumentVersion.sha256).distinct()))
+        # The searchable copies made by the OCR live in the store beside the originals.
+        return set(self.session.scalars(select(DocumentVersion.sha256).distinct())) | set(
+            self.session.scalars(select(DocumentVersion.ocr_sha256).where(DocumentVersion.ocr_sha256.is_not(None))))
 
 
 Checker = Callable[[CheckContext], list[Problem]]

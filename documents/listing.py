@@ -24,6 +24,7 @@ from documents.models import (
     Document,
     DocumentVersion,
     Region,
+    INDEXED_TEXT_STATUSES,
     TextStatus,
     User,
     document_party,
@@ -126,7 +127,7 @@ def current_version_has_no_text() -> Any:
     later = aliased(DocumentVersion)
     return exists().where(
         DocumentVersion.document_id == Document.id,
-        DocumentVersion.text_status != TextStatus.OK.value,
+        DocumentVersion.text_status.not_in(sorted(INDEXED_TEXT_STATUSES)),
         ~exists().where(later.document_id == DocumentVersion.document_id, later.number > DocumentVersion.number),
     )
 
