@@ -378,3 +378,16 @@ def check_search_index(ctx: CheckContext) -> list[Problem]:
 
 
 register_checker(check_search_index)
+
+
+# ------------------------------------------------------------------ OCR (documents.ocr)
+
+
+def check_text_recognition(ctx: CheckContext) -> list[Problem]:
+    """Text statuses of current versions, OCR waiting without a job, searchable copies lost from the store."""
+    from documents.ocr.check import check_ocr
+
+    return check_ocr(ctx)
+
+
+register_checker(check_text_recognition)

@@ -234,7 +234,18 @@ def _engine(argv: Sequence[str]) -> OcrOutcome:
     return OcrOutcome("ok", confidence=confidence, ocr_pages=read)
 
 
+def _die_with_parent() -> None:
+    # A worker killed with kill -9 must not leave its OCR running: Linux kills us with it.
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _main(argv: Sequence[str]) -> int:
+    _die_with_parent()
     # Keep fd 1 for the JSON answer; anything a library prints goes to stderr instead.
     answer = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)

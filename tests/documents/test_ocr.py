@@ -9,17 +9,22 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 import scankit
 import testkit
-from documents import archive, indexer, listing
+from documents import archive, consistency, indexer, listing
 from documents.filetypes import UploadRejected, check_upload
 from documents.models import Document, DocumentVersion, IndexOutbox, OcrJob
 from documents.ocr import queue
@@ -27,6 +32,7 @@ from documents.ocr.worker import OcrSettings, process_one
 from documents.search import SearchScope, search
 from documents.storage import LocalStorage
 
+REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract is not installed")
 
 
@@ -93,7 +99,7 @@ def test_typed_pdf_is_extracted_without_ocr(db_session, store, tmp_path) -> None
 
 
 def test_worker_reads_a_scan_keeps_the_original_and_the_index_finds_its_words(
-        app, db_session, store, factory, tmp_path) -> None:
+        app, db_session, store, factory, data_dir, tmp_path) -> None:
     path = scan_pdf(tmp_path)
     original = sha(path)
     doc = file(db_session, store, path)
@@ -119,6 +125,11 @@ def test_worker_reads_a_scan_keeps_the_original_and_the_index_finds_its_words(
     entry = f"document:{doc.id}"
     assert entry in found(root, "médiathèque") and entry in found(root, "mediatheque")
     assert entry in found(root, "Chateauroux")
+    # `intranet check` counts it as the list shows it, and the copy is no orphan file.
+    report = consistency.run_checks(db_session, store, data_dir=data_dir, checkers=[
+        consistency.check_version_files, consistency.check_orphan_files, consistency.check_text_recognition])
+    assert report.ok, [p.message for p in report.problems]
+    assert report.stats["texte(s) reconnu(s) par OCR"] == 1
 
 
 def test_mixed_pdf_keeps_its_typed_pages_and_gains_the_scanned_one(app, db_session, store, factory,
@@ -250,6 +261,24 @@ def test_a_refused_scan_fails_at_once_without_retrying(db_session, store, factor
         "Échec de la reconnaissance du texte : Document de 3 pages : la reconnaissance s'arrête à 2 pages")
 
 
+def test_check_counts_waiting_scans_and_requeues_one_without_a_job(db_session, store, data_dir,
+                                                                   tmp_path) -> None:
+    doc = file(db_session, store, scan_pdf(tmp_path))
+    run = lambda repair: consistency.run_checks(  # noqa: E731
+        db_session, store, data_dir=data_dir, repair=repair, checkers=[consistency.check_text_recognition])
+    report = run(False)
+    assert report.ok and report.stats == {"en attente de reconnaissance": 1}
+    db_session.execute(delete(OcrJob))
+    db_session.commit()
+    report = run(False)
+    assert [p.kind for p in report.problems] == ["ocr_not_queued"] and not report.ok
+    assert report.problems[0].message == (f"Le document {doc.id} (version 1) attend une reconnaissance du texte "
+                                          "qu'aucune tâche ne fera.")
+    repaired = run(True)
+    assert repaired.ok and repaired.problems[0].repaired
+    assert db_session.scalar(select(OcrJob.state)) == "pending"
+
+
 # --------------------------------------------------------------------------- image checks
 
 
@@ -280,3 +309,54 @@ def test_pixel_bomb_upload_in_the_browser_gets_a_clear_message(app, auth, client
         "files": [(io.BytesIO(scankit.png_bomb()), "bombe.png")]}, content_type="multipart/form-data")
     assert 400 <= page.status_code < 500
     assert "Image refusée" in page.get_data(as_text=True)
+
+
+# --------------------------------------------------------------------------- the real worker process
+
+
+def _worker(database_url: str, data_dir: Path, log: Path) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, DATABASE_URL=database_url, INTRANET_DATA_DIR=str(data_dir), INTRANET_OCR_LEASE="3",
+               INTRANET_OCR_INTERVAL="0.2")
+    with log.open("ab") as out:
+        return subprocess.Popen([str(Path(sys.executable).with_name("intranet")), "ocr-worker"], env=env, cwd=REPO,
+                                stdout=out, stderr=subprocess.STDOUT)
+
+
+def _wait_for(session: Any, condition: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        session.expire_all()
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_a_job_whose_worker_is_killed_is_done_after_a_restart(app, db_session, store, database_url, data_dir,
+                                                             tmp_path) -> None:
+    doc = file(db_session, store, scan_pdf(tmp_path))
+    log = tmp_path / "worker.log"
+    first = _worker(database_url, data_dir, log)
+    try:
+        _wait_for(db_session, lambda: db_session.scalar(select(OcrJob.state)) == "running", 60, "the claim")
+        os.kill(first.pid, signal.SIGKILL)  # mid-job: no chance to clean up or release the lease
+        first.wait(10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    job = db_session.scalar(select(OcrJob))
+    assert (job.state, job.attempts) == ("running", 1), "the killed worker left its job behind"
+    second = _worker(database_url, data_dir, log)
+    try:
+        _wait_for(db_session, lambda: db_session.scalar(select(OcrJob.state)) == "done", 120, "the job to finish")
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(30) == 0, log.read_text("utf-8", "replace")
+    finally:
+        if second.poll() is None:
+            second.kill()
+            second.wait()
+    job = db_session.scalar(select(OcrJob))
+    assert job.attempts == 2
+    version = db_session.get(DocumentVersion, doc.current.id)
+    assert version.text_status == "ocr" and "médiathèque" in version.text
