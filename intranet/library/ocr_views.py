@@ -53,12 +53,16 @@ def inline_copy(document_id: int, number: int) -> Any:
 @bp.route("/<int:document_id>/reconnaissance", methods=["POST"])
 @admin_required
 def rerun_ocr(document_id: int) -> Any:
-    """« Relancer la reconnaissance du texte » of the current version (every page is read again)."""
+    """« Relancer la reconnaissance du texte » of the current version: its scanned pages are read again.
+
+    The OCR always starts from the untouched original, so a re-run reads every scanned page
+    anew without ``force`` (which would also turn typed pages into images in the copy).
+    """
     doc = _document(document_id)
     version = doc.current
     if doc.in_trash or version is None or version.kind not in OCR_KINDS:
         raise ValidationError("La reconnaissance du texte ne s'applique qu'aux PDF et aux images d'un document actif.")
-    enqueue_ocr(db.session, version, force=True)
+    enqueue_ocr(db.session, version)
     record("document.ocr", object_type="document", object_id=doc.id, region_code=doc.region_code,
            details={"version": version.number})
     db.session.commit()

@@ -188,7 +188,7 @@ def test_admin_downloads_the_copy_and_reruns_the_recognition(app, db_session, st
     assert rerun.status_code == 302
     db_session.expire_all()
     assert db_session.get(DocumentVersion, doc.current.id).text_status == "pending"
-    assert db_session.scalar(select(OcrJob.force).where(OcrJob.state == "pending")) is True
+    assert db_session.scalar(select(OcrJob.force).where(OcrJob.state == "pending")) is False
     from intranet.api.documents import version_json
 
     with app.test_request_context():
