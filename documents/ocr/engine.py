@@ -219,6 +219,9 @@ def _engine(argv: Sequence[str]) -> OcrOutcome:
         return OcrOutcome("failed", "Fichier illisible par la reconnaissance (PDF endommagé ?)")
     except ocr_errors.MissingDependencyError as exc:
         return OcrOutcome("failed", f"Moteur de reconnaissance incomplet sur le serveur : {exc}"[:400], retry=True)
+    except MemoryError:
+        return OcrOutcome("failed", f"Reconnaissance abandonnée : le document demande plus de {memory_mb} Mo "
+                                    "de mémoire", retry=True)
     except ocr_errors.ExitCodeException as exc:
         return OcrOutcome("failed", f"Reconnaissance échouée ({type(exc).__name__})", retry=True)
     except Exception as exc:  # noqa: BLE001 - hostile input may break the engine in any way

@@ -261,6 +261,23 @@ def test_a_refused_scan_fails_at_once_without_retrying(db_session, store, factor
         "Échec de la reconnaissance du texte : Document de 3 pages : la reconnaissance s'arrête à 2 pages")
 
 
+@pytest.mark.parametrize(("settings", "reason"), [
+    (OcrSettings(timeout=1), "Reconnaissance interrompue après 1 s"),
+    (OcrSettings(memory_mb=40), "Reconnaissance abandonnée : le document demande plus de 40 Mo de mémoire"),
+])
+def test_time_and_memory_bounds_fail_the_attempt_not_the_worker(db_session, store, factory, tmp_path,
+                                                                settings, reason) -> None:
+    doc = file(db_session, store, scan_pdf(tmp_path))
+    started = time.monotonic()
+    assert process_one(factory, store, settings) is True
+    assert time.monotonic() - started < 15
+    db_session.expire_all()
+    job = db_session.scalar(select(OcrJob))
+    # Worth another try (the machine may have been busy): back in the queue, with the reason kept.
+    assert (job.state, job.attempts, job.error) == ("pending", 1, reason)
+    assert db_session.get(DocumentVersion, doc.current.id).text_status == "pending"
+
+
 def test_check_counts_waiting_scans_and_requeues_one_without_a_job(db_session, store, data_dir,
                                                                    tmp_path) -> None:
     doc = file(db_session, store, scan_pdf(tmp_path))
