@@ -34,8 +34,7 @@ def text_status_label(version: DocumentVersion) -> str:
         return "Reconnaissance du texte en cours"
     if status == TextStatus.EMPTY.value:
         return "Aucun texte"
-    if status == TextStatus.FAILED.value:
-        return "Échec de la lecture du texte"
+    # A failure's reason says what failed (« PDF chiffré : texte non indexé », « Échec de la reconnaissance… »).
     return "Texte non indexé"
 
 
