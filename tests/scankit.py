@@ -43,7 +43,9 @@ def scan_page(lines: Sequence[str], *, angle: float = 1.2, noise: float = 0.004,
 
 def save_pdf(pages: Sequence[Image.Image], path: Path) -> Path:
     """An image-only PDF (no text layer), as a scanner makes it."""
-    pages[0].save(path, "PDF", resolution=DPI, save_all=True, append_images=list(pages[1:]))
+    # Copies: Pillow keeps the save options on appended images, which would leak into a later save.
+    pages = [page.copy() for page in pages]
+    pages[0].save(path, "PDF", resolution=DPI, save_all=True, append_images=pages[1:])
     return path
 
 
@@ -55,7 +57,8 @@ def save_jpeg(page: Image.Image, path: Path) -> Path:
 
 def save_tiff(pages: Sequence[Image.Image], path: Path) -> Path:
     """A multi-page TIFF, as a scanner's feeder makes it."""
-    pages[0].save(path, "TIFF", dpi=(DPI, DPI), save_all=True, append_images=list(pages[1:]),
+    pages = [page.copy() for page in pages]
+    pages[0].save(path, "TIFF", dpi=(DPI, DPI), save_all=True, append_images=pages[1:],
                   compression="tiff_lzw")
     return path
 

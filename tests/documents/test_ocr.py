@@ -170,6 +170,24 @@ def test_jpeg_and_multipage_tiff_are_documents_with_a_searchable_copy(app, db_se
         assert len(PdfReader(store.local_path(version.ocr_sha256)).pages) == pages
 
 
+def test_blank_pages_make_a_partial_text_and_a_blank_scan_has_no_text(app, db_session, store, factory,
+                                                                      tmp_path) -> None:
+    blank = scankit.scan_page([], noise=0.0005)
+    half = file(db_session, store, scankit.save_pdf([scankit.scan_page(scankit.CONVENTION_LINES), blank],
+                                                    tmp_path / "recto seul.pdf"), "Recto seul")
+    empty = file(db_session, store, scankit.save_pdf([blank], tmp_path / "page blanche.pdf"), "Page blanche")
+    assert process_one(factory, store) and process_one(factory, store)
+    db_session.expire_all()
+    half_version = db_session.get(Document, half.id).current
+    assert (half_version.text_status, half_version.pages, half_version.text_pages) == ("partial", 2, 1)
+    assert half_version.text_status_label == "Texte partiel (1 page sur 2)"
+    assert "médiathèque" in half_version.text
+    empty_version = db_session.get(Document, empty.id).current
+    assert (empty_version.text_status, empty_version.text_status_label) == ("empty", "Aucun texte")
+    assert empty_version.text_reason == "Aucun texte reconnu sur 1 page"
+    assert no_text_ids(db_session) == {half.id, empty.id}
+
+
 def test_admin_downloads_the_copy_and_reruns_the_recognition(app, db_session, store, factory, auth, client,
                                                             tmp_path) -> None:
     doc = file(db_session, store, scan_pdf(tmp_path))
