@@ -92,8 +92,12 @@ def _ocr_settings(env: dict[str, str]) -> Any:
     def number(name: str, default: float) -> float:
         return float(env.get(name) or default)
 
+    try:
+        languages = engine.check_languages(env.get("INTRANET_OCR_LANGUAGES") or engine.DEFAULT_LANGUAGES)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
     return OcrSettings(
-        languages=engine.check_languages(env.get("INTRANET_OCR_LANGUAGES") or engine.DEFAULT_LANGUAGES),
+        languages=languages,
         timeout=number("INTRANET_OCR_TIMEOUT", engine.DEFAULT_TIMEOUT),
         page_timeout=number("INTRANET_OCR_PAGE_TIMEOUT", engine.DEFAULT_PAGE_TIMEOUT),
         memory_mb=int(number("INTRANET_OCR_MEMORY_MB", engine.DEFAULT_MEMORY_MB)),

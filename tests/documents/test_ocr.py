@@ -395,3 +395,14 @@ def test_a_job_whose_worker_is_killed_is_done_after_a_restart(app, db_session, s
     assert job.attempts == 2
     version = db_session.get(DocumentVersion, doc.current.id)
     assert version.text_status == "ocr" and "médiathèque" in version.text
+
+
+def test_languages_come_from_the_settings_and_bad_values_are_refused(tmp_path) -> None:
+    from intranet.config import ConfigError, load_config
+
+    env = {"INTRANET_DATA_DIR": str(tmp_path)}
+    assert load_config(env)["OCR_SETTINGS"].languages == "fra"
+    settings = load_config({**env, "INTRANET_OCR_LANGUAGES": "fra+eng", "INTRANET_OCR_MAX_PAGES": "50"})["OCR_SETTINGS"]
+    assert (settings.languages, settings.max_pages) == ("fra+eng", 50)
+    with pytest.raises(ConfigError, match="Langues de reconnaissance invalides : « fra;rm -rf »"):
+        load_config({**env, "INTRANET_OCR_LANGUAGES": "fra;rm -rf"})
