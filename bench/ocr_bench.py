@@ -5,15 +5,16 @@ and a little noise), grouped into image-only PDFs of a few pages, as a scanner m
 Then, in the same run, on the same pages:
 
 1. the product: each PDF archived (``documents.archive.archive_document``: checks, store,
-   extraction that finds no text, job queued), then ``run_ocr_worker(once=True)`` drains the
-   queue (claim, bounded OCRmyPDF subprocess, copy stored, text read back, outbox row) and the
-   indexer applies the outbox — "queue → worker → copy → index";
+   extraction that finds no text, job queued), then the worker's ``process_one`` does the job
+   (claim, bounded OCRmyPDF subprocess, copy stored, text read back, outbox row) and at the end
+   the indexer applies the outbox — "queue → worker → copy → index";
 2. bare ``ocrmypdf`` on the same PDFs, with the product's options (French, skip-text, deskew,
    rotate, PDF/A by pikepdf, one job), one process per PDF;
 3. bare ``tesseract`` on the same page images (PNG), one process per page, text only.
 
 The character error rate (CER) compares each recognised text with the ground truth
-(Levenshtein distance over the truth's length, whitespace collapsed).
+(Levenshtein distance over the truth's length, whitespace collapsed). The three paths are
+interleaved PDF by PDF, so that the varying load of a shared machine weighs on each alike.
 
     .venv/bin/python bench/ocr_bench.py --pages 50
 
@@ -33,6 +34,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -42,7 +44,7 @@ import scankit  # noqa: E402
 from documents import accounts, archive, indexer, migrate, reference  # noqa: E402
 from documents.db import make_engine, make_session_factory  # noqa: E402
 from documents.models import Document  # noqa: E402
-from documents.ocr.worker import OcrSettings, run_ocr_worker  # noqa: E402
+from documents.ocr.worker import OcrSettings, process_one  # noqa: E402
 from documents.storage import LocalStorage  # noqa: E402
 
 WORDS = ("convention partenariat coordination régionale médiathèque cinéma éducation image quartier "
@@ -126,8 +128,6 @@ def main() -> int:
         print(f"{pages} pages en {len(pdfs)} PDF", file=sys.stderr)
 
         results: list[tuple[str, float, float, float]] = []
-
-        # -------------------------------------------------------------- the product
         url = f"sqlite:///{work / 'bench.sqlite3'}"
         migrate.upgrade(url)
         engine = make_engine(url)
@@ -138,16 +138,39 @@ def main() -> int:
                                      password="Banc-d-essai-ocr-2009", name="Bench")
         session.commit()
         store = LocalStorage(work / "files")
-        cpu0, t0 = children_cpu() + time.process_time(), time.perf_counter()
-        ids = []
-        for pdf in pdfs:
-            doc = archive.archive_document(session, store, actor=admin, path=pdf, filename=pdf.name,
-                                           meta=archive.Metadata(title=pdf.stem, region_code=None))
-            ids.append(doc.id)
-        done = run_ocr_worker(factory, store, OcrSettings(), once=True)
-        indexer.run_indexer(factory, work / "index", once=True)
-        product_s = time.perf_counter() - t0
-        product_cpu = children_cpu() + time.process_time() - cpu0
+        ocrmypdf = shutil.which("ocrmypdf", path=str(Path(sys.executable).parent)) or "ocrmypdf"
+        env = dict(os.environ, OMP_THREAD_LIMIT="1")
+        # The three paths are interleaved PDF by PDF, so that the load of a shared machine weighs on each alike.
+        spent = {"product": [0.0, 0.0], "ocrmypdf": [0.0, 0.0], "tesseract": [0.0, 0.0]}
+
+        def measure(key: str, action: Any) -> Any:
+            cpu0, t0 = children_cpu() + time.process_time(), time.perf_counter()
+            value = action()
+            spent[key][0] += time.perf_counter() - t0
+            spent[key][1] += children_cpu() + time.process_time() - cpu0
+            return value
+
+        ids, outputs, tess_readings = [], [], []
+        for number, pdf in enumerate(pdfs):
+            def product(pdf: Path = pdf) -> int:
+                doc = archive.archive_document(session, store, actor=admin, path=pdf, filename=pdf.name,
+                                               meta=archive.Metadata(title=pdf.stem, region_code=None))
+                assert process_one(factory, store, OcrSettings())
+                return doc.id
+
+            ids.append(measure("product", product))
+            out = work / f"{pdf.stem}.ocr.pdf"
+            measure("ocrmypdf", lambda pdf=pdf, out=out: subprocess.run(
+                [ocrmypdf, "-q", "-l", "fra", "--skip-text", "--deskew", "--rotate-pages", "--output-type", "auto",
+                 "--pdfa-backend", "internal", "--jobs", "1", str(pdf), str(out)], check=True))
+            outputs.append(out)
+            first = number * args.pages_per_pdf
+            for png in pngs[first:first + args.pages_per_pdf]:
+                tess_readings.append(measure("tesseract", lambda png=png: subprocess.run(
+                    ["tesseract", str(png), "-", "-l", "fra"], check=True, capture_output=True,
+                    env=env).stdout.decode("utf-8")))
+        # The index learns the texts through the outbox, as in production.
+        measure("product", lambda: indexer.run_indexer(factory, work / "index", once=True))
         session.expire_all()
         readings = []
         for doc_id in ids:
@@ -156,35 +179,15 @@ def main() -> int:
             readings.append(version.text or "")
         session.close()
         engine.dispose()
-        assert done == len(pdfs)
-        results.append(("Produit (file → lecteur → copie → index)", product_s, product_cpu,
-                        cer(["\n".join(t) for t in truths], readings)))
-
-        # -------------------------------------------------------------- bare ocrmypdf
-        ocrmypdf = shutil.which("ocrmypdf", path=str(Path(sys.executable).parent)) or "ocrmypdf"
         from pypdf import PdfReader
 
-        cpu0, t0 = children_cpu(), time.perf_counter()
-        outputs = []
-        for pdf in pdfs:
-            out = work / f"{pdf.stem}.ocr.pdf"
-            subprocess.run([ocrmypdf, "-q", "-l", "fra", "--skip-text", "--deskew", "--rotate-pages",
-                            "--output-type", "auto", "--pdfa-backend", "internal", "--jobs", "1",
-                            str(pdf), str(out)], check=True)
-            outputs.append(out)
-        bare_s, bare_cpu = time.perf_counter() - t0, children_cpu() - cpu0
-        readings = ["\n".join(p.extract_text() or "" for p in PdfReader(out).pages) for out in outputs]
-        results.append(("ocrmypdf nu (mêmes options, --jobs 1)", bare_s, bare_cpu,
-                        cer(["\n".join(t) for t in truths], readings)))
-
-        # -------------------------------------------------------------- bare tesseract
-        env = dict(os.environ, OMP_THREAD_LIMIT="1")
-        cpu0, t0 = children_cpu(), time.perf_counter()
-        readings = [subprocess.run(["tesseract", str(png), "-", "-l", "fra"], check=True, capture_output=True,
-                                   env=env).stdout.decode("utf-8") for png in pngs]
-        tess_s, tess_cpu = time.perf_counter() - t0, children_cpu() - cpu0
-        results.append(("tesseract nu (texte seul, une page par processus)", tess_s, tess_cpu,
-                        cer(page_truths, readings)))
+        truth_docs = ["\n".join(t) for t in truths]
+        results.append(("Produit (file → lecteur → copie → index)", *spent["product"], cer(truth_docs, readings)))
+        bare = ["\n".join(p.extract_text() or "" for p in PdfReader(out).pages) for out in outputs]
+        results.append(("ocrmypdf nu (mêmes options, --jobs 1)", *spent["ocrmypdf"], cer(truth_docs, bare)))
+        results.append(("tesseract nu (texte seul, une page par processus)", *spent["tesseract"],
+                        cer(page_truths, tess_readings)))
+        product_s, bare_s = spent["product"][0], spent["ocrmypdf"][0]
 
         load = os.getloadavg()
         print(f"\n{pages} pages A4 à 300 dpi, {len(pdfs)} PDF de {args.pages_per_pdf} pages ; charge pendant la "
@@ -193,8 +196,8 @@ def main() -> int:
         print("|---|---:|---:|---:|---:|")
         for name, seconds, cpu, rate in results:
             print(f"| {name} | {seconds:.1f} | {pages * 60 / seconds:.1f} | {cpu:.1f} | {rate * 100:.2f} % |")
-        ratio = bare_s / product_s
-        print(f"\nDébit du produit / ocrmypdf nu : {ratio:.2f}×")
+        print(f"\nDébit du produit / ocrmypdf nu : {bare_s / product_s:.2f}× (temps écoulé), "
+              f"{spent['ocrmypdf'][1] / spent['product'][1]:.2f}× (CPU)")
     finally:
         if args.keep:
             print(f"Fichiers conservés dans {work}", file=sys.stderr)
