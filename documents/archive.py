@@ -235,6 +235,7 @@ class PreparedFile:
     pages: int | None
     newly_stored: bool
     pending_store: _BackgroundStore | None = None
+    text_pages: int | None = None
 
     def wait_stored(self, *, quiet: bool = False) -> None:
         """Block until the file is durably in the store (raises its StorageError unless ``quiet``)."""
@@ -273,8 +274,13 @@ def find_by_sha(session: Session, sha256: str) -> DocumentVersion | None:
     return session.scalar(select(DocumentVersion).where(DocumentVersion.sha256 == sha256).limit(1))
 
 
-def _text_fields(result: Extraction) -> tuple[str | None, str, str, int | None]:
+def _text_fields(result: Extraction, kind: str = "") -> tuple[str | None, str, str, int | None]:
     """(text, text_status, text_reason, pages) of a version from an extraction outcome."""
+    from documents.ocr.queue import needs_ocr
+
+    if result.status == "ok" and needs_ocr(kind, result.pages, result.text_pages):
+        # Scanned pages: their words come from the OCR worker; the typed pages' text is indexed meanwhile.
+        return result.text or "", TextStatus.PENDING.value, "Reconnaissance du texte en attente", result.pages
     if result.status == "ok":
         # A partial text (page cap, truncation) is indexed, and the reason is kept.
         return result.text or "", TextStatus.OK.value, result.reason or "", result.pages
@@ -300,14 +306,17 @@ def prepare_file(session: Session, storage: Storage, path: Path, filename: str, 
     pending_store = None
     if extracted is not None:
         pending_store = _BackgroundStore(storage, path, sha)
-        text, status, reason, pages = _text_fields(extracted)
+        text, status, reason, pages = _text_fields(extracted, check.kind)
+        text_pages = extracted.text_pages
     else:
         storage.put_file(path, sha)
         from documents import extraction
 
+        text_pages = None
         try:
-            text, status, reason, pages = _text_fields(
-                extraction.extract_text(storage.local_path(sha), check.kind))
+            extracted = extraction.extract_text(storage.local_path(sha), check.kind)
+            text, status, reason, pages = _text_fields(extracted, check.kind)
+            text_pages = extracted.text_pages
         except Exception as exc:  # noqa: BLE001 - extraction failure must never lose the file
             logger.exception("extraction crashed")
             text, status, pages = None, TextStatus.FAILED.value, None
@@ -315,7 +324,7 @@ def prepare_file(session: Session, storage: Storage, path: Path, filename: str, 
     return PreparedFile(
         sha256=sha, size=check.size, filename=filetypes.safe_filename(filename), kind=check.kind,
         mime_type=check.mime_type, text=text, text_status=status, text_reason=reason[:500], pages=pages,
-        newly_stored=newly_stored, pending_store=pending_store,
+        newly_stored=newly_stored, pending_store=pending_store, text_pages=text_pages,
     )
 
 
@@ -335,8 +344,16 @@ def _new_version(doc: Document, prepared: PreparedFile, *, number: int, actor: U
         filename=prepared.filename, kind=prepared.kind, mime_type=prepared.mime_type,
         comment=(comment or "")[:5000], created_by_id=actor.id if actor else None,
         text=prepared.text, text_status=prepared.text_status, text_reason=prepared.text_reason,
-        pages=prepared.pages, origin=origin or {},
+        pages=prepared.pages, text_pages=prepared.text_pages, origin=origin or {},
     )
+
+
+def _queue_ocr(session: Session, version: DocumentVersion) -> None:
+    # Scanned pages are read in the background, never in the request: the upload answers at once.
+    if version.text_status == TextStatus.PENDING.value:
+        from documents.ocr.queue import enqueue_ocr
+
+        enqueue_ocr(session, version)
 
 
 # --------------------------------------------------------------------------- verbs
@@ -377,6 +394,7 @@ def archive_document(
                                origin=origin)
         session.add(version)
         session.flush()
+        _queue_ocr(session, version)
         enqueue(session, doc.id)
         audit.record(session, "document.upload", actor=actor, object_type="document", object_id=doc.id,
                      region_code=doc.region_code, ip=ip,
@@ -432,6 +450,7 @@ def add_version(
         document.updated_at = utcnow()
         document.updated_by_id = actor.id if actor else None
         session.flush()
+        _queue_ocr(session, version)
         enqueue(session, document.id)
         audit.record(session, "document.version", actor=actor, object_type="document", object_id=document.id,
                      region_code=document.region_code, ip=ip,
@@ -559,7 +578,7 @@ def purge_document(session: Session, storage: Storage, document: Document, *, ac
         raise PermissionDenied("Seuls les administrateurs peuvent purger un document.")
     if not document.in_trash:
         raise ValidationError("Mettez d'abord le document à la corbeille.")
-    hashes = {v.sha256 for v in document.versions}
+    hashes = {v.sha256 for v in document.versions} | {v.ocr_sha256 for v in document.versions if v.ocr_sha256}
     doc_id, region, title = document.id, document.region_code, document.title
     session.delete(document)
     enqueue(session, doc_id, action="delete")
@@ -568,7 +587,8 @@ def purge_document(session: Session, storage: Storage, document: Document, *, ac
     session.commit()
     # Bytes go last: if this fails, `intranet check` finds the unreferenced files.
     for sha in hashes:
-        if not session.scalar(select(exists().where(DocumentVersion.sha256 == sha))):
+        if not session.scalar(select(exists().where(
+                or_(DocumentVersion.sha256 == sha, DocumentVersion.ocr_sha256 == sha)))):
             storage.delete(sha)
 
 

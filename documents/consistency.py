@@ -73,7 +73,9 @@ class CheckContext:
 
     def referenced(self) -> set[str]:
         """Every SHA-256 a version points at, read now."""
-        return set(self.session.scalars(select(DocumentVersion.sha256).distinct()))
+        # The searchable copies made by the OCR live in the store beside the originals.
+        return set(self.session.scalars(select(DocumentVersion.sha256).distinct())) | set(
+            self.session.scalars(select(DocumentVersion.ocr_sha256).where(DocumentVersion.ocr_sha256.is_not(None))))
 
 
 Checker = Callable[[CheckContext], list[Problem]]
@@ -376,3 +378,16 @@ def check_search_index(ctx: CheckContext) -> list[Problem]:
 
 
 register_checker(check_search_index)
+
+
+# ------------------------------------------------------------------ OCR (documents.ocr)
+
+
+def check_text_recognition(ctx: CheckContext) -> list[Problem]:
+    """Text statuses of current versions, OCR waiting without a job, searchable copies lost from the store."""
+    from documents.ocr.check import check_ocr
+
+    return check_ocr(ctx)
+
+
+register_checker(check_text_recognition)

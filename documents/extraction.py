@@ -36,7 +36,10 @@ DEFAULT_MAX_CHARS = 5_000_000
 #: Largest single XML part parsed in a .docx/.odt (the upload check already caps the whole archive).
 MAX_XML_PART_BYTES = 64 * 1024 * 1024
 
-KINDS = frozenset({"docx", "odt", "pdf", "doc", "rtf", "txt"})
+IMAGE_KINDS = frozenset({"jpeg", "png", "tiff"})
+KINDS = frozenset({"docx", "odt", "pdf", "doc", "rtf", "txt"}) | IMAGE_KINDS
+#: A page with fewer letters or digits than this carries no real text (a scan, a stray mark).
+MIN_PAGE_CHARS = 3
 _PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -48,6 +51,8 @@ class Extraction:
     status: Literal["ok", "failed"]
     reason: str | None
     pages: int | None = None
+    #: Pages (of ``pages``) that carry real text; fewer than ``pages`` means a scan needs OCR.
+    text_pages: int | None = None
 
 
 class _Failed(Exception):
@@ -263,7 +268,11 @@ def _odt_text(path: Path) -> str:
 # ------------------------------------------------------------------------- pdf
 
 
-def _pdf_text(path: Path, *, max_pages: int, max_chars: int) -> tuple[str, int, str | None]:
+def _has_text(text: str) -> bool:
+    return sum(char.isalnum() for char in text) >= MIN_PAGE_CHARS
+
+
+def _pdf_text(path: Path, *, max_pages: int, max_chars: int) -> tuple[str, int, str | None, int]:
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError, PdfReadError
 
@@ -281,12 +290,14 @@ def _pdf_text(path: Path, *, max_pages: int, max_chars: int) -> tuple[str, int, 
         texts: list[str] = []
         total = 0
         note = None
+        with_text = 0
         for number in range(count):
             if number >= max_pages:
                 note = f"Texte partiel : seules les {max_pages} premières pages sur {count} ont été indexées"
                 break
             text = reader.pages[number].extract_text() or ""
             texts.append(text)
+            with_text += _has_text(text)
             total += len(text) + 1
             if total > max_chars:
                 break
@@ -298,7 +309,15 @@ def _pdf_text(path: Path, *, max_pages: int, max_chars: int) -> tuple[str, int, 
         raise _Failed("PDF chiffré : texte non indexé", detail=str(exc)) from exc
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, AssertionError) as exc:
         raise _Failed("PDF endommagé ou illisible : texte non indexé", detail=repr(exc)) from exc
-    return "\n".join(texts), count, note
+    # Pages never read (page cap, text cap) are counted as carrying text: OCR would not read them either.
+    return "\n".join(texts), count, note, with_text + (count - len(texts))
+
+
+def _image_pages(path: Path) -> int:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return int(getattr(image, "n_frames", 1) or 1)
 
 
 # ------------------------------------------------------------------ txt, rtf, doc
@@ -464,6 +483,7 @@ def extract_text_inline(
     """Extract in this process, without bounds: for the worker itself and for trusted files only."""
     path = Path(path)
     pages: int | None = None
+    text_pages: int | None = None
     note: str | None = None
     try:
         if kind == "docx":
@@ -471,7 +491,10 @@ def extract_text_inline(
         elif kind == "odt":
             text = _odt_text(path)
         elif kind == "pdf":
-            text, pages, note = _pdf_text(path, max_pages=max_pages, max_chars=max_chars)
+            text, pages, note, text_pages = _pdf_text(path, max_pages=max_pages, max_chars=max_chars)
+        elif kind in IMAGE_KINDS:
+            text, pages, text_pages = "", _image_pages(path), 0
+            note = "Image : texte à reconnaître (OCR)"
         elif kind == "txt":
             text = _txt_text(path, max_chars=max_chars)
         elif kind == "rtf":
@@ -500,7 +523,7 @@ def extract_text_inline(
         note = note or f"Texte tronqué aux {max_chars} premiers caractères"
     if not text.strip() and note is None:
         note = "Aucun texte trouvé (document scanné ou vide ?)"
-    return Extraction(text=text, status="ok", reason=note, pages=pages)
+    return Extraction(text=text, status="ok", reason=note, pages=pages, text_pages=text_pages)
 
 
 # ---------------------------------------------------------------------- bounded
@@ -574,7 +597,8 @@ def extract_text(
             if payload["status"] not in {"ok", "failed"}:
                 raise ValueError(payload["status"])
             return Extraction(
-                text=payload["text"], status=payload["status"], reason=payload["reason"], pages=payload["pages"]
+                text=payload["text"], status=payload["status"], reason=payload["reason"], pages=payload["pages"],
+                text_pages=payload.get("text_pages"),
             )
         except (ValueError, KeyError, TypeError):
             pass

@@ -22,6 +22,7 @@ from typing import BinaryIO
 from lxml import etree
 
 from documents.errors import DomainError
+from documents.imagecheck import IMAGE_KINDS, check_image, image_kind
 
 #: Largest file accepted outside the web layer too (the web layer also sets MAX_CONTENT_LENGTH).
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024
@@ -46,6 +47,11 @@ ACCEPTED: dict[str, tuple[str, str]] = {
     ".doc": ("doc", "application/msword"),
     ".rtf": ("rtf", "application/rtf"),
     ".txt": ("txt", "text/plain"),
+    ".jpg": ("jpeg", "image/jpeg"),
+    ".jpeg": ("jpeg", "image/jpeg"),
+    ".png": ("png", "image/png"),
+    ".tif": ("tiff", "image/tiff"),
+    ".tiff": ("tiff", "image/tiff"),
 }
 
 #: How each sniffed content is named to the user ("ce fichier est en réalité …").
@@ -69,6 +75,10 @@ _CONTENT_NAMES: dict[str, str] = {
     "html": "une page HTML",
     "svg": "une image SVG",
     "txt": "un fichier texte (.txt)",
+    "jpeg": "une image JPEG",
+    "png": "une image PNG",
+    "tiff": "une image TIFF",
+    "gif": "une image GIF",
     "binary": "un fichier binaire d'un type non pris en charge",
 }
 
@@ -415,6 +425,9 @@ def _sniff(source: _Source) -> str:
         return _sniff_ole(source)
     if head.startswith(b"{\\rtf"):
         return "rtf"
+    image = image_kind(head)
+    if image is not None:
+        return image
     # Markup first: a page that starts as HTML is HTML to a browser, whatever follows.
     markup = _looks_like_markup(head)
     if markup is not None:
@@ -462,6 +475,8 @@ def check_upload(data_or_path: bytes | str | os.PathLike[str], filename: str) ->
         )
     if actual == "pdf":
         _check_pdf(source)
+    elif actual in IMAGE_KINDS:
+        check_image(source.open, source.size)
     elif actual == "rtf" and not source.tail().rstrip(b"\x00 \t\r\n").endswith(b"}"):
         raise _truncated()
     return FileCheck(kind=expected, mime=mime, extension=extension, size=source.size)

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from documents import audit, filetypes, permissions, regions
 from documents.archive import DuplicateDocument, Metadata, archive_document, find_by_sha
 from documents.errors import DomainError, PermissionDenied, ValidationError
-from documents.models import DocStatus, DocType, Organisation, Region, User
+from documents.models import DocStatus, DocType, Organisation, Region, TextStatus, User
 from documents.storage import Storage, sha256_file
 
 logger = logging.getLogger(__name__)
@@ -540,6 +540,8 @@ class FileOutcome:
     year: int | None = None
     #: Where each metadata value came from: manifeste, option, nom, dossier, propriétés, compte, défaut.
     sources: dict[str, str] = field(default_factory=dict)
+    #: Scanned pages queued for text recognition (OCR) by this import.
+    ocr_queued: bool = False
 
 
 @dataclass
@@ -558,14 +560,20 @@ class ImportReport:
         """How many files ended in each outcome."""
         return {kind: len(self.of(kind)) for kind in ("imported", "duplicate", "rejected", "ignored")}
 
+    @property
+    def ocr_queued(self) -> int:
+        """Imported files whose scanned pages wait for the OCR worker."""
+        return sum(1 for o in self.outcomes if o.ocr_queued)
+
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
         def clean(o: FileOutcome) -> dict[str, Any]:
-            return {k: v for k, v in asdict(o).items() if k != "outcome" and v not in (None, "", {})}
+            return {k: v for k, v in asdict(o).items() if k != "outcome" and v not in (None, "", {}, False)}
 
         return {
             "folder": self.folder,
             "counts": self.counts,
+            "ocr_queued": self.ocr_queued,
             "imported": [clean(o) for o in self.of("imported")],
             "duplicates": [clean(o) for o in self.of("duplicate")],
             "rejected": [clean(o) for o in self.of("rejected")],
@@ -728,7 +736,8 @@ def _import_one(
         return FileOutcome(path=rel, outcome="rejected",
                            reason=f"Erreur inattendue ({type(exc).__name__}) : fichier non importé.")
     outcome = FileOutcome(path=rel, outcome="imported", document_id=doc.id, title=doc.title,
-                          doc_type=doc.doc_type, region_code=doc.region_code, year=doc.year, sources=sources)
+                          doc_type=doc.doc_type, region_code=doc.region_code, year=doc.year, sources=sources,
+                          ocr_queued=doc.current is not None and doc.current.text_status == TextStatus.PENDING.value)
     # Keep the session small on folders of thousands of files.
     session.expunge(doc)
     return outcome

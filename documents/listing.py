@@ -27,11 +27,12 @@ from documents.models import (
     Document,
     DocumentVersion,
     Region,
-    TextStatus,
+    INDEXED_TEXT_STATUSES,
     User,
     document_party,
     document_quartier,
 )
+
 
 def trashed_documents(user: User | None) -> Select[tuple[Document]]:
     """The trash ``user`` may restore from: every region for national staff, their own for regional staff."""
@@ -42,7 +43,8 @@ def trashed_documents(user: User | None) -> Select[tuple[Document]]:
         # Regional staff read national documents but restore only their own region's.
         if not user.region_code or not permissions.can_write_region(user, user.region_code):
             return stmt.where(False)
-        stmt = stmt.where(Document.region_code == user.region_code)
+        # A current region restores its predecessors' documents too (they are in its scope).
+        stmt = stmt.where(Document.region_code.in_(sorted(covered_codes(user.region_code))))
     return stmt.order_by(Document.deleted_at.desc(), Document.id.desc())
 
 
@@ -142,7 +144,7 @@ def current_version_has_no_text() -> Any:
     later = aliased(DocumentVersion)
     return exists().where(
         DocumentVersion.document_id == Document.id,
-        DocumentVersion.text_status != TextStatus.OK.value,
+        DocumentVersion.text_status.not_in(sorted(INDEXED_TEXT_STATUSES)),
         ~exists().where(later.document_id == DocumentVersion.document_id, later.number > DocumentVersion.number),
     )
 

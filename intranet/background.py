@@ -41,4 +41,10 @@ WORKERS: tuple[BackgroundWorker, ...] = (
         description="Indexeur de recherche : applique à l'index les modifications de l'archive.",
         heartbeat=True,  # reported in detail as « indexer » (documents.health.IndexerStatus)
     ),
+    BackgroundWorker(
+        name="ocr",
+        command=("ocr-worker",),
+        description="Lecteur OCR : reconnaît le texte des documents scannés (file de reconnaissance).",
+        heartbeat=True,
+    ),
 )

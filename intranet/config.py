@@ -84,6 +84,7 @@ def load_config(environ: dict[str, str] | None = None) -> dict[str, Any]:
         "MAIL_BACKEND": env.get("MAIL_BACKEND", ""),
         "BASE_URL": env.get("INTRANET_BASE_URL", "http://127.0.0.1:5000"),
         "TRUSTED_PROXIES": int(env.get("INTRANET_TRUSTED_PROXIES") or 0),
+        "OCR_SETTINGS": _ocr_settings(env),
     }
 
 
@@ -114,6 +115,29 @@ def secret_key_weakness(secret: str) -> str | None:
         return (f"est trop prévisible (mots, suites ou répétitions : environ {bits} bits d'entropie "
                 f"estimés, il en faut au moins {round(MIN_SECRET_GUESSES_LOG10 * 3.3219)})")
     return None
+
+
+def _ocr_settings(env: dict[str, str]) -> Any:
+    """OCR languages and bounds: ``INTRANET_OCR_LANGUAGES`` (fra+eng…), ``INTRANET_OCR_TIMEOUT`` (s/document)…"""
+    from documents.ocr import engine
+    from documents.ocr.worker import OcrSettings
+
+    def number(name: str, default: float) -> float:
+        return float(env.get(name) or default)
+
+    try:
+        languages = engine.check_languages(env.get("INTRANET_OCR_LANGUAGES") or engine.DEFAULT_LANGUAGES)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    return OcrSettings(
+        languages=languages,
+        timeout=number("INTRANET_OCR_TIMEOUT", engine.DEFAULT_TIMEOUT),
+        page_timeout=number("INTRANET_OCR_PAGE_TIMEOUT", engine.DEFAULT_PAGE_TIMEOUT),
+        memory_mb=int(number("INTRANET_OCR_MEMORY_MB", engine.DEFAULT_MEMORY_MB)),
+        max_pages=int(number("INTRANET_OCR_MAX_PAGES", engine.MAX_PAGES)),
+        lease_s=number("INTRANET_OCR_LEASE", 60.0),
+        interval=number("INTRANET_OCR_INTERVAL", 1.0),
+    )
 
 
 def deploy_problems(config: dict[str, Any]) -> list[str]:

@@ -7,6 +7,7 @@ from documents.models.archive import (
     Document,
     DocumentLink,
     DocumentVersion,
+    INDEXED_TEXT_STATUSES,
     IndexOutbox,
     LinkType,
     TextStatus,
@@ -20,6 +21,7 @@ from documents.models.committees import (
     MinutesStatus,
 )
 from documents.models.drafting import BatchStatus, DraftingBatch, DraftingTemplate, FieldOverride, Generation
+from documents.models.ocr import OcrJob, OcrState
 from documents.models.reference import Organisation, OrganisationKind, Quartier, Region
 
 __all__ = [
@@ -33,8 +35,11 @@ __all__ = [
     "DocumentLink",
     "DocumentVersion",
     "IndexOutbox",
+    "OcrJob",
+    "OcrState",
     "LinkType",
     "TextStatus",
+    "INDEXED_TEXT_STATUSES",
     "document_party",
     "document_quartier",
     "ApiToken",

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -107,11 +108,20 @@ LINK_LABELS = {
 
 
 class TextStatus(str, enum.Enum):
-    """Whether a version's text could be extracted for search."""
+    """Where a version's text comes from, and whether all of it is in the search index."""
 
-    OK = "ok"
+    OK = "ok"  # texte extrait (a text layer on every page)
+    OCR = "ocr"  # texte reconnu: every page read by OCR or by extraction
+    PARTIAL = "partial"  # some pages still carry no text after OCR
+    PENDING = "pending"  # waiting for the OCR worker
+    RUNNING = "running"  # the OCR worker is reading it
+    EMPTY = "empty"  # OCR found no text at all
     FAILED = "failed"
     NONE = "none"
+
+
+#: Statuses whose whole text is in the search index (« Sans texte indexé » lists the others).
+INDEXED_TEXT_STATUSES = frozenset({TextStatus.OK.value, TextStatus.OCR.value})
 
 
 document_party = Table(
@@ -245,6 +255,12 @@ class DocumentVersion(Base):
     text_status: Mapped[str] = mapped_column(String(10), default=TextStatus.NONE.value)
     text_reason: Mapped[str] = mapped_column(String(500), default="")
     pages: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: Pages carrying text (extracted or recognised); below ``pages`` the text is partial.
+    text_pages: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: Mean word confidence of the OCR, 0–100, when some text was recognised.
+    ocr_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: SHA-256 of the searchable PDF copy (text layer added by OCR) in the store, beside the original.
+    ocr_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     #: Where the file came from: e.g. {"source": "import", "path": "..."} or a generation's provenance.
     origin: Mapped[dict] = mapped_column(JSON, default=dict)
 
@@ -254,7 +270,14 @@ class DocumentVersion(Base):
     @property
     def text_indexed(self) -> bool:
         """True when the text is in the search index."""
-        return self.text_status == TextStatus.OK.value
+        return self.text_status in INDEXED_TEXT_STATUSES
+
+    @property
+    def text_status_label(self) -> str:
+        """The text status in French, as the document page, the list and ``intranet check`` say it."""
+        from documents.ocr.status import text_status_label
+
+        return text_status_label(self)
 
 
 class DocumentLink(Base):

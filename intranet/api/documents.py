@@ -93,6 +93,8 @@ def version_json(doc: Document, version: DocumentVersion) -> dict[str, Any]:
         "created_at": version.created_at.isoformat() if version.created_at else None,
         "created_by": version.created_by.email if version.created_by else None,
         "text_status": version.text_status, "text_reason": version.text_reason, "pages": version.pages,
+        "text_label": version.text_status_label, "text_pages": version.text_pages,
+        "ocr_confidence": version.ocr_confidence, "has_text_copy": bool(version.ocr_sha256),
         "download_url": url_for("api.download_version", document_id=doc.id, number=version.number),
     }
 

@@ -74,7 +74,8 @@ def import_cmd(folder: Path, manifest: Path | None, region: str | None, doc_type
 def _print_import(report: intake.ImportReport) -> None:
     counts = report.counts
     click.echo(f"Import terminé : {counts['imported']} importé(s), {counts['duplicate']} doublon(s), "
-               f"{counts['rejected']} refusé(s), {counts['ignored']} ignoré(s).")
+               f"{counts['rejected']} refusé(s), {counts['ignored']} ignoré(s)"
+               + (f" ; {report.ocr_queued} en attente de reconnaissance du texte." if report.ocr_queued else "."))
     if report.of("rejected"):
         click.echo("Refusés :")
         for o in report.of("rejected"):

@@ -35,6 +35,7 @@ from documents.models import (
     Organisation,
     Quartier,
     Region,
+    TextStatus,
 )
 from documents.storage import sha256_file
 from documents.titles import default_title
@@ -349,7 +350,9 @@ def upload() -> Any:
                         status = exc.status
             for doc in created:
                 current = doc.current
-                if current is not None and not current.text_indexed:
+                if current is not None and current.text_status == TextStatus.PENDING.value:
+                    flash(f"« {doc.title} » : reconnaissance du texte en attente.", "info")
+                elif current is not None and not current.text_indexed:
                     flash(f"« {doc.title} » : texte non indexé. {current.text_reason}", "error")
             if created and status == 200:
                 if len(created) == 1:
@@ -497,7 +500,9 @@ def add_version(document_id: int) -> Any:
                 form.file.errors = [exc.message]
                 return _page(doc, version_form=form, status=exc.status)
         flash(f"Version {version.number} ajoutée.", "success")
-        if not version.text_indexed:
+        if version.text_status == TextStatus.PENDING.value:
+            flash("Reconnaissance du texte en attente.", "info")
+        elif not version.text_indexed:
             flash(f"Texte non indexé. {version.text_reason}", "error")
         return redirect(url_for("library.show", document_id=doc.id))
     return _page(doc, version_form=form, status=422)

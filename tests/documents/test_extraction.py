@@ -99,7 +99,7 @@ def test_odt_gives_header_body_note_and_footer(tmp_path: Path) -> None:
 def test_pdf_gives_each_page_and_the_page_count(tmp_path: Path) -> None:
     path = write_sample(tmp_path / "protocole.pdf", make_pdf(["Protocole signé à Paris", "Annexe 2 : quartiers"]))
     assert extract_text(path, "pdf") == Extraction(
-        text="Protocole signé à Paris\nAnnexe 2 : quartiers", status="ok", reason=None, pages=2
+        text="Protocole signé à Paris\nAnnexe 2 : quartiers", status="ok", reason=None, pages=2, text_pages=2
     )
 
 

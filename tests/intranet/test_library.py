@@ -179,7 +179,7 @@ def test_upload_one_docx(client: Any, auth: AuthActions, db_session: Any, app: A
     page = text(client.get(response.headers["Location"]))
     for shown in ("Convention IDF 2026", "Île-de-France", "Signé", "15 janvier 2026", "1 février 2026",
                   "12 mois", "3 mois", "Centre national du cinéma", "cinéma, quartiers", "Signée en double exemplaire",
-                  "Première version", "convention-idf.docx", "Texte indexé", "31 janvier 2027"):
+                  "Première version", "convention-idf.docx", "Texte extrait", "31 janvier 2027"):
         assert shown in page, shown
 
 

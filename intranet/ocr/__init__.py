@@ -1,0 +1,1 @@
+"""OCR commands: the worker process and the « relancer » tools."""
