@@ -9,11 +9,12 @@ process may still leave).
 
 from __future__ import annotations
 
+
 import datetime as dt
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -377,12 +378,24 @@ def archive_document(
     """File a new document from the file at ``path``: checks, store, parse, record, index.
 
     ``extracted`` (the text already read) skips the extraction subprocess; ``before_commit``
-    adds the caller's rows (a draft's provenance) to the same transaction.
+    adds the caller's rows (a draft's provenance) to the same transaction. Without a title, the
+    document takes its own (properties, first heading), its file name as a last resort.
     """
+    # Imported here: documents.titles reads file properties through documents.intake, which imports us.
+    from documents.titles import default_title, title_from_name
+
+    untitled = not " ".join((meta.title or "").split())
+    if untitled:
+        # The file name stands in while the metadata is checked; the file's own title replaces it once
+        # the file itself has passed its checks.
+        meta = replace(meta, title=title_from_name(filename) or "Document sans titre")
     meta = _clean_metadata(session, meta)
     if check_permissions:
         _require_write(actor, meta.region_code)
     prepared = prepare_file(session, storage, path, filename, extracted=extracted)
+    if untitled:
+        own = " ".join(default_title(path, filename)[0].split())[:MAX_TITLE]
+        meta = replace(meta, title=own or meta.title)
     try:
         doc = Document(created_by_id=actor.id if actor else None, updated_by_id=actor.id if actor else None)
         _apply(session, doc, meta)

@@ -35,7 +35,7 @@ from documents.archive import (
     visible_documents,
 )
 from documents.errors import NotFound, ValidationError
-from documents.intake import RegionKeys, parse_bool, parse_date, parse_doc_type, parse_status, title_from_name
+from documents.intake import RegionKeys, parse_bool, parse_date, parse_doc_type, parse_status
 from documents.models import Document, DocumentVersion, Organisation, User
 from intranet.api import ID_SCHEMA, bp, document, query_param
 from intranet.api.views import PAGE_PARAMS, page_payload
@@ -313,7 +313,8 @@ def create_document() -> Any:
     """File a new document from a multipart upload."""
     upload = _upload()
     data = request.form
-    meta = _default_region(parse_metadata(data, Metadata(title=title_from_name(upload.filename or ""))), data)
+    # No title sent: the domain gives the document its own title (see documents.titles).
+    meta = _default_region(parse_metadata(data, Metadata(title="")), data)
     with _spooled(upload) as path:
         try:
             doc = archive_document(db.session, storage(), actor=current_actor(), path=path,

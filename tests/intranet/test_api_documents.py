@@ -131,6 +131,17 @@ def test_defaults_title_from_file_and_region_from_regional_account(app, api, db_
         "Bilan regional 2011", "93", "autre", "brouillon")
 
 
+def test_an_untitled_upload_takes_the_documents_own_title_before_its_file_name(app, api) -> None:
+    """Through the API as through the web form: core properties, then the first heading, then the name."""
+    client = api("idf")
+    titled = sf.make_docx(["Corps du texte"], core_title="Convention Île-de-France 2026 & avenant")
+    body = client.post("/documents", data=upload(titled, "scan_0042.docx")).get_json()
+    assert body["title"] == "Convention Île-de-France 2026 & avenant"
+    typed = client.post("/documents", data=upload(sf.make_docx(["Autre texte"], core_title="Titre interne"),
+                                                 "autre.docx", title="Titre saisi")).get_json()
+    assert typed["title"] == "Titre saisi"
+
+
 def test_duplicate_names_the_existing_document_only_to_who_may_see_it(app, api, db_session, filed) -> None:
     data = docx("Convention unique")
     first = api("idf").post("/documents", data=upload(data, region="11"))
