@@ -101,7 +101,7 @@ def test_load_builtin_models_is_idempotent_and_a_new_build_is_a_new_version(
     document = docx.Document(str(build / "avenant.docx"))
     document.add_paragraph("Paragraphe ajouté par la nouvelle version du modèle.")
     document.save(str(build / "avenant.docx"))
-    monkeypatch.setattr(generation, "MODELS_DIR", build)
+    monkeypatch.setattr(generation.builtin, "MODELS_DIR", build)
     outcome = drafting.load_builtin_models(loaded, store)
     assert outcome["avenant"] == "nouvelle version"
     assert [s for s, state in outcome.items() if state != "inchangé"] == ["avenant"]
