@@ -24,7 +24,6 @@ import re
 import shutil
 import subprocess
 import tempfile
-import unicodedata
 import uuid
 import zipfile
 from collections.abc import Callable, Iterable
@@ -36,7 +35,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from documents import archive, audit, generation, permissions
+from documents import archive, audit, frenchtext, generation, permissions
 from documents.bounds import check_year, refuse_nul, row_id
 from documents.errors import DomainError, NotFound, PermissionDenied, ValidationError
 from documents.extraction import Extraction
@@ -448,8 +447,7 @@ def _party_ids(session: Session, raw: dict[str, Any]) -> list[int]:
 
 
 def _slugify(text: str) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:80] or "modele"
+    return frenchtext.slugify(text)[:80].strip("-") or "modele"
 
 
 def _file(
