@@ -30,8 +30,9 @@ from documents.generation.values import plain_context
 
 # --------------------------------------------------------------------------- worker process
 
-#: Interpreter of the worker process. Under a server whose ``sys.executable`` is not
-#: Python (uWSGI), set this to the virtualenv's python.
+#: Interpreter of every worker process (one-shot and ``RenderWorker``). Under a server whose
+#: ``sys.executable`` is not Python (uWSGI), set ``documents.generation.oneshot.WORKER_PYTHON``
+#: to the virtualenv's python (setting it on ``documents.generation`` has no effect).
 WORKER_PYTHON = sys.executable
 
 _WORKER_CODE = (
