@@ -223,7 +223,14 @@ def update_user(
     active: bool,
     actor: User | None = None,
 ) -> User:
-    """Change an account's role, region, name or active flag."""
+    """Change an account's role, region, name or active flag; an admin cannot demote or disable themself."""
+    if actor is not None and actor.id == user.id and user.role == Role.ADMIN.value and (
+            role != Role.ADMIN.value or not active):
+        # Otherwise the last administrator could lock everyone out of the admin pages.
+        raise ValidationError(
+            "Vous ne pouvez pas retirer vos propres droits d'administrateur.",
+            errors={"role": "Vous ne pouvez pas retirer vos propres droits d'administrateur."},
+        )
     region_code = _check_role_region(session, role, region_code)
     was_active = user.active
     user.role, user.region_code, user.name, user.active = role, region_code, name.strip()[:200], active
