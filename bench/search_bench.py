@@ -206,7 +206,7 @@ def main() -> None:
         def ours(q: str) -> None:
             try:
                 indexer.search_archive(session, index, q, user=national)
-            except SearchQueryError:  # the 1 s time bound (SECURITY 25) answered instead
+            except SearchQueryError:  # the 1 s time bound of a search answered instead
                 refused["ours"] += 1
 
         client = app.test_client()
