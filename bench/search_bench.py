@@ -228,7 +228,7 @@ def main() -> None:
         def ours(q: str, user: User = national, key: str = "ours") -> None:
             try:
                 indexer.search_archive(session, index, q, user=user)
-            except SearchQueryError:  # the 1 s time bound (SECURITY 25) answered instead
+            except SearchQueryError:  # the 1 s time bound of a search answered instead
                 refused[key] += 1
 
         client = app.test_client()

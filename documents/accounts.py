@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 from dataclasses import dataclass
 from functools import lru_cache
@@ -19,6 +18,7 @@ from documents import audit
 from documents.db import utcnow
 from documents.errors import DomainError, NotFound, ValidationError
 from documents.models import ApiToken, LoginAttempt, Region, Role, User, UserSession
+from documents.tokens import token_hash
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
@@ -223,7 +223,14 @@ def update_user(
     active: bool,
     actor: User | None = None,
 ) -> User:
-    """Change an account's role, region, name or active flag."""
+    """Change an account's role, region, name or active flag; an admin cannot demote or disable themself."""
+    if actor is not None and actor.id == user.id and user.role == Role.ADMIN.value and (
+            role != Role.ADMIN.value or not active):
+        # Otherwise the last administrator could lock everyone out of the admin pages.
+        raise ValidationError(
+            "Vous ne pouvez pas retirer vos propres droits d'administrateur.",
+            errors={"role": "Vous ne pouvez pas retirer vos propres droits d'administrateur."},
+        )
     region_code = _check_role_region(session, role, region_code)
     was_active = user.active
     user.role, user.region_code, user.name, user.active = role, region_code, name.strip()[:200], active
@@ -351,17 +358,13 @@ def revoke_all_sessions(session: Session, user: User) -> None:
     )
 
 
-def _token_hash(plaintext: str) -> str:
-    return hashlib.sha256(plaintext.encode("utf-8")).hexdigest()
-
-
 def create_token(session: Session, user: User, name: str) -> tuple[ApiToken, str]:
     """Create an API token; the plaintext is returned once and never stored."""
     name = name.strip()[:100]
     if not name:
         raise ValidationError("Donnez un nom au jeton.", errors={"name": "Nom obligatoire."})
     plaintext = "pi_" + secrets.token_urlsafe(32)
-    token = ApiToken(user_id=user.id, name=name, token_hash=_token_hash(plaintext), prefix=plaintext[:10])
+    token = ApiToken(user_id=user.id, name=name, token_hash=token_hash(plaintext), prefix=plaintext[:10])
     session.add(token)
     session.flush()
     audit.record(session, "token.create", actor=user, object_type="token", object_id=token.id,
@@ -383,7 +386,7 @@ def authenticate_token(session: Session, plaintext: str) -> User | None:
     """Return the active user owning a live token, or None."""
     if not plaintext or len(plaintext) > 200:
         return None
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(plaintext)))
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(plaintext)))
     if token is None or token.revoked_at is not None or not token.user.active:
         return None
     now = utcnow()

@@ -1,4 +1,4 @@
-"""Writing the audit log (SECURITY 28–29)."""
+"""Writing the audit log: every sensitive action is recorded, and no password or token is ever written."""
 
 from __future__ import annotations
 

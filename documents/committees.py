@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import io
 import logging
 import secrets
@@ -65,6 +64,7 @@ from documents.models import (
     User,
 )
 from documents.storage import Storage
+from documents.tokens import token_hash
 
 logger = logging.getLogger(__name__)
 
@@ -1371,15 +1371,11 @@ def compliance(session: Session, user: User | None, *, today: dt.date | None = N
 # --------------------------------------------------------------------------- personal feeds
 
 
-def _token_hash(plaintext: str) -> str:
-    return hashlib.sha256(plaintext.encode("utf-8")).hexdigest()
-
-
 def create_feed_token(session: Session, user: User, *, ip: str = "") -> str:
     """A new personal feed token (the previous one stops working); the plaintext is returned once."""
     revoke_feed_tokens(session, user, ip=ip, commit=False)
     plaintext = "cal_" + secrets.token_urlsafe(32)
-    token = CalendarToken(user_id=user.id, token_hash=_token_hash(plaintext), prefix=plaintext[:10])
+    token = CalendarToken(user_id=user.id, token_hash=token_hash(plaintext), prefix=plaintext[:10])
     session.add(token)
     session.flush()
     audit.record(session, "calendar.feed_create", actor=user, object_type="calendar", object_id=token.id, ip=ip)
@@ -1409,7 +1405,7 @@ def user_for_feed_token(session: Session, plaintext: str) -> User | None:
     """The active user owning a live feed token, or None (and nothing tells which part was wrong)."""
     if not plaintext or not plaintext.startswith("cal_") or len(plaintext) > 100:
         return None
-    token = session.scalar(select(CalendarToken).where(CalendarToken.token_hash == _token_hash(plaintext)))
+    token = session.scalar(select(CalendarToken).where(CalendarToken.token_hash == token_hash(plaintext)))
     if token is None or token.revoked_at is not None or token.user is None or not token.user.active:
         return None
     token.last_used_at = utcnow()

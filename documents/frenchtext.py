@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
@@ -37,6 +38,16 @@ def fold(text: str) -> str:
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
     # Ligatures have no decomposition: œ and æ are written out as French dictionaries sort them.
     return bare.replace("œ", "oe").replace("Œ", "OE").replace("æ", "ae").replace("Æ", "AE").casefold()
+
+
+def fold_words(text: str) -> str:
+    """``fold`` with every run of characters other than a-z and 0-9 turned into one space."""
+    return " ".join(re.sub(r"[^0-9a-z]+", " ", fold(text)).split())
+
+
+def slugify(text: str) -> str:
+    """The folded words joined by hyphens, as slugs are written: « Île-de-France » → « ile-de-france »."""
+    return fold_words(text).replace(" ", "-")
 
 
 def _starts_with_vowel_sound(word: str) -> bool:

@@ -34,6 +34,8 @@ from sqlalchemy.orm import Session
 from documents import audit, filetypes, permissions, regions
 from documents.archive import DuplicateDocument, Metadata, archive_document, find_by_sha
 from documents.errors import DomainError, PermissionDenied, ValidationError
+from documents.frenchtext import fold_words as fold
+from documents.frenchtext import slugify
 from documents.models import DocStatus, DocType, Organisation, Region, TextStatus, User
 from documents.storage import Storage, sha256_file
 
@@ -46,22 +48,6 @@ _NOISE_NAMES = frozenset({"thumbs.db", "desktop.ini", ".ds_store", "icon\r"})
 #: Largest docProps/core.xml or meta.xml read for a title or a date.
 _MAX_PROPERTIES_BYTES = 256 * 1024
 YEAR_MIN, YEAR_MAX = 1990, 2100
-
-# ------------------------------------------------------------------ text helpers
-
-
-def fold(text: str) -> str:
-    """Lowercase, accents removed, every run of non-alphanumerics turned into one space."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
-    bare = bare.replace("œ", "oe").replace("æ", "ae")
-    return " ".join(re.sub(r"[^0-9a-z]+", " ", bare).split())
-
-
-def slugify(text: str) -> str:
-    """The folded form with hyphens, as region slugs are written."""
-    return fold(text).replace(" ", "-")
-
 
 # ------------------------------------------------------------------ guessing
 

@@ -1,4 +1,4 @@
-"""Locked records: approved minutes and signed agreements do not change (SECURITY 33).
+"""Locked records: approved minutes and signed agreements do not change.
 
 This module is the one place that decides whether a document is locked and what a lock
 forbids: a new version, the trash, and any change to what carries legal meaning (type,

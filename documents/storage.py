@@ -65,6 +65,15 @@ class Storage(ABC):
     def keys(self) -> Iterator[str]:
         """Every stored SHA-256."""
 
+    def temp_file(self) -> tuple[int, Path]:
+        """An open temporary file (descriptor, path) for an upload on its way in; the caller removes it."""
+        fd, name = tempfile.mkstemp(prefix="upload-")
+        return fd, Path(name)
+
+    def temp_dir(self) -> Path | None:
+        """Where large temporary files (exports) go; None for the system's temporary folder."""
+        return None
+
 
 class LocalStorage(Storage):
     """Files under ``root/ab/cd/abcd…``, written via temp file + fsync + rename."""
@@ -83,6 +92,10 @@ class LocalStorage(Storage):
         """A temporary file on the same file system as the store (for atomic rename)."""
         fd, name = tempfile.mkstemp(dir=self.root / "tmp", prefix="upload-")
         return fd, Path(name)
+
+    def temp_dir(self) -> Path:
+        """The store's own temporary folder (same file system, swept by ``intranet check``)."""
+        return self.root / "tmp"
 
     def put_file(self, path: Path, sha256: str) -> None:
         """Copy ``path`` into the store atomically, then verify its hash."""
@@ -144,14 +157,3 @@ class LocalStorage(Storage):
         for path in self.root.glob("??/??/*"):
             if _SHA256.match(path.name):
                 yield path.name
-
-    def clean_temp(self, *, older_than_s: float = 3600) -> int:
-        """Remove temporary files left by killed processes; return how many."""
-        import time
-
-        removed = 0
-        for path in (self.root / "tmp").iterdir():
-            if time.time() - path.stat().st_mtime > older_than_s:
-                path.unlink(missing_ok=True)
-                removed += 1
-        return removed

@@ -1,4 +1,4 @@
-"""A gunicorn logger that keeps secrets out of the access log (SECURITY 29).
+"""A gunicorn logger that keeps secrets out of the access log: no password or token in any log.
 
 Personal calendar and Atom feed URLs carry their token in the path, because calendar
 clients cannot send headers; the access log must not keep those tokens.

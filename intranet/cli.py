@@ -101,6 +101,39 @@ def create_user_cmd(email: str, role: str, region_code: str | None, name: str, p
         click.echo(f"Mot de passe à usage unique : {password}")
 
 
+@click.command("update-user")
+@click.argument("email")
+@click.option("--role", default=None, help="Nouveau rôle (admin, national, regional ou lecteur).")
+@click.option("--region", "region_code", default=None, help="Nouvelle région (code, ex. 11).")
+@click.option("--name", default=None, help="Nouveau nom complet.")
+@click.option("--active/--inactive", default=None, help="Active ou désactive le compte.")
+@click.option("--as", "actor_email", default=None, help="Compte qui fait la modification (journal d'audit).")
+@with_appcontext
+def update_user_cmd(email: str, role: str | None, region_code: str | None, name: str | None,
+                    active: bool | None, actor_email: str | None) -> None:
+    """Modifie le rôle, la région, le nom ou l'état d'un compte (ce qui n'est pas donné reste inchangé)."""
+    session = _session()
+    user = user_by_email(email)
+    actor = user_by_email(actor_email) if actor_email else None
+    try:
+        accounts.update_user(
+            session, user,
+            role=role if role is not None else user.role,
+            region_code=region_code if region_code is not None else user.region_code,
+            name=name if name is not None else user.name,
+            active=active if active is not None else user.active,
+            actor=actor,
+        )
+    except DomainError as exc:
+        session.rollback()
+        fail(exc.message)
+        return
+    session.commit()
+    region = f", région {user.region_code}" if user.region_code else ""
+    state = "actif" if user.active else "désactivé"
+    click.echo(f"Compte modifié : {user.email} ({user.role}{region}, {state})")
+
+
 @click.command("create-token")
 @click.argument("email")
 @click.option("--name", required=True, help="Nom du jeton (usage).")
@@ -157,7 +190,8 @@ def bootstrap_cmd(admin_email: str) -> None:
 #: Steps that features add to ``bootstrap`` (e.g. loading the built-in Word models).
 BOOTSTRAP_HOOKS: list[Any] = []
 
-COMMANDS = [db_group, load_reference_cmd, create_user_cmd, create_token_cmd, check_deploy_cmd, bootstrap_cmd]
+COMMANDS = [db_group, load_reference_cmd, create_user_cmd, update_user_cmd, create_token_cmd, check_deploy_cmd,
+            bootstrap_cmd]
 
 
 def register(app: Flask) -> None:

@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import Session, sessionmaker
 
 from documents.db import make_engine, make_session_factory
+from documents.storage import Storage
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -49,8 +50,8 @@ class Database:
 db = Database()
 
 
-def storage() -> Any:
-    """The file store of the current app (a ``documents.storage.Storage``)."""
+def storage() -> Storage:
+    """The file store of the current app, behind the ``Storage`` interface (local folder by default)."""
     from documents.storage import LocalStorage
 
     if "storage" not in current_app.extensions:

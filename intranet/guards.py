@@ -81,7 +81,8 @@ def _request_has_nul() -> bool:
         return True
     if request.mimetype in _FORM_TYPES:
         # Uploaded file names are not checked: the archive keeps them as metadata only, cleaned
-        # (SECURITY 18), so a NUL in a name found on someone's disk does not block its filing.
+        # (hostile names are kept as metadata only), so a NUL in a name found on someone's disk
+        # does not block its filing.
         return has_nul(list(request.form.lists())) or any(has_nul(name) for name in request.files)
     return _json_has_nul()
 

@@ -2,7 +2,7 @@
 
 Each builder returns the bytes of a complete file; ``write_sample`` puts them on disk.
 The benign ones (docx, odt, pdf, rtf) open in Word and LibreOffice; the hostile ones
-reproduce the attacks listed in SECURITY.md (zip bombs, XXE, billion laughs, macros,
+reproduce the attacks the application must withstand (zip bombs, XXE, billion laughs, macros,
 encrypted or endless PDFs, truncated files) with real formats, not mocks.
 """
 

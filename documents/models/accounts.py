@@ -86,7 +86,7 @@ class UserSession(Base):
     """A server-side login session: the cookie only carries its random id.
 
     Keeping the session here is what lets logout, a password change or disabling an
-    account kill a cookie that was copied before (SECURITY 6).
+    account kill a cookie that was copied before: a replayed cookie is refused.
     """
 
     __tablename__ = "user_session"

@@ -84,23 +84,19 @@ def edit_user(user_id: int) -> Any:
         form.region.data = user.region_code or ""
     status = 200
     if form.validate_on_submit():
-        if user.id == current_actor().id and (not form.active.data or form.role.data != "admin"):
-            form.role.errors = ["Vous ne pouvez pas retirer vos propres droits d'administrateur."]
+        try:
+            accounts.update_user(db.session, user, role=form.role.data or "",
+                                 region_code=form.region.data or None, name=form.name.data or "",
+                                 active=bool(form.active.data), actor=current_actor())
+        except ValidationError as exc:
+            db.session.rollback()
+            for field, message in exc.errors.items():
+                getattr(form, field if field in ("role", "region") else "role").errors = [message]
             status = 422
         else:
-            try:
-                accounts.update_user(db.session, user, role=form.role.data or "",
-                                     region_code=form.region.data or None, name=form.name.data or "",
-                                     active=bool(form.active.data), actor=current_actor())
-            except ValidationError as exc:
-                db.session.rollback()
-                for field, message in exc.errors.items():
-                    getattr(form, field if field in ("role", "region") else "role").errors = [message]
-                status = 422
-            else:
-                db.session.commit()
-                flash("Compte enregistré.", "success")
-                return redirect(url_for("admin.users"))
+            db.session.commit()
+            flash("Compte enregistré.", "success")
+            return redirect(url_for("admin.users"))
     elif request.method == "POST":
         status = 422
     return render_template("admin/user_form.html", form=form, user=user,

@@ -9,7 +9,6 @@ account (403) and rights on the region, before any byte is stored.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -249,11 +248,7 @@ def _upload() -> FileStorage:
 def _spooled(upload: FileStorage) -> Iterator[Path]:
     """The upload on disk, in the store's temp folder (same file system, swept by ``intranet check``)."""
     store = storage()
-    if hasattr(store, "temp_file"):
-        fd, path = store.temp_file()
-    else:
-        handle, name = tempfile.mkstemp(prefix="upload-")
-        fd, path = handle, Path(name)
+    fd, path = store.temp_file()
     try:
         with os.fdopen(fd, "wb") as out:
             upload.save(out)

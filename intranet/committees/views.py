@@ -2,9 +2,9 @@
 
 Views stay thin: they read the request, call a ``documents.committees`` verb (which checks
 permissions, writes the audit log and commits), then render or redirect. Another region's
-committee or meeting answers 404 and logs the denial (SECURITY 1); changing one that may
+committee or meeting answers 404 and logs the denial; changing one that may
 only be read (the national committee, for regional staff) answers 403, also logged
-(SECURITY 2). The calendar and Atom feeds also open with a personal token in the URL,
+The calendar and Atom feeds also open with a personal token in the URL,
 for calendar clients that cannot log in; the token is scoped like its owner.
 """
 

@@ -25,7 +25,7 @@ _MONTHS = NumberRange(0, 1200, "Indiquez un nombre de mois entre 0 et 1200.")
 
 
 class MetadataForm(FrenchForm):
-    """The descriptive fields of a document (issue 3, item 2)."""
+    """The descriptive fields of a document."""
 
     title = StringField("Titre", validators=[Optional(), Length(max=500, message="500 caractères au plus.")])
     doc_type = SelectField("Type de document")

@@ -2,8 +2,8 @@
 
 Views stay thin: they read the request, call a ``documents`` verb (which checks permissions,
 writes the audit log and commits), then render or redirect. Reading another region's
-document answers 404 and logs the denial (SECURITY 1); changing a document one may only
-read answers 403, also logged (SECURITY 2).
+document answers 404 and logs the denial; changing a document one may only
+read answers 403, also logged.
 """
 
 from __future__ import annotations
@@ -190,8 +190,7 @@ def export() -> Any:
     if not documents:
         flash("Aucun document ne correspond à ces filtres : rien à exporter.", "error")
         return redirect(url_for("library.index", **filters.to_args()))
-    tmp_dir = Path(storage().root) / "tmp" if hasattr(storage(), "root") else None
-    handle = tempfile.TemporaryFile(dir=tmp_dir)
+    handle = tempfile.TemporaryFile(dir=storage().temp_dir())
     try:
         summary = write_export(storage(), documents, handle)
     except BaseException:
@@ -219,11 +218,7 @@ def _temp_copies(files: list[FileStorage]) -> Iterator[list[Path]]:
     paths: list[Path] = []
     try:
         for upload in files:
-            if hasattr(store, "temp_file"):
-                fd, path = store.temp_file()
-            else:
-                fd, name = tempfile.mkstemp(prefix="upload-")
-                path = Path(name)
+            fd, path = store.temp_file()
             paths.append(path)
             with os.fdopen(fd, "wb") as out:
                 upload.save(out)
@@ -247,7 +242,7 @@ def _duplicate_message(document_id: int | None) -> tuple[str, int | None]:
 
 
 def _precheck(files: list[FileStorage], paths: list[Path]) -> tuple[list[dict[str, Any]], int]:
-    """Check every file before storing any, so that one bad file stores nothing (SECURITY 14)."""
+    """Check every file before storing any, so that one bad file stores nothing."""
     problems: list[dict[str, Any]] = []
     status = 200
     seen: dict[str, str] = {}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
@@ -13,6 +11,7 @@ from sqlalchemy import or_, select
 from documents import organisations_csv, reference
 from documents.regions import covered_codes
 from documents.errors import ValidationError
+from documents.frenchtext import fold_words
 from documents.frenchtext import french_order
 from documents.models import Organisation, OrganisationKind, Quartier, Region
 from intranet.extensions import db
@@ -50,8 +49,7 @@ def quartier_query(args: Any) -> Any:
 
 def _fold(value: str) -> str:
     """Lower-case, no accents or punctuation, 'saint' as 'st' ('Seine-Saint-Denis' -> 'seine st denis')."""
-    ascii_text = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode().lower()
-    words = re.sub(r"[^a-z0-9]+", " ", ascii_text).split()
+    words = fold_words(value).split()
     return " ".join({"saint": "st", "sainte": "ste"}.get(w, w) for w in words)
 
 

@@ -1,4 +1,4 @@
-"""Account operations: password policy and hashing, login throttling, sessions, tokens (SECURITY 6, 8, 9)."""
+"""Account operations: password policy and hashing, login throttling, sessions, tokens."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from testkit import PASSWORD, USERS, sqlite_only, user
 IP = "192.0.2.10"
 
 
-# --- SECURITY 9: hashing and policy -----------------------------------------------------------
+# --- hashing and policy -----------------------------------------------------------------------
 
 
 def test_production_hasher_is_argon2id_with_owasp_costs() -> None:
@@ -131,6 +131,23 @@ def test_update_user_disabling_ends_sessions(db_session: Any) -> None:
         accounts.update_user(db_session, idf, role="regional", region_code=None, name="", active=True)
 
 
+def test_admin_cannot_demote_or_disable_themself(db_session: Any) -> None:
+    admin = user(db_session, "admin")
+    for role, active in (("national", True), ("admin", False), ("lecteur", False)):
+        with pytest.raises(ValidationError) as refused:
+            accounts.update_user(db_session, admin, role=role, region_code=None, name="", active=active, actor=admin)
+        assert refused.value.errors == {"role": "Vous ne pouvez pas retirer vos propres droits d'administrateur."}
+    db_session.expire_all()
+    assert (admin.role, admin.active) == ("admin", True)
+    # Renaming oneself is fine, and another admin (or an operator without identity) may demote them.
+    accounts.update_user(db_session, admin, role="admin", region_code=None, name="Chef", active=True, actor=admin)
+    other = accounts.create_user(db_session, email="second@test.fr", role="admin")
+    accounts.update_user(db_session, admin, role="national", region_code=None, name="", active=True, actor=other)
+    assert admin.role == "national"
+    accounts.update_user(db_session, other, role="lecteur", region_code=None, name="", active=True)
+    assert other.role == "lecteur"
+
+
 @sqlite_only
 def test_ensure_admin_creates_once(db_session: Any) -> None:
     # The test database has an admin already: nothing is created, no password is shown.
@@ -146,7 +163,7 @@ def test_ensure_admin_creates_once(db_session: Any) -> None:
     assert accounts.ensure_admin(db_session).password is None
 
 
-# --- SECURITY 8: authentication and throttling ------------------------------------------------
+# --- authentication and throttling ------------------------------------------------------------
 
 
 def test_authenticate(db_session: Any) -> None:
@@ -214,7 +231,7 @@ def test_throttle_per_ip(db_session: Any) -> None:
     assert accounts.authenticate(db_session, USERS["national"][0], PASSWORD, ip="198.51.100.8")
 
 
-# --- SECURITY 6: server-side sessions ---------------------------------------------------------
+# --- server-side sessions ---------------------------------------------------------------------
 
 
 def test_sessions_open_revoke_expire(db_session: Any) -> None:

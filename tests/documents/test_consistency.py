@@ -1,4 +1,4 @@
-"""``intranet check`` logic: database ↔ files, and SECURITY 20 (failures in the middle of an upload)."""
+"""``intranet check`` logic: database ↔ files, and failures in the middle of an upload (they leave no partial state)."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def test_clean_archive_has_no_problem(app, db_session, store, data_dir, tmp_path
     assert report.stats == {"versions": 2, "files": 2}
 
 
-# ------------------------------------------------------------------ interruption (SECURITY 20)
+# ------------------------------------------------------------------ interruption leaves no partial state
 
 
 IMPORT_SCRIPT = """

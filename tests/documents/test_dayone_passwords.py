@@ -1,4 +1,4 @@
-"""The password policy knows French passwords and AZERTY keyboard walks (issue 10 §5)."""
+"""The password policy knows French passwords and AZERTY keyboard walks."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Generated texts have no holes: a blank signature date leaves a line, no « () » in minutes (issue 10 §5)."""
+"""Generated texts have no holes: a blank signature date leaves a line, no « () » in minutes."""
 
 from __future__ import annotations
 

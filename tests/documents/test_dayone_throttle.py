@@ -1,4 +1,4 @@
-"""Login throttling counts simultaneous attempts exactly (issue 10 §5)."""
+"""Login throttling counts simultaneous attempts exactly."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A document's default title is its own: properties, then first heading, the file name last (issue 10 §5)."""
+"""A document's default title is its own: properties, then first heading, the file name last."""
 
 from __future__ import annotations
 

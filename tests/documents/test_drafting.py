@@ -101,7 +101,7 @@ def test_load_builtin_models_is_idempotent_and_a_new_build_is_a_new_version(
     document = docx.Document(str(build / "avenant.docx"))
     document.add_paragraph("Paragraphe ajouté par la nouvelle version du modèle.")
     document.save(str(build / "avenant.docx"))
-    monkeypatch.setattr(generation, "MODELS_DIR", build)
+    monkeypatch.setattr(generation.builtin, "MODELS_DIR", build)
     outcome = drafting.load_builtin_models(loaded, store)
     assert outcome["avenant"] == "nouvelle version"
     assert [s for s, state in outcome.items() if state != "inchangé"] == ["avenant"]
@@ -111,7 +111,7 @@ def test_load_builtin_models_is_idempotent_and_a_new_build_is_a_new_version(
     assert loaded.scalar(select(func.count()).select_from(DraftingTemplate)) == 5
 
 
-# --------------------------------------------------------------------------- upload (SECURITY 4, 21, 24)
+# ------------------------------------------------ upload: admins only, escapes refused, errors name the faulty tag
 
 
 def test_only_admins_upload_templates(loaded: Any, store: LocalStorage) -> None:
@@ -251,7 +251,7 @@ def test_generate_files_a_brouillon_with_provenance(loaded: Any, store: LocalSto
     # Text for the index comes from the worker; the outbox has the document.
     assert draft.version.text_status == "ok" and "Île-de-France" in draft.version.text
     assert loaded.scalar(select(func.count()).select_from(IndexOutbox).where(IndexOutbox.object_id == doc.id)) == 1
-    # SECURITY 23: values survive exactly; totals and words are computed.
+    # Values survive exactly; totals and words are computed.
     text = docx_text(drafting.read_bytes(store, draft.version))
     assert TRICKY in text
     assert "Monsieur Élie « Ça » O'Brien" in text and "ligne 2" in text
@@ -305,7 +305,7 @@ def test_regenerate_makes_a_new_version_with_its_provenance(loaded: Any, store: 
     with pytest.raises(drafting.DraftingError) as caught:
         drafting.regenerate(loaded, store, actor=idf, document_id=first.document.id, raw=raw2)
     assert caught.value.status == 409
-    with pytest.raises(NotFound):  # SECURITY 1: another region's draft does not exist for them
+    with pytest.raises(NotFound):  # another region's draft does not exist for them
         drafting.regenerate(loaded, store, actor=testkit.user(loaded, "paca"), document_id=first.document.id,
                             raw={**raw, "montant_formation": "5"})
     versions = loaded.scalar(select(func.count()).select_from(DocumentVersion)
@@ -436,13 +436,13 @@ def test_worker_renders_like_a_fresh_process_and_survives_a_runaway_job() -> Non
         assert worker.render(data, values).data == first.data
         assert worker.pid == pid and worker.starts == 1  # one process for many jobs
         assert first.text is not None and values["convention_reference"] in first.text
-        # SECURITY 22: an endless loop is stopped by the wall clock; the next job gets a new worker.
+        # An endless loop is stopped by the wall clock; the next job gets a new worker.
         endless = make_docx("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}")
         with pytest.raises(generation.TemplateError) as caught:
             worker.render(endless, {}, timeout=2)
         assert "2 secondes" in caught.value.message
         assert worker.render(data, values).data == first.data and worker.starts == 2
-        # SECURITY 21: an escape attempt is refused, nothing runs; the worker stays usable.
+        # An escape attempt is refused, nothing runs; the worker stays usable.
         with pytest.raises(generation.TemplateError) as caught:
             worker.render(make_docx("{{ ''.__class__.__mro__ }}"), {})
         assert "__class__" in (caught.value.tag or "")

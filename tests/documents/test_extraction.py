@@ -1,4 +1,5 @@
-"""Bounded extraction on real files: SECURITY.md cases 16 and 19, and exact text of benign documents."""
+"""Bounded extraction on real files: no XXE or entity expansion, PDF bombs kept but marked, exact text of
+benign documents."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Upload checks on real files: SECURITY.md cases 14, 15 and the file-name part of 18."""
+"""Upload checks on real files: content sniffed whatever the name says, zip bombs refused before parsing,
+hostile file names."""
 
 from __future__ import annotations
 

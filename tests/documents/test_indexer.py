@@ -395,7 +395,7 @@ def test_check_is_silent_without_index_while_changes_wait(app, db_session, store
     assert report.ok and report.stats == {}
 
 
-# --------------------------------------------------------------------------- several worker processes (SECURITY 27)
+# --------------------------------------------------------------------------- several worker processes lose no update
 
 WORKER = textwrap.dedent("""
     import sys

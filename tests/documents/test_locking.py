@@ -1,4 +1,4 @@
-"""Locked records (SECURITY 33): approved minutes and signed agreements, model sources, the staff's trash.
+"""Locked records: approved minutes and signed agreements, model sources, the staff's trash.
 
 Every verb runs on real SQLite/PostgreSQL with real files; a refusal must leave the database
 exactly as it was.

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from documents import mail
+from documents.errors import NotFound
 from documents.mail import Attachment, MailError, Message, OutboxMailer, SmtpMailer
 
 
@@ -63,9 +64,10 @@ def test_read_outbox_refuses_other_names(tmp_path: Path) -> None:
     folder.mkdir()
     (tmp_path / "secret.txt").write_text("secret")
     for name in ("../secret.txt", "secret.txt", "20260101T000000Z-" + "0" * 32 + ".eml", ""):
-        with pytest.raises(Exception) as err:
+        with pytest.raises(NotFound) as err:
             mail.read_outbox(folder, name)
-        assert getattr(err.value, "status", None) == 404, name
+        assert err.value.status == 404, name
+        assert err.value.message == "Message introuvable.", name
     assert mail.list_outbox(tmp_path / "absent") == []
 
 

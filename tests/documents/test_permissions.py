@@ -1,4 +1,4 @@
-"""Who may see and change what (SECURITY 5: a failing check denies)."""
+"""Who may see and change what (a failing check denies, never grants)."""
 
 from __future__ import annotations
 

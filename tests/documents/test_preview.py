@@ -110,7 +110,7 @@ def test_docx_preview_is_readable_html(tmp_path: Path) -> None:
 
 
 def test_docx_preview_sanitises_links_and_markup_like_text(tmp_path: Path) -> None:
-    """SECURITY 11: javascript: hyperlink, raw HTML-like text, a safe link kept."""
+    """User text stays harmless: javascript: hyperlink, raw HTML-like text, a safe link kept."""
     data = docx_with_links(
         [("javascript:alert(document.cookie)", "cliquez ici"), ("https://www.cnc.fr/", "site du CNC")],
         ['<script>alert("docx")</script>', '<img src=x onerror=alert(1)> & "guillemets"'],
@@ -202,7 +202,7 @@ def test_odt_structure_links_and_styles(tmp_path: Path) -> None:
 
 
 def test_odt_xxe_and_billion_laughs_are_refused(tmp_path: Path) -> None:
-    """SECURITY 16: no file content leaks and no entity expansion."""
+    """No XXE: no file content leaks and no entity expansion."""
     secret = tmp_path / "secret.txt"
     secret.write_text("MOT-DE-PASSE-SECRET")
     for name, data in (("xxe.odt", sf.make_xxe_odt(secret)), ("lol.odt", sf.make_billion_laughs_odt())):

@@ -1,4 +1,5 @@
-"""Regions through time: the 2016 map beside the 2009 one, scope by current region (SECURITY 35), guesses."""
+"""Regions through time: the 2016 map beside the 2009 one, scope by current region (its predecessors'
+records, never another region's), guesses."""
 
 from __future__ import annotations
 

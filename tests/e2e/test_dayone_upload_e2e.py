@@ -1,5 +1,5 @@
 """In a real headless Chromium: the upload form shows one « Titre », « Type » and « Année » per file, carries
-over a title typed before choosing the files, and a title left empty becomes the document's own (issue 10 §5)."""
+over a title typed before choosing the files, and a title left empty becomes the document's own."""
 
 from __future__ import annotations
 

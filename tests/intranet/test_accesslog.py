@@ -1,4 +1,4 @@
-"""The gunicorn access log never keeps a feed token (SECURITY 29)."""
+"""The gunicorn access log never keeps a feed token: no secret in any log."""
 
 from __future__ import annotations
 

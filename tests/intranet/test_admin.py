@@ -1,4 +1,4 @@
-"""Administration: users, roles and regions, the audit log (SECURITY 4, 28, 29)."""
+"""Administration: users, roles and regions, the audit log (only admins manage users; actions logged, secrets never)."""
 
 from __future__ import annotations
 

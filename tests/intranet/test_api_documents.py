@@ -1,4 +1,6 @@
-"""Documents API: file, list, read, describe, version, download, trash — and SECURITY 1, 2, 3, 5, 17, 18."""
+"""Documents API: file, list, read, describe, version, download, trash — and the rules: another region's
+documents invisible and unchangeable, no count leaks, failing checks deny, 413 on oversized uploads, hostile
+file names."""
 
 from __future__ import annotations
 
@@ -201,7 +203,7 @@ def test_oversized_upload_is_413(app, api, db_session) -> None:
     "../" + "é" * 300 + ".docx",
 ])
 def test_hostile_file_name_is_stored_safely_and_downloaded_with_rfc6266(app, api, db_session, name: str) -> None:
-    """SECURITY 18 (CR/LF cannot even reach us: a multipart parser stops the name at the line break)."""
+    """Hostile file names (CR/LF cannot even reach us: a multipart parser stops the name at the line break)."""
     client = api("admin")
     response = client.post("/documents", data=upload(docx(f"Nom piégé {name!r}"), name))
     assert response.status_code == 201, response.get_json()
@@ -233,7 +235,7 @@ def test_list_is_scoped_filtered_and_paginated(app, api, db_session, filed) -> N
     assert everything["total"] == 3
     assert {d["title"] for d in everything["items"]} == {"Convention IDF 2010", "Bilan IDF 2011",
                                                          "Protocole national"}
-    assert idf.get("/documents?region=93").get_json()["total"] == 0  # SECURITY 3: no count leaks
+    assert idf.get("/documents?region=93").get_json()["total"] == 0  # no count leaks
     assert idf.get("/documents?q=paca").get_json()["total"] == 0
     assert [d["title"] for d in idf.get("/documents?type=convention").get_json()["items"]] == ["Convention IDF 2010"]
     assert [d["title"] for d in idf.get("/documents?year=2011").get_json()["items"]] == ["Bilan IDF 2011"]
@@ -270,7 +272,8 @@ def test_read_own_and_national_document(app, api, db_session, filed) -> None:
 
 
 def test_other_region_is_404_everywhere_with_denial_logged(app, api, db_session, filed) -> None:
-    """SECURITY 1 and 2: read, download, describe, version, delete a PACA document as Île-de-France."""
+    """Another region's document is invisible and unchangeable: read, download, describe, version, delete a
+    PACA document as Île-de-France."""
     doc = filed("93", "Convention PACA")
     before = Metadata.of(doc)
     files_before = stored(app)
@@ -293,7 +296,7 @@ def test_other_region_is_404_everywhere_with_denial_logged(app, api, db_session,
 
 
 def test_posting_another_region_is_refused_with_nothing_written(app, api, db_session, filed) -> None:
-    """SECURITY 2: a posted ``region`` of another region, on create and on update."""
+    """No writing outside one's regions: a posted ``region`` of another region, on create and on update."""
     response = api("idf").post("/documents", data=upload(docx("Pour PACA"), region="93"))
     assert response.status_code == 403
     assert count(db_session) == 0 and stored(app) == set()
@@ -325,7 +328,7 @@ def test_lecteur_cannot_write(app, api, db_session, filed) -> None:
 
 
 def test_broken_account_is_denied(app, api, db_session, filed) -> None:
-    """SECURITY 5: an account whose role is unreadable sees and writes nothing."""
+    """A failing permission check denies: an account whose role is unreadable sees and writes nothing."""
     doc = filed("11", "Convention IDF")
     client = api("idf")
     user = testkit.user(db_session, "idf")

@@ -1,4 +1,4 @@
-"""Login, logout, password change and sessions (SECURITY 6–9)."""
+"""Login, logout, password change and sessions."""
 
 from __future__ import annotations
 
@@ -166,7 +166,7 @@ def test_must_change_password_is_enforced(app: Any, client: Any, db_session: Any
     assert db_session.scalar(select(User.must_change_password).where(User.email == "nouveau@test.fr")) is False
 
 
-# --- SECURITY 6: replayed session cookies -----------------------------------------------------
+# --- replayed session cookies -----------------------------------------------------------------
 
 
 def test_cookie_copied_before_logout_is_refused_after(app: Any, client: Any, auth: AuthActions) -> None:
@@ -221,7 +221,7 @@ def test_session_row_revoked_by_domain_call_ends_web_session(app: Any, client: A
     assert not is_logged_in(client)
 
 
-# --- SECURITY 7: session id and cookies -------------------------------------------------------
+# --- session id and cookies -------------------------------------------------------------------
 
 
 def _sid(client: Any) -> str | None:
@@ -316,7 +316,7 @@ def test_production_cookies_are_secure_and_hsts_sent(tmp_path: Path, database_ur
         prod.extensions["db_engine"].dispose()
 
 
-# --- SECURITY 8: throttling -------------------------------------------------------------------
+# --- throttling -------------------------------------------------------------------------------
 
 
 def test_repeated_failures_are_throttled(client: Any, auth: AuthActions, db_session: Any) -> None:

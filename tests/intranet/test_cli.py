@@ -139,3 +139,22 @@ def test_create_token_prints_a_working_token(app: Any, runner: Any) -> None:
     unnamed = runner.invoke(args=["create-token", USERS["paca"][0], "--name", "  "])
     assert unnamed.exit_code == 2 and "Donnez un nom au jeton." in unnamed.output
 
+
+def test_update_user_through_the_cli(app: Any, runner: Any, db_session: Any) -> None:
+    done = runner.invoke(args=["update-user", "paca@test.fr", "--role", "regional", "--region", "11",
+                               "--as", "admin@test.fr"])
+    assert done.exit_code == 0, done.output
+    assert done.output.strip() == "Compte modifié : paca@test.fr (regional, région 11, actif)"
+    db_session.expire_all()
+    assert db_session.scalar(select(User.region_code).where(User.email == "paca@test.fr")) == "11"
+
+
+@pytest.mark.parametrize("change", [["--role", "national"], ["--inactive"]])
+def test_an_admin_cannot_demote_themself_through_the_cli(app: Any, runner: Any, db_session: Any,
+                                                         change: list[str]) -> None:
+    refused = runner.invoke(args=["update-user", "admin@test.fr", *change, "--as", "admin@test.fr"])
+    assert refused.exit_code == 2
+    assert "Erreur : Vous ne pouvez pas retirer vos propres droits d'administrateur." in refused.output
+    db_session.expire_all()
+    admin = db_session.scalar(select(User).where(User.email == "admin@test.fr"))
+    assert (admin.role, admin.active) == ("admin", True)

@@ -1,4 +1,4 @@
-"""``check-deploy`` refuses guessable secret keys and says why (issue 10 §5)."""
+"""``check-deploy`` refuses guessable secret keys and says why."""
 
 from __future__ import annotations
 

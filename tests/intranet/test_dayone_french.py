@@ -1,4 +1,4 @@
-"""French details on every page: elision, sizes in ko, the audit log in Paris time, French order (issue 10 §5)."""
+"""French details on every page: elision, sizes in ko, the audit log in Paris time, French order."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``intranet generate`` refuses values for fields the model does not have (issue 10 §5)."""
+"""``intranet generate`` refuses values for fields the model does not have."""
 
 from __future__ import annotations
 

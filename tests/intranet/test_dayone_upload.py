@@ -1,4 +1,4 @@
-"""Upload form: one title per file, never silently replaced; the default is the document's own title (issue 10 §5)."""
+"""Upload form: one title per file, never silently replaced; the default is the document's own title."""
 
 from __future__ import annotations
 

@@ -98,7 +98,7 @@ def test_generation_form_is_prefilled_and_files_a_draft(client: Any, auth: Any, 
     assert (doc.doc_type, doc.status, doc.region_code) == ("convention", "brouillon", "11")
     page = client.get(f"/modeles/brouillons/{doc_id}").get_data(as_text=True)
     assert "Télécharger la version 1" in page and "convention-drac-coordination, version 1" in page
-    assert "Dupont &amp; Fils &lt;b&gt;" in page  # escaped in the provenance JSON (SECURITY 11)
+    assert "Dupont &amp; Fils &lt;b&gt;" in page  # escaped in the provenance JSON: user text is always escaped
     status, data = download(client, f"/modeles/brouillons/{doc_id}/versions/1/telecharger")
     assert status == 200
     text = docx_text(data)

@@ -1,6 +1,6 @@
 """The archive's web pages: upload, document page, versions, links, trash, dashboards, export.
 
-Every route is tried by the standard accounts (SECURITY 1–3, 5): another region's document
+Every route is tried by the standard accounts: another region's document
 answers 404 with no bytes and a logged denial; changes by someone who may only read leave
 the database as it was; lecteurs get 403 on every write; staff restore their own scope, only admins purge.
 """
@@ -213,7 +213,7 @@ BAD_FILES = {
 
 @pytest.mark.parametrize("case", sorted(BAD_FILES))
 def test_bad_upload_stores_nothing(case: str, client: Any, auth: AuthActions, db_session: Any, app: Any) -> None:
-    """SECURITY 14/15: one bad file among good ones → clear French error, 4xx, nothing stored."""
+    """One bad file among good ones → clear French error, 4xx, nothing stored."""
     data, name, status = BAD_FILES[case]
     auth.login("idf")
     response = post_upload(client, auth, [(sf.make_docx(["Un bon fichier."]), "bon.docx"), (data, name)])
@@ -227,7 +227,7 @@ def test_bad_upload_stores_nothing(case: str, client: Any, auth: AuthActions, db
 
 
 def test_oversized_upload_gets_413_page(client: Any, auth: AuthActions, app: Any, db_session: Any) -> None:
-    """SECURITY 17."""
+    """An oversized upload gets a 413 with a clear page."""
     auth.login("idf")
     token = auth.token("/")
     app.config["MAX_CONTENT_LENGTH"] = 20_000
@@ -240,7 +240,7 @@ def test_oversized_upload_gets_413_page(client: Any, auth: AuthActions, app: Any
 
 
 def test_upload_without_csrf_is_refused(client: Any, auth: AuthActions, db_session: Any, app: Any) -> None:
-    """SECURITY 10."""
+    """CSRF on every POST, no state change on GET."""
     auth.login("idf")
     response = client.post("/documents/nouveau", content_type="multipart/form-data", data={
         "doc_type": "convention", "region": "11", "status": "brouillon",
@@ -296,7 +296,7 @@ HOSTILE_NAMES = [
 
 
 def test_hostile_file_names_download_safely(client: Any, auth: AuthActions, db_session: Any, app: Any) -> None:
-    """SECURITY 18: generated storage path, name kept as metadata, RFC 6266 download, never a 500."""
+    """Hostile file names: generated storage path, name kept as metadata, RFC 6266 download, never a 500."""
     auth.login("idf")
     token = auth.token("/")
     for index, name in enumerate(HOSTILE_NAMES):
@@ -344,7 +344,8 @@ READ_ROUTES = [
 
 def test_other_region_reads_get_404_and_are_logged(client: Any, auth: AuthActions, db_session: Any,
                                                    app: Any) -> None:
-    """SECURITY 1: page, download of any version, preview, inline PDF, diff, export → 404, no bytes, logged."""
+    """Another region's document is invisible: page, download of any version, preview, inline PDF, diff,
+    export → 404, no bytes, logged."""
     doc = _paca_doc(app, db_session)
     path = Path(app.config["DATA_DIR"]) / "v2.pdf"
     path.write_bytes(sf.make_pdf(["Montant confidentiel 999 euros."]))
@@ -382,7 +383,7 @@ def _snapshot(session: Any, doc_id: int) -> tuple[Any, ...]:
 
 
 def test_other_region_changes_are_refused(client: Any, auth: AuthActions, db_session: Any, app: Any) -> None:
-    """SECURITY 2: edit, version, trash, link (either side), unlink of another region's document → refused."""
+    """Another region's document cannot be changed: edit, version, trash, link (either side), unlink → refused."""
     doc = _paca_doc(app, db_session)
     mine = make_doc(app, db_session, who="idf", region="11", title="Avenant IDF", doc_type="avenant")
     other_paca = make_doc(app, db_session, who="paca", region="93", title="Autre PACA", filename="autre.docx")
@@ -445,7 +446,7 @@ def test_national_document_is_read_only_for_regional_staff(client: Any, auth: Au
 
 
 def test_posting_another_region_is_refused(client: Any, auth: AuthActions, db_session: Any, app: Any) -> None:
-    """SECURITY 2: upload for, or move a document to, a region one may not write → 422, unchanged."""
+    """No writing outside one's regions: upload for, or move a document to, such a region → 422, unchanged."""
     auth.login("idf")
     response = post_upload(client, auth, [(sf.make_docx(["x"]), "x.docx")], region="93")
     assert response.status_code == 422
@@ -491,7 +492,7 @@ def test_lecteur_is_read_only(client: Any, auth: AuthActions, db_session: Any, a
 
 
 def test_broken_permission_check_denies(client: Any, auth: AuthActions, db_session: Any, app: Any) -> None:
-    """SECURITY 5: an account whose role no longer makes sense sees nothing."""
+    """A failing permission check denies: an account whose role no longer makes sense sees nothing."""
     doc = make_doc(app, db_session, who="idf", region="11", title="Convention IDF")
     auth.login("idf")
     account = user(db_session, "idf")
@@ -555,7 +556,7 @@ HOSTILE = '<script>alert(1)</script>"onmouseover=alert(2) x="'
 
 
 def test_metadata_and_names_are_escaped(client: Any, auth: AuthActions, db_session: Any, app: Any) -> None:
-    """SECURITY 11 on the list, the document page, the dashboards and the home panel."""
+    """User text is escaped on the list, the document page, the dashboards and the home panel."""
     make_doc(app, db_session, who="idf", region="11", title=HOSTILE, filename="<img src=x onerror=alert(3)>.docx",
              keywords=[HOSTILE], notes=HOSTILE, doc_type="convention", effective_date=dt.date.today(),
              end_date=dt.date.today() + dt.timedelta(days=5))
@@ -570,7 +571,7 @@ def test_metadata_and_names_are_escaped(client: Any, auth: AuthActions, db_sessi
 
 
 def test_docx_preview_is_sanitised(client: Any, auth: AuthActions, db_session: Any, app: Any) -> None:
-    """SECURITY 11: a javascript: hyperlink and HTML-like text in a .docx stay harmless in the preview."""
+    """User text stays harmless: a javascript: hyperlink and HTML-like text in a .docx stay harmless in the preview."""
     data = docx_with_link("javascript:alert(document.cookie)",
                           ['<script>alert("docx")</script>', '<img src=x onerror=alert(4)>'])
     doc = make_doc(app, db_session, who="idf", region="11", title="Piégé", data=data, filename="piege.docx")
@@ -841,7 +842,7 @@ def test_form_errors_are_in_french(client: Any, auth: AuthActions, db_session: A
 
 def test_document_posts_without_csrf_change_nothing(client: Any, auth: AuthActions, db_session: Any,
                                                     app: Any) -> None:
-    """SECURITY 10 on the document's own forms."""
+    """CSRF on the document's own forms."""
     doc = make_doc(app, db_session, title="Protégée")
     other = make_doc(app, db_session, title="Autre", filename="autre.docx")
     before = _snapshot(db_session, doc.id)

@@ -1,4 +1,4 @@
-"""Locked records through every edge: web pages, the JSON API and the ``intranet`` CLI (SECURITY 33).
+"""Locked records through every edge: web pages, the JSON API and the ``intranet`` CLI.
 
 A refusal answers 409 (web: the page with the French message; API: a JSON error; CLI: exit
 code 2 and « Erreur : … ») and leaves the database exactly as it was.

@@ -1,4 +1,4 @@
-"""No 5xx, whatever the input (issue 10 §4, SECURITY 31), on SQLite and PostgreSQL.
+"""No 5xx, whatever the input, on SQLite and PostgreSQL.
 
 Ids past 2³¹ in any path answer 404; out-of-range filters and values 400/422 in French;
 NUL bytes 400 everywhere; 405 carries ``Allow``; an endless request line gets a French 414.

@@ -1,4 +1,4 @@
-"""Cross-cutting security cases: SECURITY 5, 10, 12, 13 and the error pages."""
+"""Cross-cutting security cases: failing checks deny, CSRF, headers and CSP, production configuration, error pages."""
 
 from __future__ import annotations
 
@@ -110,7 +110,7 @@ def page_problems(html: str) -> list[str]:
     return audit.problems
 
 
-# --- SECURITY 5: a failing permission check denies --------------------------------------------
+# --- a failing permission check denies --------------------------------------------------------
 
 
 @sqlite_only
@@ -147,7 +147,7 @@ class _ExplodingRole:
         raise RuntimeError("vérification impossible")
 
 
-# --- SECURITY 10: CSRF on every POST, no state change on GET ---------------------------------
+# --- CSRF on every POST, no state change on GET ----------------------------------------------
 
 
 def unsafe_rules(app: Any) -> list[Any]:
@@ -293,7 +293,7 @@ def test_no_get_route_changes_state(app: Any, client: Any, auth: AuthActions, db
     assert {"/", "/referentiel/quartiers", "/admin/journal", "/api/v1/me"} <= set(visited)
 
 
-# --- SECURITY 12: headers and CSP -------------------------------------------------------------
+# --- headers and CSP --------------------------------------------------------------------------
 
 
 def _csp(response: Any) -> dict[str, list[str]]:
@@ -378,7 +378,7 @@ def test_page_audit_catches_what_it_looks_for() -> None:
     assert page_problems('<script src="/static/js/app.js" defer></script>') == []
 
 
-# --- SECURITY 13: production configuration ----------------------------------------------------
+# --- production configuration -----------------------------------------------------------------
 
 
 def _prod_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
