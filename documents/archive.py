@@ -616,5 +616,5 @@ def record_access(session: Session, action: str, document: Document, *, actor: U
 
 def regions_for_select(session: Session, user: User | None) -> Iterable[Region]:
     """Regions the user may file documents for."""
-    regions = session.scalars(select(Region).order_by(french_order(Region.name))).all()
+    regions = session.scalars(select(Region).order_by(french_order(Region.name), Region.code)).all()
     return [r for r in regions if permissions.can_write_region(user, r.code)]

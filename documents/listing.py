@@ -281,7 +281,7 @@ def completeness(session: Session, user: User | None, *, doc_type: str, first_ye
     years = list(range(first_year, last_year + 1))
     allowed = permissions.visible_regions(user)
     # One row per current region: the documents of its predecessors count in it.
-    regions = [r for r in session.scalars(select(Region).where(Region.valid_until.is_(None)).order_by(french_order(Region.name)))
+    regions = [r for r in session.scalars(select(Region).where(Region.valid_until.is_(None)).order_by(french_order(Region.name), Region.code))
                if allowed is None or r.code in allowed]
     rows = [(r.code, r.name) for r in regions]
     if include_national and (allowed is None or permissions.NATIONAL in allowed):

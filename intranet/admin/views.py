@@ -22,7 +22,7 @@ from intranet.web import admin_required, current_actor
 
 def _region_choices() -> list:
     # Accounts belong to today's regions; each sees its predecessors' records.
-    regions = db.session.scalars(select(Region).where(Region.valid_until.is_(None)).order_by(french_order(Region.name))).all()
+    regions = db.session.scalars(select(Region).where(Region.valid_until.is_(None)).order_by(french_order(Region.name), Region.code)).all()
     return choices([("", "— Aucune (national) —")] + [(r.code, f"{r.name} ({r.code})") for r in regions])
 
 

@@ -155,7 +155,7 @@ def _uploaded(field: str) -> Iterator[tuple[Path, str]]:
 
 def _region_choices(user: Any) -> list:
     # New committees sit in today's regions; the 2009 ones keep only their closed committees.
-    regions = db.session.scalars(select(Region).where(Region.valid_until.is_(None)).order_by(french_order(Region.name))).all()
+    regions = db.session.scalars(select(Region).where(Region.valid_until.is_(None)).order_by(french_order(Region.name), Region.code)).all()
     return choices([("", "— Choisir —")] + [(r.code, r.name) for r in regions
                                             if permissions.can_write_region(user, r.code)])
 
@@ -718,7 +718,7 @@ def _list_filters() -> C.ListFilters:
 def _filter_context() -> dict[str, Any]:
     user = current_actor()
     committees = db.session.scalars(C.visible_committees(user)).all()
-    regions = [r for r in db.session.scalars(select(Region).order_by(french_order(Region.name)))
+    regions = [r for r in db.session.scalars(select(Region).order_by(french_order(Region.name), Region.code))
                if permissions.can_read_region(user, r.code)]
     return {"committees": committees, "regions": regions, "args": request.args}
 

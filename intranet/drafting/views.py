@@ -72,7 +72,7 @@ def _template(template_id: int) -> drafting.TemplateInfo:
 def _writable_regions() -> list[Region]:
     user = current_actor()
     # Drafts are written for today's regions; the 2009 ones only hold the archive.
-    regions = db.session.scalars(select(Region).where(Region.valid_until.is_(None)).order_by(french_order(Region.name))).all()
+    regions = db.session.scalars(select(Region).where(Region.valid_until.is_(None)).order_by(french_order(Region.name), Region.code)).all()
     return [r for r in regions if permissions.can_write_region(user, r.code)]
 
 

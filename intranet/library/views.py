@@ -135,7 +135,7 @@ def _region_write_choices(current: str | None = None) -> list[Any]:
 
 def _readable_regions() -> list[Region]:
     allowed = permissions.visible_regions(current_actor())
-    regions = db.session.scalars(select(Region).order_by(french_order(Region.name))).all()
+    regions = db.session.scalars(select(Region).order_by(french_order(Region.name), Region.code)).all()
     return [r for r in regions if allowed is None or r.code in allowed]
 
 

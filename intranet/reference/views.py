@@ -77,7 +77,7 @@ def index() -> Any:
 @login_required
 def regions() -> Any:
     """Today's regions with their DRAC, coordination and predecessors; then the closed 2009 regions."""
-    rows = db.session.scalars(select(Region).order_by(french_order(Region.name))).all()
+    rows = db.session.scalars(select(Region).order_by(french_order(Region.name), Region.code)).all()
     current = [r for r in rows if r.current]
     former = [r for r in rows if not r.current]
     predecessors: dict[str, list[Region]] = {}
@@ -111,7 +111,7 @@ def organisations() -> Any:
     result = paginate(db.session, stmt, page, per_page)
     return render_template(
         "reference/organisations.html", page=result, kinds=list(OrganisationKind),
-        regions=db.session.scalars(select(Region).order_by(french_order(Region.name))).all(), args=request.args,
+        regions=db.session.scalars(select(Region).order_by(french_order(Region.name), Region.code)).all(), args=request.args,
     )
 
 
@@ -205,7 +205,7 @@ def quartiers() -> Any:
             selected = wanted
     return render_template(
         "reference/quartiers.html", page=result, args=request.args,
-        regions=db.session.scalars(select(Region).order_by(french_order(Region.name))).all(),
+        regions=db.session.scalars(select(Region).order_by(french_order(Region.name), Region.code)).all(),
         departements=departements, selected_departement=selected,
     )
 
