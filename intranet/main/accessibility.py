@@ -24,7 +24,7 @@ class Audit:
 AUDIT = Audit(
     date="décembre 2026",
     tool="axe-core 4.14 (règles WCAG 2.1 A et AA), dans Chromium",
-    pages=55,  # distinct addresses visited by tests/e2e/test_pages_e2e.py
+    pages=54,  # distinct addresses visited by tests/e2e/test_pages_e2e.py
     widths=(390, 1366),
     roles=("administrateur", "équipe régionale", "lecteur"),
     violations=0,
