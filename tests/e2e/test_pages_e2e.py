@@ -225,3 +225,27 @@ def test_every_page_fits_a_phone_and_has_no_axe_violation(browser: Any, audited_
     assert not problems, "\n".join(problems)
     # Every page is audited for at least one role (the admin may open them all).
     assert {url for _, url, *_ in report} == set(urls)
+
+
+def test_search_facets_fold_after_the_results_on_a_phone(browser: Any, audited_server: Any) -> None:
+    server, _urls = audited_server
+    for width, javascript, folded in ((390, True, True), (1366, True, False), (390, False, False)):
+        context = browser.new_context(locale="fr-FR", viewport={"width": width, "height": 844},
+                                      java_script_enabled=javascript)
+        context.set_default_timeout(TIMEOUT_MS)
+        page = context.new_page()
+        try:
+            login(page, server, "admin", PASSWORD)
+            page.goto(server.path("/recherche/?q=convention"))
+            facets = page.locator("#search-filters")
+            # Results first in reading order, the facets after them.
+            assert page.evaluate("""() => !!(document.querySelector('.search-results').compareDocumentPosition(
+                document.getElementById('search-filters')) & Node.DOCUMENT_POSITION_FOLLOWING)""")
+            assert facets.evaluate("d => d.open") is (not folded), (width, javascript)
+            assert page.locator("summary", has_text="Filtrer les résultats").is_visible()
+            if folded:
+                page.locator("summary", has_text="Filtrer les résultats").click()
+                assert facets.evaluate("d => d.open") is True
+                assert page.get_by_label("Inclure les modèles").is_visible()
+        finally:
+            context.close()
