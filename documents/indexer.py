@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from documents import permissions
 from documents.errors import DomainError
 from documents.heartbeat import REBUILDING, RUNNING
-from documents.models import Document, DocumentVersion, IndexOutbox, User
+from documents.models import Document, DocumentVersion, DraftingTemplate, IndexOutbox, User
 from documents.search import (
     DEFAULT_TIME_LIMIT,
     NATIONAL,
@@ -619,9 +619,16 @@ def run_indexer(factory: SessionFactory, root: str | os.PathLike[str], *, interv
 def search_archive(session: Session, index: SearchIndex, query: str, *, user: User | None,
                    all_regions: bool = False, filters: Mapping[str, str | Sequence[str]] | None = None,
                    sort: Literal["relevance", "date"] = "relevance", page: int = 1, per_page: int = 20,
-                   suggest: bool = True, time_limit: float = DEFAULT_TIME_LIMIT) -> SearchResults:
-    """Search what ``user`` may read (or everything with ``all_regions``); snippets from the stored extraction."""
+                   suggest: bool = True, time_limit: float = DEFAULT_TIME_LIMIT,
+                   include_models: bool = False) -> SearchResults:
+    """Search what ``user`` may read (or everything with ``all_regions``); snippets from the stored extraction.
+
+    The drafting models' source documents are left out unless ``include_models``: they live under
+    « Modèles » and their placeholders (``{{ region_nom }}``) are noise among archive results.
+    """
     allowed = None if all_regions else permissions.visible_regions(user)
+    excluded = () if include_models else [
+        entry_id("document", pk) for pk in session.scalars(select(DraftingTemplate.document_id))]
     sources = _sources()
     live: set[str] = set()
 
@@ -639,7 +646,8 @@ def search_archive(session: Session, index: SearchIndex, query: str, *, user: Us
         return out
 
     results = search(index, query, scope=SearchScope.from_visible(allowed), filters=filters, sort=sort,
-                     page=page, per_page=per_page, text_for=text_for, suggest=suggest, time_limit=time_limit)
+                     page=page, per_page=per_page, text_for=text_for, suggest=suggest, time_limit=time_limit,
+                     exclude_ids=excluded)
     # The index lags the database by a second or two: a hit trashed or moved out of the
     # user's regions since is dropped rather than shown with a title it no longer has.
     kept = tuple(h for h in results.hits if h.id in live)

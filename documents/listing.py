@@ -26,6 +26,7 @@ from documents.models import (
     DocType,
     Document,
     DocumentVersion,
+    DraftingTemplate,
     Region,
     INDEXED_TEXT_STATUSES,
     User,
@@ -92,11 +93,13 @@ class DocumentFilters:
     #: Words the title must contain.
     q: str = ""
     sort: str = "updated"
+    #: Also list the drafting models' source documents (they live under « Modèles »).
+    models: bool = False
 
     @classmethod
     def from_args(cls, args: Mapping[str, Any]) -> DocumentFilters:
         """Read filters from query-string arguments (``type``, ``region``, ``year``, ``status``, ``party``,
-        ``quartier``, ``sans_texte``, ``q``, ``sort``)."""
+        ``quartier``, ``sans_texte``, ``q``, ``sort``, ``modeles``)."""
         doc_type = (args.get("type") or "").strip()
         status = (args.get("status") or "").strip()
         region = (args.get("region") or "").strip()[:8] or None
@@ -112,6 +115,7 @@ class DocumentFilters:
             no_text=(args.get("sans_texte") or "") in {"1", "on", "true", "oui"},
             q=" ".join((args.get("q") or "").split())[:MAX_TEXT_FILTER],
             sort=sort if sort in SORTS else "updated",
+            models=(args.get("modeles") or "") in {"1", "on", "true", "oui"},
         )
 
     def to_args(self) -> dict[str, str]:
@@ -126,6 +130,7 @@ class DocumentFilters:
             "sans_texte": "1" if self.no_text else "",
             "q": self.q,
             "sort": self.sort if self.sort != "updated" else "",
+            "modeles": "1" if self.models else "",
         }
         return {key: value for key, value in out.items() if value}
 
@@ -133,6 +138,11 @@ class DocumentFilters:
     def active(self) -> bool:
         """True if any filter (not the sort) narrows the list."""
         return any(getattr(self, f.name) for f in fields(self) if f.name != "sort")
+
+    @property
+    def shows_models(self) -> bool:
+        """True if drafting models are listed: asked for, or their type chosen."""
+        return self.models or self.doc_type == DocType.MODELE.value
 
 
 def _like(value: str) -> str:
@@ -149,10 +159,18 @@ def current_version_has_no_text() -> Any:
     )
 
 
+def is_drafting_model() -> Any:
+    """SQL condition: the document is the source of a drafting model (a ``DraftingTemplate`` row)."""
+    return exists().where(DraftingTemplate.document_id == Document.id)
+
+
 def filter_documents(user: User | None, filters: DocumentFilters, *,
                      include_trash: bool = False) -> Select[tuple[Document]]:
     """The sorted select of the documents ``user`` may read that match ``filters``."""
     stmt = visible_documents(user, include_trash=include_trash)
+    if not filters.shows_models:
+        # Models are working tools kept under « Modèles », not archive content: listed on request only.
+        stmt = stmt.where(~is_drafting_model())
     if filters.doc_type:
         stmt = stmt.where(Document.doc_type == filters.doc_type)
     if filters.region == permissions.NATIONAL:
@@ -189,9 +207,13 @@ def _order(sort: str) -> list[Any]:
     return [Document.updated_at.desc(), Document.id.desc()]
 
 
-def recently_modified(session: Session, user: User | None, *, limit: int = 10) -> list[Document]:
-    """The documents ``user`` may read, most recently changed first."""
-    stmt = visible_documents(user).order_by(Document.updated_at.desc(), Document.id.desc()).limit(limit)
+def recently_modified(session: Session, user: User | None, *, limit: int = 10,
+                      include_models: bool = False) -> list[Document]:
+    """The documents ``user`` may read, most recently changed first (drafting models only if asked)."""
+    stmt = visible_documents(user)
+    if not include_models:
+        stmt = stmt.where(~is_drafting_model())
+    stmt = stmt.order_by(Document.updated_at.desc(), Document.id.desc()).limit(limit)
     return list(session.scalars(stmt))
 
 

@@ -83,6 +83,9 @@ def load_config(environ: dict[str, str] | None = None) -> dict[str, Any]:
         # "smtp" or "outbox" (files under <data>/mail); unset: SMTP when SMTP_HOST is given.
         "MAIL_BACKEND": env.get("MAIL_BACKEND", ""),
         "BASE_URL": env.get("INTRANET_BASE_URL", "http://127.0.0.1:5000"),
+        # Who answers accessibility requests (shown on « Déclaration d'accessibilité »).
+        "ACCESSIBILITY_CONTACT": env.get("INTRANET_ACCESSIBILITY_CONTACT")
+                                 or env.get("MAIL_FROM", "intranet@passeurs.local"),
         "TRUSTED_PROXIES": int(env.get("INTRANET_TRUSTED_PROXIES") or 0),
         "OCR_SETTINGS": _ocr_settings(env),
     }

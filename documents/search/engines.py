@@ -11,7 +11,7 @@ engine's index beside the old one and switches when it is complete.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -90,8 +90,9 @@ def search(index: AnyIndex, query: str, *, scope: SearchScope,
            filters: Mapping[str, str | Sequence[str]] | None = None,
            sort: Literal["relevance", "date"] = "relevance", page: int = 1, per_page: int = 20,
            text_for: Callable[[Sequence[str]], Mapping[str, str]] | None = None, suggest: bool = True,
-           time_limit: float = DEFAULT_TIME_LIMIT) -> SearchResults:
+           time_limit: float = DEFAULT_TIME_LIMIT, exclude_ids: Collection[str] = ()) -> SearchResults:
     """Run a user query restricted to ``scope`` on the index's engine (see ``whoosh_search.search``)."""
     run = tantivy_search.search if isinstance(index, TantivyIndex) else whoosh_search.search
     return run(index, query, scope=scope, filters=filters, sort=sort, page=page,  # type: ignore[arg-type]
-               per_page=per_page, text_for=text_for, suggest=suggest, time_limit=time_limit)
+               per_page=per_page, text_for=text_for, suggest=suggest, time_limit=time_limit,
+               exclude_ids=exclude_ids)

@@ -6,7 +6,7 @@ import html
 import re
 import time
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Literal
 
 import tantivy
@@ -227,8 +227,12 @@ def search(
     text_for: Callable[[Sequence[str]], Mapping[str, str]] | None = None,
     suggest: bool = True,
     time_limit: float = DEFAULT_TIME_LIMIT,
+    exclude_ids: Collection[str] = (),
 ) -> SearchResults:
-    """Run a user query restricted to ``scope``; results, counts, facets, snippets and suggestion all respect it."""
+    """Run a user query restricted to ``scope``; results, counts, facets, snippets and suggestion all respect it.
+
+    ``exclude_ids`` are entry ids left out of every count (the drafting models by default).
+    """
     if not isinstance(scope, SearchScope):
         raise TypeError("scope must be a SearchScope")
     end = time.monotonic() + time_limit
@@ -259,7 +263,8 @@ def search(
         return SearchResults(query=query, total=0, page=page, per_page=per_page, hits=(), facets={},
                              notices=tuple(notices))
     # The scope is part of the engine query: nothing outside it is scored, counted or faceted.
-    full = _all_of([compiled, *extra, *([_filter(scope_q)] if scope_q is not None else [])])
+    excluded = [Query.term_set_query(schema, "id", sorted(exclude_ids))] if exclude_ids else []
+    full = _all_of([compiled, *extra, *([_filter(scope_q)] if scope_q is not None else [])], excluded)
     offset = (page - 1) * per_page
     if sort == "date":
         found = searcher.search(full, per_page, count=True, order_by_field="date_order", offset=offset,

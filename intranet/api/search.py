@@ -10,7 +10,7 @@ from flask_login import current_user
 from documents.search import MAX_PER_PAGE
 from intranet.api import bp, document, query_param
 from intranet.pagination import bounded_int_arg
-from intranet.search.forms import SORTS, selected_filters
+from intranet.search.forms import SORTS, selected_filters, wants_models
 from intranet.search.views import region_names, results_payload, run_search
 
 _ERROR = {"description": "Erreur (JSON : error.status, error.title, error.message en français)"}
@@ -28,6 +28,7 @@ document(
         query_param("year", "Filtre d'année (répétable)", "integer"),
         query_param("status", "Filtre de statut (répétable) : brouillon, en_signature, signe, archive"),
         query_param("sort", "relevance (par défaut) ou date"),
+        query_param("modeles", "1 pour inclure les modèles de rédaction (exclus par défaut)"),
     ],
     responses={
         "200": {"description": "Une page de résultats : total, page, pages, items (id, entry, kind, title, type, "
@@ -44,10 +45,12 @@ document(
 def search() -> Any:
     """Search results as JSON; errors (bad query, index down) are French JSON errors with 400/503."""
     sort = request.args.get("sort", "relevance")
+    query, filters = request.args.get("q", ""), selected_filters(request.args)
     results = run_search(
-        request.args.get("q", ""),
+        query,
         user=current_user,
-        filters=selected_filters(request.args),
+        filters=filters,
+        include_models=wants_models(request.args, query, filters),
         sort=sort if sort in SORTS else "relevance",
         page=bounded_int_arg(request.args, "page", 1, 1, 10_000),
         per_page=bounded_int_arg(request.args, "per_page", 20, 1, MAX_PER_PAGE),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
@@ -28,6 +28,15 @@ def index() -> Any:
     }
     panels = [(template, fn(current_user)) for template, fn in DASHBOARD_PANELS]
     return render_template("main/index.html", counts=counts, panels=panels)
+
+
+@bp.route("/accessibilite")
+def accessibility() -> Any:
+    """The « Déclaration d'accessibilité » (RGAA 4.1), public: it must be reachable before logging in."""
+    from intranet.main.accessibility import AUDIT
+
+    return render_template("main/accessibility.html", audit=AUDIT,
+                           contact=current_app.config.get("ACCESSIBILITY_CONTACT") or "")
 
 
 @bp.route("/sante")

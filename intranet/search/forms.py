@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from wtforms import SelectField, StringField
@@ -50,3 +51,13 @@ def selected_filters(args: Any) -> dict[str, list[str]]:
         if values:
             out[name] = values
     return out
+
+
+#: ``type:modele`` typed in the query asks for the drafting models as plainly as the facet does.
+_MODEL_QUERY = re.compile(r"(?<![\w-])type\s*:\s*\"?mod[eè]les?\b", re.IGNORECASE)
+
+
+def wants_models(args: Any, query: str, filters: dict[str, list[str]]) -> bool:
+    """True if the drafting models belong in the results: ``modeles=1``, the type facet or ``type:modele``."""
+    return ((args.get("modeles") or "") in {"1", "on", "true", "oui"}
+            or "modele" in filters.get("type", []) or bool(_MODEL_QUERY.search(query)))

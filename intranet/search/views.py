@@ -33,7 +33,7 @@ from documents.search import NATIONAL, SearchIndex, SearchIndexError, SearchQuer
 from intranet.extensions import db
 from intranet.pagination import Page
 from intranet.search import bp
-from intranet.search.forms import FACETS, SORTS, SearchForm, selected_filters
+from intranet.search.forms import FACETS, SORTS, SearchForm, selected_filters, wants_models
 from intranet.web import current_actor, deny
 
 logger = logging.getLogger(__name__)
@@ -82,7 +82,8 @@ def index_notice(app: Flask | None = None) -> str | None:
 
 
 def run_search(query: str, *, user: Any, all_regions: bool = False, filters: dict[str, list[str]] | None = None,
-               sort: str = "relevance", page: int = 1, per_page: int = PER_PAGE) -> SearchResults:
+               sort: str = "relevance", page: int = 1, per_page: int = PER_PAGE,
+               include_models: bool = False) -> SearchResults:
     """Search through the process's index; a vanished or broken index is reopened once."""
     for attempt in (1, 2):
         try:
@@ -90,7 +91,7 @@ def run_search(query: str, *, user: Any, all_regions: bool = False, filters: dic
                 sync_drain()
             return indexer.search_archive(db.session, get_index(), query, user=user, all_regions=all_regions,
                                           filters=filters, sort=sort,  # type: ignore[arg-type]
-                                          page=page, per_page=per_page)
+                                          page=page, per_page=per_page, include_models=include_models)
         except SearchQueryError:
             raise
         except SearchIndexError:
@@ -275,9 +276,11 @@ def index() -> Any:
     status = 200
     page = _page_number()
     sort = form.sort_value()
+    models = wants_models(request.args, query, filters)
     if searched:
         try:
-            results = run_search(query, user=current_actor(), filters=filters, sort=sort, page=page)
+            results = run_search(query, user=current_actor(), filters=filters, sort=sort, page=page,
+                                 include_models=models)
         except SearchQueryError as exc:
             error, status = exc.message, exc.status
         except SearchIndexError as exc:
@@ -290,12 +293,12 @@ def index() -> Any:
             "type_label": _label("type", hit.type, regions), "region_label": _label("region", hit.region, regions),
             "status_label": _label("status", hit.status, regions),
         })
-    args: dict[str, Any] = {"q": query, "sort": sort, **filters}
+    args: dict[str, Any] = {"q": query, "sort": sort, **filters, **({"modeles": "1"} if models else {})}
     pager = Page(items=[], total=results.total, page=results.page, per_page=results.per_page) if results else None
     return render_template(
         "search/index.html", form=form, query=query, results=results, hits=hits, error=error,
         facets=_facet_groups(results, filters, regions), filters=filters, pager=pager, args=args,
-        sorts=SORTS, searched=searched, notice=index_notice(),
+        sorts=SORTS, searched=searched, notice=index_notice(), models=models,
     ), status
 
 

@@ -10,6 +10,11 @@
       form.submit();
     });
   });
+  // On a phone the facets come after the results, folded: one tap on « Filtrer » opens them.
+  var facets = document.getElementById("search-filters");
+  if (facets && window.matchMedia("(max-width: 45rem)").matches && !form.querySelector("input[data-autosubmit]:checked")) {
+    facets.open = false;
+  }
   var apply = form.querySelector(".search-apply");
   if (apply) { apply.classList.add("search-apply-js"); }
 })();

@@ -20,7 +20,7 @@ from sqlalchemy import func, select, update
 import samplefiles as sf
 import testkit
 from documents import archive, consistency, indexer, locking
-from documents.models import Document, IndexOutbox, Organisation, Quartier
+from documents.models import Document, DraftingTemplate, IndexOutbox, Organisation, Quartier
 from documents.search import IndexBusy, IndexEntry, SearchScope, entry_id, open_index, search, writing
 from documents.storage import LocalStorage
 
@@ -310,6 +310,26 @@ def test_search_archive_scopes_and_drops_hits_the_database_no_longer_shows(
     lagging = indexer.search_archive(db_session, index, "projection", user=testkit.user(db_session, "idf"))
     assert lagging.hits == () and lagging.total == 0
     assert paca.id
+
+
+def test_search_archive_leaves_drafting_models_out_unless_asked(
+        app, db_session, store, factory, index, tmp_path) -> None:
+    report = put(db_session, store, tmp_path, "Bilan IDF", ["Projection pour la région."], region="11")
+    model = put(db_session, store, tmp_path, "Modèle de convention", ["Projection pour {{ region_nom }}."],
+                region=None, doc_type="modele")
+    db_session.add(DraftingTemplate(document_id=model.id, slug="modele-test", output_type="convention"))
+    db_session.commit()
+    indexer.drain(factory, index)
+    admin = testkit.user(db_session, "admin")
+    default = indexer.search_archive(db_session, index, "projection", user=admin)
+    assert [h.id for h in default.hits] == [entry_id("document", report.id)] and default.total == 1
+    assert "modele" not in {f.value for f in default.facets.get("type", ())}
+    asked = indexer.search_archive(db_session, index, "projection", user=admin, include_models=True)
+    assert {h.id for h in asked.hits} == {entry_id("document", report.id), entry_id("document", model.id)}
+    assert asked.total == 2 and "modele" in {f.value for f in asked.facets["type"]}
+    # Sorting by date goes through the other collection path: the exclusion holds there too.
+    dated = indexer.search_archive(db_session, index, "projection", user=admin, sort="date")
+    assert [h.id for h in dated.hits] == [entry_id("document", report.id)] and dated.total == 1
 
 
 def test_search_inside_versions(app, db_session, store, tmp_path) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from documents import audit, listing
 from documents.listing import DocumentFilters
-from documents.models import Document, DocumentVersion, Organisation, Quartier
+from documents.models import Document, DocumentVersion, DraftingTemplate, Organisation, Quartier
 from testkit import user
 
 _counter = iter(range(1, 10**6))
@@ -98,6 +98,29 @@ def test_sorts(db_session: Any, corpus: Any) -> None:
                                                       "Protocole national", "avenant idf"]
     assert [d.title for d in listing.recently_modified(db_session, user(db_session, "idf"), limit=2)] == \
         ["Convention IDF 2025", "avenant idf"]
+
+
+def test_drafting_models_are_listed_only_on_request(db_session: Any, corpus: Any) -> None:
+    # The newest change of all is a drafting model's source: it must not crowd « Récemment modifiés ».
+    late = dt.datetime(2026, 2, 1, tzinfo=dt.timezone.utc)
+    model = add(db_session, "Modèle de convention", region=None, doc_type="modele", year=None, status="signe",
+                updated=late + dt.timedelta(hours=1))
+    db_session.add(DraftingTemplate(document_id=model.id, slug="convention-test", output_type="convention"))
+    # A document merely typed « Modèle » (no drafting model made of it) stays archive content.
+    add(db_session, "Ancien modèle papier", region=None, doc_type="modele", year=None, updated=late)
+    db_session.commit()
+    idf = user(db_session, "idf")
+    assert [d.title for d in listing.recently_modified(db_session, idf, limit=2)] == \
+        ["Ancien modèle papier", "Convention IDF 2025"]
+    assert "Modèle de convention" in [d.title for d in listing.recently_modified(db_session, idf,
+                                                                                 include_models=True)]
+    assert "Modèle de convention" not in titles(db_session, "idf")
+    # Choosing the type « Modèle » or ticking « Inclure les modèles » brings them back.
+    assert titles(db_session, "idf", doc_type="modele") == ["Modèle de convention", "Ancien modèle papier"]
+    assert titles(db_session, "idf", models=True)[:3] == ["Modèle de convention", "Ancien modèle papier",
+                                                          "Convention IDF 2025"]
+    assert DocumentFilters.from_args({"modeles": "1"}) == DocumentFilters(models=True)
+    assert DocumentFilters(models=True).to_args() == {"modeles": "1"}
 
 
 def test_filters_from_args_ignore_junk_and_round_trip() -> None:
