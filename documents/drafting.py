@@ -292,7 +292,7 @@ def set_field_override(
     session.add(override)
     audit.record(session, "drafting.field", actor=actor, object_type="field", object_id=spec.name, ip=ip,
                  details={"label": label, "type": type, "required": required, "default": default})
-    session.commit()
+    session.flush()
     return override
 
 
@@ -584,7 +584,7 @@ def upload_template(
     if not report.ok:
         audit.record(session, "drafting.template_upload", actor=actor, outcome="refused", object_type="template",
                      ip=ip, details={"filename": filename[:200], "errors": [e.message for e in report.errors[:5]]})
-        session.commit()
+        session.flush()
         raise TemplateRejected(_rejection_message(report.errors), problems=report.errors)
     analysis = {"variables": report.fields, "lists": report.lists, "objects": report.objects}
     _ANALYSES[hashlib.sha256(data).hexdigest()] = analysis
@@ -1027,9 +1027,10 @@ def generate_batch(
         code = str(pending.region_code)
         try:
             rendered = future.result()
-            draft = _file_draft(session, storage, pending, rendered, actor=actor, ip=ip)
+            # A savepoint per region: a refused draft undoes itself only, never the regions filed before.
+            with session.begin_nested():
+                draft = _file_draft(session, storage, pending, rendered, actor=actor, ip=ip)
         except DomainError as exc:
-            session.rollback()
             slots[slot] = RegionOutcome(code, region_name, "échec", exc.message)
         else:
             bundle.writestr(draft.version.filename, rendered.data)
@@ -1094,7 +1095,7 @@ def generate_batch(
     audit.record(session, "drafting.batch", actor=actor, object_type="template", object_id=template.id, ip=ip,
                  details={"year": year, "produced": sum(o.status == "ok" for o in outcomes),
                           "skipped": [o.region_code for o in outcomes if o.status != "ok"], "batch_id": batch_id})
-    session.commit()
+    session.flush()
     return BatchResult(zip_path=out_path if produced else None, outcomes=outcomes)
 
 
@@ -1202,7 +1203,7 @@ def start_batch(
     session.flush()
     audit.record(session, "drafting.batch_start", actor=actor, object_type="batch", object_id=batch.id, ip=ip,
                  details={"template": template.slug, "year": year, "regions": list(region_codes)})
-    session.commit()
+    session.flush()
     return batch
 
 
@@ -1212,15 +1213,25 @@ def batch_zip_path(batch_dir: Path, batch: DraftingBatch) -> Path:
 
 
 def run_batch(session: Session, storage: Storage, batch_id: int, batch_dir: Path, *,
-              worker: RenderWorker | None = None) -> DraftingBatch:
-    """Run a recorded batch job, updating its progress row as regions are done."""
+              worker: RenderWorker | None = None, checkpoint: Callable[[], None] | None = None) -> DraftingBatch:
+    """Run a recorded batch job, updating its progress row as regions are done.
+
+    ``checkpoint`` is the job's commit, called at each step so that the progress page sees it
+    (the background thread passes ``session.commit``); without it all stays in the caller's unit of work.
+    """
+
+    def durable() -> None:
+        session.flush()
+        if checkpoint is not None:
+            checkpoint()
+
     batch = session.get(DraftingBatch, batch_id)
     if batch is None:
         raise NotFound("Lot introuvable.")
     actor = session.get(User, batch.created_by_id) if batch.created_by_id else None
     batch.status = BatchStatus.EN_COURS.value
     batch.updated_at = dt.datetime.now(dt.timezone.utc)
-    session.commit()
+    durable()
 
     def progress(done: int, total: int, region_name: str) -> None:
         row = session.get(DraftingBatch, batch_id)
@@ -1228,7 +1239,7 @@ def run_batch(session: Session, storage: Storage, batch_id: int, batch_dir: Path
         row.done, row.total = done, total
         row.message = f"{done} / {total} – {region_name}" if region_name else f"{done} / {total}"
         row.updated_at = dt.datetime.now(dt.timezone.utc)
-        session.commit()
+        durable()
 
     try:
         if batch.template_document_id is None:
@@ -1250,7 +1261,7 @@ def run_batch(session: Session, storage: Storage, batch_id: int, batch_dir: Path
         row.message = exc.message if isinstance(exc, DomainError) else \
             f"Le lot s'est arrêté sur une erreur inattendue ({type(exc).__name__})."
         row.finished_at = row.updated_at = dt.datetime.now(dt.timezone.utc)
-        session.commit()
+        durable()
         return row
     row = session.get(DraftingBatch, batch_id)
     assert row is not None
@@ -1265,7 +1276,7 @@ def run_batch(session: Session, storage: Storage, batch_id: int, batch_dir: Path
         row.message = NOTHING_PRODUCED
     row.done = row.total
     row.finished_at = row.updated_at = dt.datetime.now(dt.timezone.utc)
-    session.commit()
+    durable()
     return row
 
 

@@ -109,9 +109,8 @@ def external_url(endpoint: str, **values: Any) -> str:
 
 
 def notifier() -> C.Notifier:
-    """The mail backend chosen by the configuration, and how to write a meeting's address."""
-    return C.Notifier(mail.mailer_from_config(current_app.config),
-                      lambda m: external_url("committees.meeting", meeting_id=m.id))
+    """How notifications write a meeting's address (they go to the mail outbox, sent by the mail worker)."""
+    return C.Notifier(lambda m: external_url("committees.meeting", meeting_id=m.id))
 
 
 def _flash_error(exc: DomainError) -> None:
