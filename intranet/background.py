@@ -41,4 +41,10 @@ WORKERS: tuple[BackgroundWorker, ...] = (
         description="Indexeur de recherche : applique à l'index les modifications de l'archive.",
         heartbeat=True,  # reported in detail as « indexer » (documents.health.IndexerStatus)
     ),
+    BackgroundWorker(
+        name="mail-worker",
+        command=("mail-worker",),
+        description="Envoi des courriels : vide la file d'envoi, avec nouveaux essais espacés.",
+        heartbeat=True,
+    ),
 )

@@ -162,6 +162,7 @@ COMMANDS = [db_group, load_reference_cmd, create_user_cmd, create_token_cmd, che
 
 def register(app: Flask) -> None:
     """Attach every command (foundation and features) to ``app.cli``."""
+    from intranet import mailworker
     from intranet.committees import cli as committees_cli
     from intranet.drafting import cli as drafting_cli
     from intranet.library import cli as library_cli
@@ -169,7 +170,7 @@ def register(app: Flask) -> None:
     from intranet.search import cli as search_cli
 
     for command in [*COMMANDS, *library_cli.COMMANDS, *search_cli.COMMANDS, *drafting_cli.COMMANDS,
-                    *committees_cli.COMMANDS, *reference_cli.COMMANDS]:
+                    *committees_cli.COMMANDS, *reference_cli.COMMANDS, *mailworker.COMMANDS]:
         app.cli.add_command(command)
 
 
