@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +62,9 @@ def _after_commit(session: Session) -> None:
     _forget(session)
 
 
-@event.listens_for(Session, "after_soft_rollback")
-def _after_rollback(session: Session, previous_transaction: object) -> None:
-    # Only the outermost transaction's end decides: a rolled-back savepoint is handled by its verb.
-    if getattr(previous_transaction, "parent", None) is None:
+@event.listens_for(Session, "after_transaction_end")
+def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    # Only the outermost transaction decides (a rolled-back savepoint is handled by its verb). A commit
+    # has already forgotten the undos; anything left means a rollback, or a session closed uncommitted.
+    if transaction.parent is None and not transaction.nested:
         _undo(session)

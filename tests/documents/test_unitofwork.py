@@ -92,3 +92,28 @@ def test_a_notification_is_written_in_the_transaction_of_its_change(app: Any, db
     assert (row.state, row.attempts, row.recipients) == ("pending", 0, ["nadia@melies.example"])
     assert row.subject.startswith("[Passeurs d'images] Convocation : ")
     assert [a["filename"] for a in row.attachments] == ["invitation.ics"]
+
+
+def test_a_calendar_poll_writes_its_last_use_at_most_once_an_hour(db_session: Any) -> None:
+    import datetime as dt
+
+    from documents.models import CalendarToken
+
+    idf = user(db_session, "idf")
+    plaintext = C.create_feed_token(db_session, idf)
+    db_session.commit()
+    assert C.user_for_feed_token(db_session, plaintext) is idf
+    token = db_session.scalar(select(CalendarToken).where(CalendarToken.user_id == idf.id))
+    first = token.last_used_at
+    assert first is not None and not db_session.dirty
+    db_session.commit()
+    # A second poll a minute later changes nothing: no write per GET.
+    assert C.user_for_feed_token(db_session, plaintext) is idf
+    assert token.last_used_at == first and not db_session.dirty
+    # An hour later, the use is noted again.
+    token.last_used_at = first - C.FEED_USE_RESOLUTION - dt.timedelta(seconds=1)
+    db_session.commit()
+    assert C.user_for_feed_token(db_session, plaintext) is idf
+    db_session.commit()
+    db_session.expire_all()
+    assert db_session.get(CalendarToken, token.id).last_used_at > first - C.FEED_USE_RESOLUTION
