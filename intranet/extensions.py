@@ -24,8 +24,14 @@ class Database:
         engine = make_engine(app.config["DATABASE_URL"])
         app.extensions["db_engine"] = engine
         app.extensions["db_factory"] = make_session_factory(engine)
-        app.after_request(self._end_unit_of_work)
         app.teardown_appcontext(self._teardown)
+
+    def register_unit_of_work(self, app: Flask) -> None:
+        """Commit or roll back each request; call it last, so that it runs first among the after_request hooks."""
+        # Flask runs after_request hooks in reverse order of registration: registered after every
+        # blueprint, the commit happens before any hook that reads the change from another session
+        # (the SEARCH_SYNC drain of the search outbox).
+        app.after_request(self._end_unit_of_work)
 
     @property
     def factory(self) -> sessionmaker[Session]:
