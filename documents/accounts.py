@@ -298,7 +298,7 @@ def authenticate(session: Session, email: str, password: str, *, ip: str) -> Use
         or _recent_failures(session, LoginAttempt.ip, ip, now) >= MAX_FAILURES_PER_IP
     ):
         audit.record(session, "login", actor_email=email, outcome="throttled", ip=ip)
-        session.commit()
+        session.flush()
         raise Throttled(
             "Trop de tentatives de connexion. Réessayez dans quelques minutes.", status=429
         )
@@ -308,7 +308,7 @@ def authenticate(session: Session, email: str, password: str, *, ip: str) -> Use
     session.add(LoginAttempt(email=email, ip=ip, at=now, success=ok))
     if not ok:
         audit.record(session, "login", actor_email=email, outcome="failed", ip=ip)
-        session.commit()
+        session.flush()
         raise AuthError("Adresse e-mail ou mot de passe incorrect.")
     assert user is not None
     user.last_login_at = now

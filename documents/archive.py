@@ -41,6 +41,7 @@ from documents.models import (
     User,
 )
 from documents.storage import Storage, StorageError, sha256_file
+from documents.unitofwork import on_rollback
 
 if TYPE_CHECKING:  # extraction is imported lazily, only when a file is actually parsed
     from documents.extraction import Extraction
@@ -338,6 +339,20 @@ def _discard(session: Session, storage: Storage, prepared: PreparedFile) -> None
             logger.exception("could not remove orphan file %s", prepared.sha256)
 
 
+def _undo_on_rollback(session: Session, storage: Storage, prepared: PreparedFile) -> None:
+    # If the unit of work that files this version is rolled back later, the file it stored goes too.
+    if not prepared.newly_stored:
+        return
+
+    def undo() -> None:
+        try:
+            storage.delete(prepared.sha256)
+        except StorageError:
+            logger.exception("could not remove orphan file %s", prepared.sha256)
+
+    on_rollback(session, undo)
+
+
 def _new_version(doc: Document, prepared: PreparedFile, *, number: int, actor: User | None,
                  comment: str, origin: dict[str, Any] | None) -> DocumentVersion:
     return DocumentVersion(
@@ -397,31 +412,32 @@ def archive_document(
         own = " ".join(default_title(path, filename)[0].split())[:MAX_TITLE]
         meta = replace(meta, title=own or meta.title)
     try:
-        doc = Document(created_by_id=actor.id if actor else None, updated_by_id=actor.id if actor else None)
-        _apply(session, doc, meta)
-        session.add(doc)
-        # The back-reference adds the version to doc.versions: appending it again would list it twice.
-        # SQLAlchemy 2 no longer cascades a backref into the session: add the version explicitly,
-        # or the flush drops it (SAWarning) and the document is committed without any version.
-        version = _new_version(doc, prepared, number=1, actor=actor, comment=comment or "Version initiale",
-                               origin=origin)
-        session.add(version)
-        session.flush()
-        _queue_ocr(session, version)
-        enqueue(session, doc.id)
-        audit.record(session, "document.upload", actor=actor, object_type="document", object_id=doc.id,
-                     region_code=doc.region_code, ip=ip,
-                     details={"filename": prepared.filename, "sha256": prepared.sha256, "version": 1,
-                              "text": prepared.text_status})
-        if before_commit is not None:
-            before_commit(doc, version)
-        prepared.wait_stored()
-        session.commit()
+        # A savepoint: a failure undoes this verb's rows only, and the session stays usable.
+        with session.begin_nested():
+            doc = Document(created_by_id=actor.id if actor else None, updated_by_id=actor.id if actor else None)
+            _apply(session, doc, meta)
+            session.add(doc)
+            # The back-reference adds the version to doc.versions: appending it again would list it twice.
+            # SQLAlchemy 2 no longer cascades a backref into the session: add the version explicitly,
+            # or the flush drops it (SAWarning) and the document is committed without any version.
+            version = _new_version(doc, prepared, number=1, actor=actor, comment=comment or "Version initiale",
+                                   origin=origin)
+            session.add(version)
+            session.flush()
+            _queue_ocr(session, version)
+            enqueue(session, doc.id)
+            audit.record(session, "document.upload", actor=actor, object_type="document", object_id=doc.id,
+                         region_code=doc.region_code, ip=ip,
+                         details={"filename": prepared.filename, "sha256": prepared.sha256, "version": 1,
+                                  "text": prepared.text_status})
+            if before_commit is not None:
+                before_commit(doc, version)
+            prepared.wait_stored()
     except BaseException:
-        session.rollback()
         prepared.wait_stored(quiet=True)
         _discard(session, storage, prepared)
         raise
+    _undo_on_rollback(session, storage, prepared)
     return doc
 
 
@@ -456,28 +472,28 @@ def add_version(
         prepared.wait_stored(quiet=True)  # the caller removes its temp file next
         raise DuplicateDocument("Ce fichier est identique à la version actuelle.", document_id=document.id)
     try:
-        number = (session.scalar(select(func.max(DocumentVersion.number))
-                                 .where(DocumentVersion.document_id == document.id)) or 0) + 1
-        version = _new_version(document, prepared, number=number, actor=actor, comment=comment, origin=origin)
-        session.add(version)
-        document.updated_at = utcnow()
-        document.updated_by_id = actor.id if actor else None
-        session.flush()
-        _queue_ocr(session, version)
-        enqueue(session, document.id)
-        audit.record(session, "document.version", actor=actor, object_type="document", object_id=document.id,
-                     region_code=document.region_code, ip=ip,
-                     details={"filename": prepared.filename, "sha256": prepared.sha256, "version": number,
-                              "text": prepared.text_status})
-        if before_commit is not None:
-            before_commit(document, version)
-        prepared.wait_stored()
-        session.commit()
+        with session.begin_nested():
+            number = (session.scalar(select(func.max(DocumentVersion.number))
+                                     .where(DocumentVersion.document_id == document.id)) or 0) + 1
+            version = _new_version(document, prepared, number=number, actor=actor, comment=comment, origin=origin)
+            session.add(version)
+            document.updated_at = utcnow()
+            document.updated_by_id = actor.id if actor else None
+            session.flush()
+            _queue_ocr(session, version)
+            enqueue(session, document.id)
+            audit.record(session, "document.version", actor=actor, object_type="document", object_id=document.id,
+                         region_code=document.region_code, ip=ip,
+                         details={"filename": prepared.filename, "sha256": prepared.sha256, "version": number,
+                                  "text": prepared.text_status})
+            if before_commit is not None:
+                before_commit(document, version)
+            prepared.wait_stored()
     except BaseException:
-        session.rollback()
         prepared.wait_stored(quiet=True)
         _discard(session, storage, prepared)
         raise
+    _undo_on_rollback(session, storage, prepared)
     return version
 
 
@@ -500,7 +516,7 @@ def update_metadata(session: Session, document: Document, *, actor: User | None,
     enqueue(session, document.id)
     audit.record(session, "document.metadata", actor=actor, object_type="document", object_id=document.id,
                  region_code=document.region_code, ip=ip, details={"changed": sorted(changed)})
-    session.commit()
+    session.flush()
     return document
 
 
@@ -528,7 +544,7 @@ def link_documents(session: Session, *, actor: User | None, source: Document, ta
     session.flush()
     audit.record(session, "document.link", actor=actor, object_type="document", object_id=source.id,
                  region_code=source.region_code, ip=ip, details={"type": kind.value, "target": target.id})
-    session.commit()
+    session.flush()
     return link
 
 
@@ -539,7 +555,7 @@ def unlink_documents(session: Session, *, actor: User | None, link: DocumentLink
                  region_code=link.source.region_code, ip=ip,
                  details={"type": link.link_type, "target": link.target_id})
     session.delete(link)
-    session.commit()
+    session.flush()
 
 
 def links_of(session: Session, user: User | None, document: Document) -> tuple[list[DocumentLink], list[DocumentLink]]:
@@ -564,7 +580,7 @@ def trash_document(session: Session, document: Document, *, actor: User | None, 
     enqueue(session, document.id, action="delete")
     audit.record(session, "document.trash", actor=actor, object_type="document", object_id=document.id,
                  region_code=document.region_code, ip=ip)
-    session.commit()
+    session.flush()
 
 
 def restore_document(session: Session, document: Document, *, actor: User | None, ip: str = "") -> None:
@@ -581,7 +597,7 @@ def restore_document(session: Session, document: Document, *, actor: User | None
     enqueue(session, document.id)
     audit.record(session, "document.restore", actor=actor, object_type="document", object_id=document.id,
                  region_code=document.region_code, ip=ip)
-    session.commit()
+    session.flush()
 
 
 def purge_document(session: Session, storage: Storage, document: Document, *, actor: User | None,
@@ -597,7 +613,7 @@ def purge_document(session: Session, storage: Storage, document: Document, *, ac
     enqueue(session, doc_id, action="delete")
     audit.record(session, "document.purge", actor=actor, object_type="document", object_id=doc_id,
                  region_code=region, ip=ip, details={"title": title, "files": len(hashes)})
-    session.commit()
+    session.flush()
     # Bytes go last: if this fails, `intranet check` finds the unreferenced files.
     for sha in hashes:
         if not session.scalar(select(exists().where(
@@ -611,7 +627,7 @@ def record_access(session: Session, action: str, document: Document, *, actor: U
     audit.record(session, action, actor=actor, object_type="document", object_id=document.id,
                  region_code=document.region_code, ip=ip,
                  details={"version": version} if version is not None else None)
-    session.commit()
+    session.flush()
 
 
 def regions_for_select(session: Session, user: User | None) -> Iterable[Region]:

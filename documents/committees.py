@@ -1,9 +1,10 @@
 """Committee operations: committees and members, meetings, attendance, minutes, decisions, actions.
 
 Every verb takes an explicit session and plain values, checks permissions, writes the
-audit log (and an index-outbox row for meetings) in the same transaction, and commits.
-Mail goes out only after the commit, so that a mail failure never undoes the work and
-a rolled-back change never sends a notification.
+audit log (and an index-outbox row for meetings) in the same transaction, and only flushes:
+the caller's unit of work commits (``documents.unitofwork``). Notifications are rows of the
+mail outbox written in that same transaction (``documents.mailqueue``): a rolled-back change
+never sends a notification, and a mail failure never undoes the work.
 
 Who sees what follows the archive (``documents.permissions``): national staff see every
 committee; regional staff see their region's committees and, read-only, the national
@@ -30,13 +31,13 @@ from babel.dates import format_time as babel_time
 from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from documents import archive, audit, locking, permissions
+from documents import archive, audit, locking, mailqueue, permissions
 from documents.bounds import refuse_nul
 from documents.regions import covered_codes
 from documents.calendar import aware, meeting_ics
 from documents.db import utcnow
 from documents.errors import DomainError, NotFound, PermissionDenied, ValidationError
-from documents.mail import Attachment, Mailer, MailError, Message, valid_address
+from documents.mail import Attachment, Message, valid_address
 from documents.models import (
     ActionItem,
     ActionStatus,
@@ -186,9 +187,8 @@ def get_meeting(session: Session, user: User | None, meeting_id: int) -> Meeting
 
 @dataclass
 class Notifier:
-    """How verbs reach members: a mailer, and how to write a meeting's address."""
+    """How verbs reach members: notifications go to the mail outbox, with the meeting's address."""
 
-    mailer: Mailer
     meeting_url: Callable[[Meeting], str] = field(default=lambda _m: "")
 
 
@@ -217,7 +217,7 @@ def _meeting_lines(meeting: Meeting, url: str) -> list[str]:
 
 def _notify(session: Session, meeting: Meeting, notifier: Notifier | None, kind: str, *,
             actor: User | None, only: list[str] | None = None) -> int:
-    """Send one notification about ``meeting`` (to everyone, or ``only`` these addresses); count recipients."""
+    """Queue one notification about ``meeting`` (to everyone, or ``only`` these addresses); count recipients."""
     if notifier is None:
         return 0
     to = recipients(meeting) if only is None else only
@@ -245,18 +245,12 @@ def _notify(session: Session, meeting: Meeting, notifier: Notifier | None, kind:
     attachments = []
     if kind in ("scheduled", "changed", "cancelled"):
         attachments.append(Attachment("invitation.ics", "text/calendar", meeting_ics(meeting, url=url)))
-    try:
-        notifier.mailer.send(Message(to=to, subject=f"[Passeurs d'images] {subjects[kind]}", body=body,
-                                     attachments=attachments))
-    except MailError as exc:
-        logger.error("notification %s of meeting %s failed: %s", kind, meeting.id, exc.message)
-        audit.record(session, "meeting.notify", actor=actor, outcome="failed", object_type="meeting",
-                     object_id=meeting.id, region_code=meeting.region_code, details={"kind": kind})
-        session.commit()
-        return 0
+    # A row of the outbox, in this transaction: it goes out only if the change is committed.
+    mailqueue.enqueue(session, Message(to=to, subject=f"[Passeurs d'images] {subjects[kind]}", body=body,
+                                       attachments=attachments), origin=f"meeting:{meeting.id}:{kind}")
     audit.record(session, "meeting.notify", actor=actor, object_type="meeting", object_id=meeting.id,
                  region_code=meeting.region_code, details={"kind": kind, "recipients": len(to)})
-    session.commit()
+    session.flush()
     return len(to)
 
 
@@ -326,7 +320,7 @@ def create_committee(session: Session, *, actor: User | None, name: str, region_
     session.flush()
     audit.record(session, "committee.create", actor=actor, object_type="committee", object_id=committee.id,
                  region_code=region_code, ip=ip, details={"name": name})
-    session.commit()
+    session.flush()
     return committee
 
 
@@ -366,7 +360,7 @@ def add_member(session: Session, committee: Committee, *, actor: User | None, ro
     audit.record(session, "committee.member_add", actor=actor, object_type="committee", object_id=committee.id,
                  region_code=committee.region_code, ip=ip,
                  details={"member": member.id, "role": role, "user": user_id})
-    session.commit()
+    session.flush()
     return member
 
 
@@ -380,7 +374,7 @@ def remove_member(session: Session, member: CommitteeMember, *, actor: User | No
     for attendance in session.scalars(select(Attendance).where(Attendance.member_id == member.id)):
         attendance.member_id = None
     committee.members.remove(member)
-    session.commit()
+    session.flush()
 
 
 def update_committee(session: Session, committee: Committee, *, actor: User | None, name: str,
@@ -405,7 +399,7 @@ def update_committee(session: Session, committee: Committee, *, actor: User | No
                  region_code=committee.region_code, ip=ip,
                  details={"changed": changed, **({"from": before["name"], "to": name} if "name" in changed else {}),
                           **({"active": bool(active)} if "active" in changed else {})})
-    session.commit()
+    session.flush()
     return committee
 
 
@@ -433,7 +427,7 @@ def set_member_role(session: Session, member: CommitteeMember, *, actor: User | 
     audit.record(session, "committee.member_role", actor=actor, object_type="committee", object_id=committee.id,
                  region_code=committee.region_code, ip=ip,
                  details={"member": member.id, "from": before, "to": role})
-    session.commit()
+    session.flush()
     return member
 
 
@@ -520,7 +514,7 @@ def schedule_meeting(session: Session, committee: Committee, *, actor: User | No
     audit.record(session, "meeting.create", actor=actor, object_type="meeting", object_id=meeting.id,
                  region_code=meeting.region_code, ip=ip,
                  details={"committee": committee.id, "starts_at": clean.starts_at.isoformat()})
-    session.commit()
+    session.flush()
     _notify(session, meeting, notifier, "scheduled", actor=actor)
     return meeting
 
@@ -557,7 +551,7 @@ def update_meeting(session: Session, meeting: Meeting, *, actor: User | None, da
     archive.enqueue(session, meeting.id, object_type="meeting")
     audit.record(session, "meeting.update", actor=actor, object_type="meeting", object_id=meeting.id,
                  region_code=meeting.region_code, ip=ip, details={"changed": changed})
-    session.commit()
+    session.flush()
     if significant and not meeting.cancelled:
         _notify(session, meeting, notifier, "changed", actor=actor)
     return meeting
@@ -575,7 +569,7 @@ def cancel_meeting(session: Session, meeting: Meeting, *, actor: User | None, no
     archive.enqueue(session, meeting.id, object_type="meeting")
     audit.record(session, "meeting.cancel", actor=actor, object_type="meeting", object_id=meeting.id,
                  region_code=meeting.region_code, ip=ip)
-    session.commit()
+    session.flush()
     _notify(session, meeting, notifier, "cancelled", actor=actor)
     return meeting
 
@@ -594,7 +588,7 @@ def set_agenda_notes(session: Session, meeting: Meeting, *, actor: User | None, 
     archive.enqueue(session, meeting.id, object_type="meeting")
     audit.record(session, "meeting.notes", actor=actor, object_type="meeting", object_id=meeting.id,
                  region_code=meeting.region_code, ip=ip, details={"items": len(notes)})
-    session.commit()
+    session.flush()
     return meeting
 
 
@@ -612,7 +606,7 @@ def invite_member(session: Session, meeting: Meeting, *, actor: User | None, mem
     session.flush()
     audit.record(session, "meeting.invite", actor=actor, object_type="meeting", object_id=meeting.id,
                  region_code=meeting.region_code, ip=ip, details={"member": member_id})
-    session.commit()
+    session.flush()
     return next(a for a in meeting.attendance if a.member_id == member_id)
 
 
@@ -644,7 +638,7 @@ def invite_guest(session: Session, meeting: Meeting, *, actor: User | None, name
     audit.record(session, "meeting.guest_add", actor=actor, object_type="meeting", object_id=meeting.id,
                  region_code=meeting.region_code, ip=ip,
                  details={"attendance": row.id, "name": name, "email": bool(email)})
-    session.commit()
+    session.flush()
     if email:
         # Only the new guest gets the convocation: the members already have it.
         _notify(session, meeting, notifier, "scheduled", actor=actor, only=[email])
@@ -664,7 +658,7 @@ def remove_guest(session: Session, meeting: Meeting, *, actor: User | None, atte
                  region_code=meeting.region_code, ip=ip, details={"attendance": row.id, "name": row.name})
     meeting.attendance.remove(row)
     meeting.updated_at = utcnow()
-    session.commit()
+    session.flush()
 
 
 def record_attendance(session: Session, meeting: Meeting, *, actor: User | None,
@@ -697,7 +691,7 @@ def record_attendance(session: Session, meeting: Meeting, *, actor: User | None,
     meeting.updated_at = utcnow()
     audit.record(session, "meeting.attendance", actor=actor, object_type="meeting", object_id=meeting.id,
                  region_code=meeting.region_code, ip=ip, details=counts)
-    session.commit()
+    session.flush()
     return meeting
 
 
@@ -715,7 +709,7 @@ def duplicate_meeting(session: Session, meeting: Meeting, *, actor: User | None,
     copy.duplicated_from_id = meeting.id
     audit.record(session, "meeting.duplicate", actor=actor, object_type="meeting", object_id=copy.id,
                  region_code=copy.region_code, ip=ip, details={"from": meeting.id})
-    session.commit()
+    session.flush()
     _notify(session, copy, notifier, "scheduled", actor=actor)
     return copy
 
@@ -740,7 +734,7 @@ def attach_document(session: Session, meeting: Meeting, *, actor: User | None, d
     session.flush()
     audit.record(session, "meeting.attach", actor=actor, object_type="meeting", object_id=meeting.id,
                  region_code=meeting.region_code, ip=ip, details={"document": doc.id})
-    session.commit()
+    session.flush()
     return link
 
 
@@ -770,7 +764,7 @@ def detach_document(session: Session, meeting: Meeting, *, actor: User | None, d
     meeting.attachments.remove(link)
     audit.record(session, "meeting.detach", actor=actor, object_type="meeting", object_id=meeting.id,
                  region_code=meeting.region_code, ip=ip, details={"document": document_id})
-    session.commit()
+    session.flush()
 
 
 def readable_attachments(user: User | None, meeting: Meeting) -> list[Document]:
@@ -918,7 +912,7 @@ def _file_minutes(session: Session, storage: Storage, meeting: Meeting, *, actor
                  region_code=meeting.region_code, ip=ip,
                  details={"document": doc.id, "version": version, "source": origin.get("source", ""),
                           "after_approval": reopened})
-    session.commit()
+    session.flush()
     return doc
 
 
@@ -969,7 +963,7 @@ def submit_minutes(session: Session, meeting: Meeting, *, actor: User | None, no
     archive.enqueue(session, meeting.id, object_type="meeting")
     audit.record(session, "minutes.submit", actor=actor, object_type="meeting", object_id=meeting.id,
                  region_code=meeting.region_code, ip=ip, details={"version": doc.current.number})
-    session.commit()
+    session.flush()
     _notify(session, meeting, notifier, "submitted", actor=actor)
     return meeting
 
@@ -983,7 +977,7 @@ def reopen_minutes(session: Session, meeting: Meeting, *, actor: User | None, ip
     meeting.updated_at = utcnow()
     audit.record(session, "minutes.reopen", actor=actor, object_type="meeting", object_id=meeting.id,
                  region_code=meeting.region_code, ip=ip)
-    session.commit()
+    session.flush()
     return meeting
 
 
@@ -1009,7 +1003,7 @@ def comment_minutes(session: Session, meeting: Meeting, *, actor: User | None, b
     session.flush()
     audit.record(session, "minutes.comment", actor=actor, object_type="meeting", object_id=meeting.id,
                  region_code=meeting.region_code, ip=ip, details={"comment": comment.id})
-    session.commit()
+    session.flush()
     return comment
 
 
@@ -1033,7 +1027,7 @@ def approve_minutes(session: Session, meeting: Meeting, *, actor: User | None, n
     archive.enqueue(session, meeting.id, object_type="meeting")
     audit.record(session, "minutes.approve", actor=actor, object_type="meeting", object_id=meeting.id,
                  region_code=meeting.region_code, ip=ip, details={"document": doc.id, "version": version})
-    session.commit()
+    session.flush()
     _notify(session, meeting, notifier, "approved", actor=actor)
     return meeting
 
@@ -1114,7 +1108,7 @@ def add_decision(session: Session, meeting: Meeting, *, actor: User | None, data
     archive.enqueue(session, meeting.id, object_type="meeting")
     audit.record(session, "meeting.decision", actor=actor, object_type="meeting", object_id=meeting.id,
                  region_code=meeting.region_code, ip=ip, details={"decision": decision.id, "kind": values["kind"]})
-    session.commit()
+    session.flush()
     return decision
 
 
@@ -1147,7 +1141,7 @@ def update_decision(session: Session, meeting: Meeting, *, actor: User | None, d
                  region_code=meeting.region_code, ip=ip,
                  details={"decision": decision.id, "changed": changed,
                           **{f"before_{key}": before[key] for key in changed}})
-    session.commit()
+    session.flush()
     return decision
 
 
@@ -1162,7 +1156,7 @@ def delete_decision(session: Session, meeting: Meeting, *, actor: User | None, d
                  region_code=meeting.region_code, ip=ip, details={"decision": decision_id, "text": decision.text})
     meeting.decisions.remove(decision)
     archive.enqueue(session, meeting.id, object_type="meeting")
-    session.commit()
+    session.flush()
 
 
 def add_action(session: Session, meeting: Meeting, *, actor: User | None, title: str, owner: str = "",
@@ -1185,7 +1179,7 @@ def add_action(session: Session, meeting: Meeting, *, actor: User | None, title:
     session.flush()
     audit.record(session, "meeting.action", actor=actor, object_type="meeting", object_id=meeting.id,
                  region_code=meeting.region_code, ip=ip, details={"action": action.id})
-    session.commit()
+    session.flush()
     return action
 
 
@@ -1203,7 +1197,7 @@ def set_action_status(session: Session, action: ActionItem, *, actor: User | Non
     audit.record(session, "meeting.action_status", actor=actor, object_type="meeting", object_id=action.meeting_id,
                  region_code=action.meeting.region_code, ip=ip,
                  details={"action": action.id, "from": before, "to": status})
-    session.commit()
+    session.flush()
     return action
 
 
@@ -1221,7 +1215,7 @@ def delete_action(session: Session, action: ActionItem, *, actor: User | None, i
     meeting.actions.remove(action)
     meeting.updated_at = utcnow()
     archive.enqueue(session, meeting.id, object_type="meeting")
-    session.commit()
+    session.flush()
 
 
 def get_action(session: Session, user: User | None, action_id: int) -> ActionItem:
@@ -1371,27 +1365,30 @@ def compliance(session: Session, user: User | None, *, today: dt.date | None = N
 # --------------------------------------------------------------------------- personal feeds
 
 
+#: How precisely ``CalendarToken.last_used_at`` follows the feed's use.
+FEED_USE_RESOLUTION = dt.timedelta(hours=1)
+
+
 def create_feed_token(session: Session, user: User, *, ip: str = "") -> str:
     """A new personal feed token (the previous one stops working); the plaintext is returned once."""
-    revoke_feed_tokens(session, user, ip=ip, commit=False)
+    revoke_feed_tokens(session, user, ip=ip)
     plaintext = "cal_" + secrets.token_urlsafe(32)
     token = CalendarToken(user_id=user.id, token_hash=token_hash(plaintext), prefix=plaintext[:10])
     session.add(token)
     session.flush()
     audit.record(session, "calendar.feed_create", actor=user, object_type="calendar", object_id=token.id, ip=ip)
-    session.commit()
+    session.flush()
     return plaintext
 
 
-def revoke_feed_tokens(session: Session, user: User, *, ip: str = "", commit: bool = True) -> int:
+def revoke_feed_tokens(session: Session, user: User, *, ip: str = "") -> int:
     """Revoke the user's feed tokens; return how many were live."""
     live = session.scalars(select(CalendarToken).where(CalendarToken.user_id == user.id,
                                                        CalendarToken.revoked_at.is_(None))).all()
     for token in live:
         token.revoked_at = utcnow()
         audit.record(session, "calendar.feed_revoke", actor=user, object_type="calendar", object_id=token.id, ip=ip)
-    if commit:
-        session.commit()
+    session.flush()
     return len(live)
 
 
@@ -1408,8 +1405,12 @@ def user_for_feed_token(session: Session, plaintext: str) -> User | None:
     token = session.scalar(select(CalendarToken).where(CalendarToken.token_hash == token_hash(plaintext)))
     if token is None or token.revoked_at is not None or token.user is None or not token.user.active:
         return None
-    token.last_used_at = utcnow()
-    session.commit()
+    now = utcnow()
+    last = token.last_used_at
+    # Calendar apps poll every few minutes: note the use at most once an hour, not a write per GET.
+    if last is None or now - (last if last.tzinfo else last.replace(tzinfo=dt.timezone.utc)) >= FEED_USE_RESOLUTION:
+        token.last_used_at = now
+        session.flush()
     return token.user
 
 

@@ -65,6 +65,14 @@ class CheckContext:
     index_dir: Path | None = None
     now: float = field(default_factory=time.time)
     stats: dict[str, int] = field(default_factory=dict)
+    #: Given by the edge (the CLI passes its commit): makes each repair durable as soon as it is done.
+    checkpoint: Callable[[], None] | None = None
+
+    def durable(self) -> None:
+        """Flush the repairs so far and let the edge commit them (when it gave a checkpoint)."""
+        self.session.flush()
+        if self.checkpoint is not None:
+            self.checkpoint()
 
     @property
     def lost_and_found(self) -> Path:
@@ -311,7 +319,7 @@ def check_empty_documents(ctx: CheckContext) -> list[Problem]:
                 audit.record(ctx.session, "document.repair_delete", actor=ctx.actor, actor_email="intranet check",
                              object_type="document", object_id=doc_id, region_code=region,
                              details={"title": title, "reason": "aucune version"})
-                ctx.session.commit()
+                ctx.durable()
                 problem.repaired, problem.action = True, "Fiche sans fichier supprimée."
         problems.append(problem)
     return problems
@@ -339,16 +347,23 @@ def run_checks(
     actor: User | None = None,
     index_dir: Path | None = None,
     checkers: list[Checker] | None = None,
+    checkpoint: Callable[[], None] | None = None,
 ) -> CheckReport:
-    """Run every checker; with ``repair``, mend what can be mended safely and audit it."""
+    """Run every checker; with ``repair``, mend what can be mended safely and audit it.
+
+    Repairs are only flushed; ``checkpoint`` (the CLI's commit) makes each one durable at once,
+    and lets the search index repair drain what it queued.
+    """
     ctx = CheckContext(session=session, storage=storage, data_dir=Path(data_dir), repair=repair,
                        verify_hashes=verify_hashes, grace_s=grace_s, actor=actor,
-                       index_dir=Path(index_dir) if index_dir is not None else None)
+                       index_dir=Path(index_dir) if index_dir is not None else None, checkpoint=checkpoint)
     problems: list[Problem] = []
     for checker in (CHECKERS if checkers is None else checkers):
         try:
             problems.extend(checker(ctx))
         except Exception as exc:  # noqa: BLE001 - one broken check must not hide the others' findings
+            # The session may be unusable after a database error: start afresh (repairs made durable
+            # through ``checkpoint`` stay; without one, the unit of work is given up).
             session.rollback()
             logger.exception("checker %s failed", getattr(checker, "__name__", checker))
             problems.append(Problem("checker_failed", getattr(checker, "__name__", str(checker)),
@@ -359,10 +374,8 @@ def run_checks(
         audit.record(session, "check.repair", actor=actor, actor_email="intranet check", object_type="storage",
                      details={"repaired": len(problems) - len(report.remaining), "remaining": len(report.remaining),
                               "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")})
-        session.commit()
-    else:
-        # A check only reads; end the read transaction so it holds no snapshot or lock.
-        session.rollback()
+        ctx.durable()
+    # A check without repair only reads: the edge ends the transaction (the CLI right after the report).
     return report
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import MetaData, create_engine, event
@@ -72,15 +70,8 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
-@contextmanager
-def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """Open a session that commits on success and rolls back on error."""
-    session = factory()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+def session_scope(factory: sessionmaker[Session]) -> Any:
+    """Alias of ``documents.unitofwork.unit_of_work`` (commit on success, rollback on error)."""
+    from documents.unitofwork import unit_of_work
+
+    return unit_of_work(factory)

@@ -57,11 +57,14 @@ class OutboxStatus:
 
 @dataclass(frozen=True)
 class MailStatus:
-    """Outgoing mail: SMTP is sent synchronously (no queue); the outbox backend keeps files."""
+    """Outgoing mail: the outbox table that the mail worker empties, and the backend it sends through."""
 
     backend: str  # "smtp" or "outbox"
-    queue: int | None  # messages waiting to be sent; None: there is no queue (synchronous sending)
+    queue: int | None  # messages not yet sent (waiting, being sent or to retry); None: not read
     outbox_messages: int | None  # .eml files in the outbox folder (outbox backend only)
+    failed: int = 0  # messages whose last attempt failed, retried later
+    dead: int = 0  # messages given up after every attempt: an administrator retries them
+    oldest_pending_age: float | None = None  # seconds since the oldest message not yet sent was queued
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,9 @@ class SystemStatus:
                 found.append(f"Le processus de fond « {worker.name} » ne tourne pas {since}.")
         if self.outbox.failed:
             found.append(f"{self.outbox.failed} modification(s) de l'index en échec : lancez « intranet check ».")
+        if self.mail.dead:
+            found.append(f"{self.mail.dead} courriel(s) abandonné(s) après plusieurs essais : "
+                         "voyez « Courriels » dans l'administration pour les renvoyer.")
         if self.disk.low:
             found.append(f"Espace disque faible dans le dossier de données : {format_bytes(self.disk.free_bytes)} libres.")
         return found
@@ -187,13 +193,20 @@ def outbox_status(session: Session, *, now: dt.datetime | None = None) -> Outbox
                         oldest_pending_age=max(0.0, (now - oldest).total_seconds()) if oldest else None)
 
 
-def mail_status(backend: str, outbox_dir: str | os.PathLike[str] | None) -> MailStatus:
-    """What exists for outgoing mail: no queue for SMTP, a count of files for the outbox folder."""
-    if backend != "outbox":
-        return MailStatus(backend=backend, queue=None, outbox_messages=None)
-    folder = Path(outbox_dir) if outbox_dir else None
-    count = sum(1 for p in folder.glob("*.eml")) if folder is not None and folder.is_dir() else 0
-    return MailStatus(backend="outbox", queue=None, outbox_messages=count)
+def mail_status(backend: str, outbox_dir: str | os.PathLike[str] | None, session: Session | None = None,
+                now: dt.datetime | None = None) -> MailStatus:
+    """The mail outbox's depth and oldest waiting message (with ``session``), and the .eml folder's count."""
+    count = None
+    if backend == "outbox":
+        folder = Path(outbox_dir) if outbox_dir else None
+        count = sum(1 for p in folder.glob("*.eml")) if folder is not None and folder.is_dir() else 0
+    if session is None:
+        return MailStatus(backend=backend, queue=None, outbox_messages=count)
+    from documents import mailqueue
+
+    stats = mailqueue.stats(session, now=now)
+    return MailStatus(backend=backend, queue=stats.pending + stats.failed, outbox_messages=count,
+                      failed=stats.failed, dead=stats.dead, oldest_pending_age=stats.oldest_pending_age)
 
 
 def disk_status(data_dir: str | os.PathLike[str]) -> DiskStatus:
@@ -212,7 +225,7 @@ def system_status(session: Session, *, data_dir: str | os.PathLike[str], index_d
         checked_at=now,
         indexer=indexer_status(data_dir, index_dir, synchronous=synchronous_index, stale_after=stale_after, now=now),
         outbox=outbox_status(session, now=now),
-        mail=mail_status(mail_backend, mail_outbox_dir),
+        mail=mail_status(mail_backend, mail_outbox_dir, session, now=now),
         disk=disk_status(data_dir),
         workers=tuple(worker_status(data_dir, name, stale_after=stale_after, now=now) for name in workers),
     )

@@ -44,6 +44,7 @@ from documents import permissions
 from documents.errors import DomainError
 from documents.heartbeat import REBUILDING, RUNNING
 from documents.models import Document, DocumentVersion, DraftingTemplate, IndexOutbox, User
+from documents.unitofwork import unit_of_work
 from documents.search import (
     DEFAULT_TIME_LIMIT,
     NATIONAL,
@@ -381,8 +382,8 @@ def _apply_batch(factory: SessionFactory, index: SearchIndex, sources: Mapping[s
     """Apply one batch; also says whether the outbox had more rows than the batch."""
     report = DrainReport(batches=1)
     full = False
-    session = factory()
-    try:
+    # One cycle of the job is one unit of work: the outbox rows it applied go with its commit.
+    with unit_of_work(factory) as session:
         failures: dict[tuple[str, int], str] = {}
         groups: dict[tuple[str, int], list[int]] = {}
         # The writer lock is taken before reading the outbox and the database, so that
@@ -432,12 +433,9 @@ def _apply_batch(factory: SessionFactory, index: SearchIndex, sources: Mapping[s
         for key, message in failures.items():
             session.execute(update(IndexOutbox).where(IndexOutbox.id.in_(groups[key]))
                             .values(attempts=IndexOutbox.attempts + 1, last_error=message))
-        session.commit()
         report.rows = len(applied)
         report.failed = len(failures)
-        return report, full
-    finally:
-        session.close()
+    return report, full
 
 
 def _drain_locked(factory: SessionFactory, index: SearchIndex, *, batch_size: int, timeout: float,
@@ -756,8 +754,8 @@ def check_index(ctx: Any) -> list[Any]:
             problem.action = f"Index reconstruit ({report.count} élément(s))."
         problems.append(problem)
         if ctx.repair and stuck_problems:
-            _reset_failed(session, stuck_problems)
-            _drain_for_repair(session, root, stuck_problems)
+            _reset_failed(ctx, stuck_problems)
+            _drain_for_repair(ctx, root, stuck_problems)
         return problems
     try:
         indexed = index.stored_by_id()
@@ -795,24 +793,30 @@ def check_index(ctx: Any) -> list[Any]:
     if ctx.repair and found:
         for _problem, object_type, object_id, action in found:
             enqueue(session, object_id, object_type=object_type, action=action)
-        session.commit()
+        ctx.durable()
     problems.extend(p for p, *_ in found)
     if ctx.repair:
-        _reset_failed(session, stuck_problems)
+        _reset_failed(ctx, stuck_problems)
         if found or stuck_problems:
-            _drain_for_repair(session, root, [p for p, *_ in found] + stuck_problems)
+            _drain_for_repair(ctx, root, [p for p, *_ in found] + stuck_problems)
     return problems
 
 
-def _reset_failed(session: Session, problems: list[Any]) -> None:
+def _reset_failed(ctx: Any, problems: list[Any]) -> None:
     # Failed rows get a fresh series of attempts; the drain then tells whether they work now.
     ids = [p.details["outbox_id"] for p in problems]
     if ids:
-        session.execute(update(IndexOutbox).where(IndexOutbox.id.in_(ids)).values(attempts=0))
-        session.commit()
+        ctx.session.execute(update(IndexOutbox).where(IndexOutbox.id.in_(ids)).values(attempts=0))
+        ctx.durable()
 
 
-def _drain_for_repair(session: Session, root: Path, problems: list[Any]) -> None:
+def _drain_for_repair(ctx: Any, root: Path, problems: list[Any]) -> None:
+    session: Session = ctx.session
+    if ctx.checkpoint is None:
+        # Without a checkpoint the queued rows are not committed yet: the running indexer applies them after.
+        for problem in problems:
+            problem.action = "Mis en file pour l'indexeur."
+        return
     factory = sessionmaker(bind=session.get_bind())
     index = ensure_index(root)
     try:

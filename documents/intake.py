@@ -611,11 +611,14 @@ def import_folder(
     doc_type: str | None = None,
     files: Sequence[Path] | None = None,
     progress: Callable[[FileOutcome], None] | None = None,
+    checkpoint: Callable[[], None] | None = None,
 ) -> ImportReport:
-    """Import every file under ``folder``; each file is committed on its own, so a rerun resumes.
+    """Import every file under ``folder``, each in its own savepoint: a refused file undoes only itself.
 
     ``region`` and ``doc_type`` are defaults for files the manifest is silent about; they win
     over guesses. ``files`` (from ``collect_files``) lets the caller size a progress bar.
+    ``checkpoint`` is called after each file: the CLI passes its commit, so that a rerun resumes
+    where a killed import stopped; without it everything stays in the caller's unit of work.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -656,6 +659,8 @@ def import_folder(
             region_given=region_given, default_region=default_region, default_type=default_type,
         )
         report.outcomes.append(outcome)
+        if checkpoint is not None:
+            checkpoint()
         if progress is not None:
             progress(outcome)
     for key in sorted(set(rows) - seen_relpaths):
@@ -663,7 +668,7 @@ def import_folder(
                                            reason="Listé dans le manifeste mais absent du dossier."))
     audit.record(session, "import.folder", actor=actor, object_type="folder", object_id=folder.name,
                  details={"folder": str(folder), **report.counts})
-    session.commit()
+    session.flush()
     return report
 
 
@@ -694,30 +699,27 @@ def _import_one(
         if existing is not None:
             return FileOutcome(path=rel, outcome="duplicate", document_id=existing.document_id,
                                reason="Fichier déjà archivé.")
-        meta, sources = _metadata(session, path, relative, check.kind, actor=actor, row=row or {}, keys=keys,
-                                  root_name=root_name, region_given=region_given,
-                                  default_region=default_region, default_type=default_type)
-        doc = archive_document(
-            session, storage, actor=actor, path=path, filename=path.name, meta=meta,
-            comment="Import d'un dossier partagé", origin={"source": "import", "path": rel},
-        )
+        # A savepoint per file: a refused file undoes its own rows only, never its neighbours'.
+        with session.begin_nested():
+            meta, sources = _metadata(session, path, relative, check.kind, actor=actor, row=row or {}, keys=keys,
+                                      root_name=root_name, region_given=region_given,
+                                      default_region=default_region, default_type=default_type)
+            doc = archive_document(
+                session, storage, actor=actor, path=path, filename=path.name, meta=meta,
+                comment="Import d'un dossier partagé", origin={"source": "import", "path": rel},
+            )
     except DuplicateDocument as exc:
-        session.rollback()
         return FileOutcome(path=rel, outcome="duplicate", document_id=exc.document_id, reason=exc.message)
     except ValidationError as exc:
-        session.rollback()
         reason = exc.message
         if exc.errors and "(" not in reason:
             reason += " " + " ; ".join(f"{COLUMN_OF.get(k, k)} : {v}" for k, v in exc.errors.items())
         return FileOutcome(path=rel, outcome="rejected", reason=reason)
     except DomainError as exc:
-        session.rollback()
         return FileOutcome(path=rel, outcome="rejected", reason=exc.message)
     except OSError as exc:
-        session.rollback()
         return FileOutcome(path=rel, outcome="rejected", reason=f"Fichier illisible ({exc.strerror or exc}).")
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop a long import
-        session.rollback()
         logger.exception("import of %s failed", rel)
         return FileOutcome(path=rel, outcome="rejected",
                            reason=f"Erreur inattendue ({type(exc).__name__}) : fichier non importé.")

@@ -26,6 +26,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
+    register_unit_of_work(app)
     return app
 
 
@@ -102,6 +103,13 @@ def register_errorhandlers(app: Flask) -> None:
     from intranet import web
 
     web.register_errorhandlers(app)
+
+
+def register_unit_of_work(app: Flask) -> None:
+    """The request is the unit of work: committed if it answers < 400, rolled back otherwise."""
+    from intranet.extensions import db
+
+    db.register_unit_of_work(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -47,4 +47,10 @@ WORKERS: tuple[BackgroundWorker, ...] = (
         description="Lecteur OCR : reconnaît le texte des documents scannés (file de reconnaissance).",
         heartbeat=True,
     ),
+    BackgroundWorker(
+        name="mail-worker",
+        command=("mail-worker",),
+        description="Envoi des courriels : vide la file d'envoi, avec nouveaux essais espacés.",
+        heartbeat=True,
+    ),
 )

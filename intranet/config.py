@@ -82,6 +82,9 @@ def load_config(environ: dict[str, str] | None = None) -> dict[str, Any]:
         "MAIL_FROM": env.get("MAIL_FROM", "intranet@passeurs.local"),
         # "smtp" or "outbox" (files under <data>/mail); unset: SMTP when SMTP_HOST is given.
         "MAIL_BACKEND": env.get("MAIL_BACKEND", ""),
+        # The mail worker: attempts before a message is given up, first retry delay (doubled each time).
+        "MAIL_MAX_ATTEMPTS": int(env.get("MAIL_MAX_ATTEMPTS") or 8),
+        "MAIL_RETRY_DELAY": float(env.get("MAIL_RETRY_DELAY") or 60),
         "BASE_URL": env.get("INTRANET_BASE_URL", "http://127.0.0.1:5000"),
         # Who answers accessibility requests (shown on « Déclaration d'accessibilité »).
         "ACCESSIBILITY_CONTACT": env.get("INTRANET_ACCESSIBILITY_CONTACT")

@@ -18,9 +18,11 @@ def archive_doc(app: Any, session: Any, title: str, paragraphs: list[str], *, re
     """File a real .docx through the domain verb (this leaves an outbox row, like any change)."""
     folder = Path(app.config["DATA_DIR"]) / "in" / uuid.uuid4().hex
     path = sf.write_sample(folder / "document.docx", sf.make_docx(paragraphs))
-    return archive.archive_document(session, LocalStorage(app.config["STORAGE_DIR"]),
-                                    actor=testkit.user(session, who), path=path, filename=f"{title[:40]}.docx",
-                                    meta=archive.Metadata(title=title, region_code=region, **meta))
+    doc = archive.archive_document(session, LocalStorage(app.config["STORAGE_DIR"]),
+                                   actor=testkit.user(session, who), path=path, filename=f"{title[:40]}.docx",
+                                   meta=archive.Metadata(title=title, region_code=region, **meta))
+    session.commit()  # the test is the edge of this change
+    return doc
 
 
 def drain(app: Any) -> Any:

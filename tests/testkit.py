@@ -229,3 +229,15 @@ def fill_organisations(session: Any) -> None:
         org.representative = org.representative or f"Madame Représentante {org.id}"
         org.representative_title = org.representative_title or "Directrice"
     session.commit()
+
+
+def deliver_mail(session: Any, folder: Any) -> list[Any]:
+    """Act as the edge, then as the mail worker: commit, send what the outbox holds to ``folder``, list it."""
+    from sqlalchemy.orm import sessionmaker
+
+    from documents import mailqueue
+    from documents.mail import OutboxMailer, list_outbox
+
+    session.commit()
+    mailqueue.deliver_due(sessionmaker(bind=session.get_bind()), OutboxMailer(folder), base_delay=0)
+    return list_outbox(folder)

@@ -153,9 +153,10 @@ def generate_batch(
         code = str(pending.region_code)
         try:
             rendered = future.result()
-            draft = _file_draft(session, storage, pending, rendered, actor=actor, ip=ip)
+            # A savepoint per region: a refused draft undoes itself only, never the regions filed before.
+            with session.begin_nested():
+                draft = _file_draft(session, storage, pending, rendered, actor=actor, ip=ip)
         except DomainError as exc:
-            session.rollback()
             slots[slot] = RegionOutcome(code, region_name, "échec", exc.message)
         else:
             bundle.writestr(draft.version.filename, rendered.data)
@@ -220,7 +221,7 @@ def generate_batch(
     audit.record(session, "drafting.batch", actor=actor, object_type="template", object_id=template.id, ip=ip,
                  details={"year": year, "produced": sum(o.status == "ok" for o in outcomes),
                           "skipped": [o.region_code for o in outcomes if o.status != "ok"], "batch_id": batch_id})
-    session.commit()
+    session.flush()
     return BatchResult(zip_path=out_path if produced else None, outcomes=outcomes)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,7 @@ def start_batch(
     session.flush()
     audit.record(session, "drafting.batch_start", actor=actor, object_type="batch", object_id=batch.id, ip=ip,
                  details={"template": template.slug, "year": year, "regions": list(region_codes)})
-    session.commit()
+    session.flush()
     return batch
 
 
@@ -70,15 +71,25 @@ def batch_zip_path(batch_dir: Path, batch: DraftingBatch) -> Path:
 
 
 def run_batch(session: Session, storage: Storage, batch_id: int, batch_dir: Path, *,
-              worker: RenderWorker | None = None) -> DraftingBatch:
-    """Run a recorded batch job, updating its progress row as regions are done."""
+              worker: RenderWorker | None = None, checkpoint: Callable[[], None] | None = None) -> DraftingBatch:
+    """Run a recorded batch job, updating its progress row as regions are done.
+
+    ``checkpoint`` is the job's commit, called at each step so that the progress page sees it
+    (the background thread passes ``session.commit``); without it all stays in the caller's unit of work.
+    """
+
+    def durable() -> None:
+        session.flush()
+        if checkpoint is not None:
+            checkpoint()
+
     batch = session.get(DraftingBatch, batch_id)
     if batch is None:
         raise NotFound("Lot introuvable.")
     actor = session.get(User, batch.created_by_id) if batch.created_by_id else None
     batch.status = BatchStatus.EN_COURS.value
     batch.updated_at = dt.datetime.now(dt.timezone.utc)
-    session.commit()
+    durable()
 
     def progress(done: int, total: int, region_name: str) -> None:
         row = session.get(DraftingBatch, batch_id)
@@ -86,7 +97,7 @@ def run_batch(session: Session, storage: Storage, batch_id: int, batch_dir: Path
         row.done, row.total = done, total
         row.message = f"{done} / {total} – {region_name}" if region_name else f"{done} / {total}"
         row.updated_at = dt.datetime.now(dt.timezone.utc)
-        session.commit()
+        durable()
 
     try:
         if batch.template_document_id is None:
@@ -108,7 +119,7 @@ def run_batch(session: Session, storage: Storage, batch_id: int, batch_dir: Path
         row.message = exc.message if isinstance(exc, DomainError) else \
             f"Le lot s'est arrêté sur une erreur inattendue ({type(exc).__name__})."
         row.finished_at = row.updated_at = dt.datetime.now(dt.timezone.utc)
-        session.commit()
+        durable()
         return row
     row = session.get(DraftingBatch, batch_id)
     assert row is not None
@@ -123,7 +134,7 @@ def run_batch(session: Session, storage: Storage, batch_id: int, batch_dir: Path
         row.message = NOTHING_PRODUCED
     row.done = row.total
     row.finished_at = row.updated_at = dt.datetime.now(dt.timezone.utc)
-    session.commit()
+    durable()
     return row
 
 

@@ -103,7 +103,7 @@ def upload_template(
     if not report.ok:
         audit.record(session, "drafting.template_upload", actor=actor, outcome="refused", object_type="template",
                      ip=ip, details={"filename": filename[:200], "errors": [e.message for e in report.errors[:5]]})
-        session.commit()
+        session.flush()
         raise TemplateRejected(_rejection_message(report.errors), problems=report.errors)
     analysis = {"variables": report.fields, "lists": report.lists, "objects": report.objects}
     _ANALYSES[hashlib.sha256(data).hexdigest()] = analysis

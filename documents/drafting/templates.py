@@ -225,5 +225,5 @@ def set_field_override(
     session.add(override)
     audit.record(session, "drafting.field", actor=actor, object_type="field", object_id=spec.name, ip=ip,
                  details={"label": label, "type": type, "required": required, "default": default})
-    session.commit()
+    session.flush()
     return override

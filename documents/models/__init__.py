@@ -20,6 +20,7 @@ from documents.models.committees import (
     CommitteeMember, Decision, DecisionKind, Meeting, MeetingDocument, MeetingStatus, MemberRole, MinutesComment,
     MinutesStatus,
 )
+from documents.models.mail import MailOutbox, MailState
 from documents.models.drafting import BatchStatus, DraftingBatch, DraftingTemplate, FieldOverride, Generation
 from documents.models.ocr import OcrJob, OcrState
 from documents.models.reference import Organisation, OrganisationKind, Quartier, Region
@@ -29,6 +30,7 @@ __all__ = [
     "CommitteeLevel", "CommitteeMember", "Decision", "DecisionKind", "Meeting", "MeetingDocument", "MeetingStatus",
     "MemberRole", "MinutesComment", "MinutesStatus",
     "BatchStatus", "DraftingBatch", "DraftingTemplate", "FieldOverride", "Generation",
+    "MailOutbox", "MailState",
     "DocStatus",
     "DocType",
     "Document",

@@ -92,6 +92,7 @@ def upload_template_api() -> Any:
             ip=client_ip(),
         )
     except drafting.TemplateRejected as exc:
+        db.session.commit()  # the refusal is audited although the answer is a 4xx
         response, status = error_response(422, exc.message, errors=exc.errors)
         payload = response.get_json()
         payload["error"]["problems"] = [p.to_dict() for p in exc.problems]

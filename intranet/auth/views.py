@@ -42,9 +42,12 @@ def login() -> Any:
         except accounts.Throttled as exc:
             form.email.errors = [exc.message]
             status = 429
+            # A refusal is still recorded (audit, throttle count): commit before the 4xx answer.
+            db.session.commit()
         except accounts.AuthError as exc:
             form.password.errors = [exc.message]
             status = 401
+            db.session.commit()
         else:
             # A fresh session at login: nothing from before survives (session fixation).
             session.clear()

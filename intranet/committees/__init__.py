@@ -6,4 +6,4 @@ from flask import Blueprint
 
 bp = Blueprint("committees", __name__)
 
-from intranet.committees import views  # noqa: E402,F401
+from intranet.committees import outbox, views  # noqa: E402,F401

@@ -31,7 +31,7 @@ from flask_login import login_required
 from sqlalchemy import select
 
 from documents import committees as C
-from documents import mail, permissions
+from documents import permissions
 from documents.bounds import row_id
 from documents.calendar import feed_ics, meeting_ics, minutes_atom
 from documents.errors import DomainError, ValidationError
@@ -70,7 +70,7 @@ from intranet.extensions import db, storage
 from intranet.forms import choices, show_errors
 from intranet.main import DASHBOARD_PANELS
 from intranet.pagination import paginate, parse_page_args
-from intranet.web import admin_required, client_ip, current_actor, deny, record, writer_required
+from intranet.web import client_ip, current_actor, deny, record, writer_required
 
 #: How many days after its meeting a draft counts as late on the compliance dashboard.
 DRAFT_DAYS = 30
@@ -109,9 +109,8 @@ def external_url(endpoint: str, **values: Any) -> str:
 
 
 def notifier() -> C.Notifier:
-    """The mail backend chosen by the configuration, and how to write a meeting's address."""
-    return C.Notifier(mail.mailer_from_config(current_app.config),
-                      lambda m: external_url("committees.meeting", meeting_id=m.id))
+    """How notifications write a meeting's address (they go to the mail outbox, sent by the mail worker)."""
+    return C.Notifier(lambda m: external_url("committees.meeting", meeting_id=m.id))
 
 
 def _flash_error(exc: DomainError) -> None:
@@ -349,7 +348,7 @@ def new_meeting(committee_id: int) -> Any:
             show_errors(form, exc, "day", _MEETING_FIELDS)
             status = 422
         else:
-            flash("Réunion planifiée ; les membres ayant une adresse e-mail ont reçu l'invitation.", "success")
+            flash("Réunion planifiée ; l'invitation part vers les membres ayant une adresse e-mail.", "success")
             return _to_meeting_page(meeting)
     elif request.method == "POST":
         status = 422
@@ -507,7 +506,7 @@ def invite_guest(meeting_id: int) -> Any:
                                     organisation=form.organisation.data or "", email=form.email.data or "",
                                     notifier=notifier(), ip=client_ip()),
              lambda row: f"{row.name} est invité(e) à cette réunion"
-             + (" et a reçu la convocation." if row.email else "."))
+             + (" ; la convocation lui est envoyée." if row.email else "."))
     return _to_meeting_page(m, "presences")
 
 
@@ -926,22 +925,4 @@ def minutes_feed_token(token: str) -> Any:
     return _atom(user, request.base_url)
 
 
-# --------------------------------------------------------------------------- admin: mail outbox
-
-
-@bp.route("/admin/courriels")
-@admin_required
-def mail_outbox() -> Any:
-    """Messages written to the outbox folder (development and tests), newest first."""
-    entries = mail.list_outbox(current_app.config["MAIL_OUTBOX_DIR"])
-    return render_template("committees/outbox.html", entries=entries,
-                           admin_links=[("committees.mail_outbox", "Courriels")])
-
-
-@bp.route("/admin/courriels/<name>")
-@admin_required
-def mail_message(name: str) -> Any:
-    """One message of the outbox."""
-    entry = mail.read_outbox(current_app.config["MAIL_OUTBOX_DIR"], name)
-    return render_template("committees/outbox_message.html", entry=entry,
-                           admin_links=[("committees.mail_outbox", "Courriels")])
+# The administrators' mail outbox pages live in intranet/committees/outbox.py.

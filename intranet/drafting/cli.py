@@ -73,7 +73,9 @@ def list_cmd(as_json: bool) -> None:
 @with_appcontext
 def load_cmd() -> None:
     """Charge (ou met à jour) les modèles intégrés (idempotent)."""
-    outcome = drafting.load_builtin_models(_session(), _storage())
+    session = _session()
+    outcome = drafting.load_builtin_models(session, _storage())
+    session.commit()
     for slug, state in outcome.items():
         click.echo(f"{slug} : {state}")
 
@@ -152,6 +154,7 @@ def generate_cmd(model: str, region_code: str | None, all_regions: bool, year: i
                 rows = drafting.parse_values_csv(values_file.read_bytes(), fields)
             result = drafting.generate_batch(session, store, actor=actor, template=template, year=year,
                                              out_path=out, common=extra, rows=rows)
+            session.commit()
             for o in result.outcomes:
                 line = f"{o.region_code} {o.region_name} : {o.status}"
                 line += f" – document n° {o.document_id}" if o.document_id else f" – {o.message}"
@@ -178,6 +181,7 @@ def generate_cmd(model: str, region_code: str | None, all_regions: bool, year: i
         raw = _merge(_merge(drafting.prefill(session, template, region, year), given), extra)
         draft = drafting.generate_draft(session, store, actor=actor, template=template, raw=raw,
                                         region_code=region, year=year)
+        session.commit()
     except ValidationError as exc:
         click.echo(f"Erreur : {exc.message}", err=True)
         for key, message in exc.errors.items():

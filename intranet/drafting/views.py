@@ -34,6 +34,7 @@ from documents.archive import record_access
 from documents.errors import NotFound, ValidationError
 from documents.frenchtext import french_order
 from documents.models import Generation, Region
+from documents.unitofwork import unit_of_work
 from intranet.drafting import bp
 from intranet.drafting.forms import (
     FieldForm,
@@ -134,6 +135,8 @@ def upload() -> Any:
                 description=form.description.data or "", ip=client_ip(),
             )
         except drafting.TemplateRejected as exc:
+            # The refusal is audited: commit it although the answer is a 4xx.
+            db.session.commit()
             problems, status = exc.problems, 422
         except ValidationError as exc:
             show_errors(form, exc, "file")
@@ -178,6 +181,7 @@ def new_version(template_id: int) -> Any:
             template_id=template.id, ip=client_ip(),
         )
     except drafting.TemplateRejected as exc:
+        db.session.commit()  # the refusal is audited
         upload_form = TemplateUploadForm()
         upload_form.setup()
         return render_template("drafting/upload.html", form=upload_form, problems=exc.problems), 422
@@ -431,11 +435,9 @@ def _start_thread(batch_id: int) -> None:
 
     def job() -> None:
         with app.app_context():
-            session = db.factory()
-            try:
-                drafting.run_batch(session, storage(), batch_id, batch_dir())
-            finally:
-                session.close()
+            # The job is its own edge: each step is committed so that the progress page sees it.
+            with unit_of_work(db.factory) as session:
+                drafting.run_batch(session, storage(), batch_id, batch_dir(), checkpoint=session.commit)
 
     threading.Thread(target=job, name=f"lot-{batch_id}", daemon=True).start()
 

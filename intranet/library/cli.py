@@ -53,17 +53,20 @@ def import_cmd(folder: Path, manifest: Path | None, region: str | None, doc_type
     try:
         if as_json:
             report = intake.import_folder(session, storage(), folder, actor=actor, manifest=manifest,
-                                          region=region, doc_type=doc_type, files=files)
+                                          region=region, doc_type=doc_type, files=files, checkpoint=session.commit)
         else:
             with click.progressbar(length=len(files), label="Import", file=sys.stderr,
                                    item_show_func=lambda o: o.path[-40:] if o else None) as bar:
                 report = intake.import_folder(
                     session, storage(), folder, actor=actor, manifest=manifest, region=region,
-                    doc_type=doc_type, files=files, progress=lambda outcome: bar.update(1, outcome))
+                    doc_type=doc_type, files=files, progress=lambda outcome: bar.update(1, outcome),
+                    # Each file is committed on its own: a killed import resumes where it stopped.
+                    checkpoint=session.commit)
     except DomainError as exc:
         session.rollback()
         _fail(exc.message)
         return
+    session.commit()
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     else:
@@ -102,10 +105,13 @@ def check_cmd(repair: bool, as_json: bool, skip_hash: bool, grace_minutes: int) 
     """Compare la base et les fichiers. Code de sortie 1 s'il reste des problèmes."""
     from intranet.extensions import storage
 
+    session = _session()
     report = consistency.run_checks(
-        _session(), storage(), data_dir=Path(current_app.config["DATA_DIR"]), repair=repair,
+        session, storage(), data_dir=Path(current_app.config["DATA_DIR"]), repair=repair,
         verify_hashes=not skip_hash, grace_s=grace_minutes * 60, index_dir=Path(current_app.config["INDEX_DIR"]),
+        checkpoint=session.commit,
     )
+    session.commit()
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     else:

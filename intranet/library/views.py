@@ -356,6 +356,9 @@ def upload() -> Any:
                 flash(f"{len(created)} documents archivés.", "success")
                 return redirect(url_for("library.index"))
             if created:
+                # The files archived before the error are complete (each in its savepoint): they stay,
+                # although the answer is a 4xx, which the request's unit of work would roll back.
+                db.session.commit()
                 flash(f"{len(created)} document(s) archivé(s) avant l'erreur : "
                       + ", ".join(d.title for d in created), "success")
     else:

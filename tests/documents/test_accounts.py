@@ -215,6 +215,7 @@ def test_throttle_is_shared_by_separate_connections(database_url: str, db_sessio
             for _ in range(accounts.MAX_FAILURES_PER_EMAIL):
                 with pytest.raises(accounts.AuthError):
                     accounts.authenticate(other, USERS["lecteur"][0], "mauvais-mot-de-passe", ip=IP)
+                other.commit()  # the login view commits a refusal before answering
         with pytest.raises(accounts.Throttled):
             accounts.authenticate(db_session, USERS["lecteur"][0], PASSWORD, ip=IP)
     finally:

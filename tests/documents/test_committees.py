@@ -16,7 +16,7 @@ from documents import archive
 from documents import committees as C
 from documents.errors import NotFound, PermissionDenied, ValidationError
 from documents.locking import LockedDocument, unlock_document
-from documents.mail import OutboxMailer, list_outbox, read_outbox
+from documents.mail import read_outbox
 from documents.models import (
     ActionItem,
     AuditEvent,
@@ -29,7 +29,7 @@ from documents.models import (
 )
 from documents.storage import LocalStorage
 from samplefiles import make_docx
-from testkit import committee, user, with_committees
+from testkit import committee, deliver_mail, user, with_committees
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def outbox(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def notifier(outbox: Path) -> C.Notifier:
-    return C.Notifier(OutboxMailer(outbox), lambda m: f"https://intranet.test/comites/reunions/{m.id}")
+    return C.Notifier(lambda m: f"https://intranet.test/comites/reunions/{m.id}")
 
 
 def at(day: dt.date, hour: int = 14) -> dt.datetime:
@@ -108,6 +108,7 @@ def test_local_committee_only_in_own_region(session: Any) -> None:
     local = C.create_committee(session, actor=idf, name="Comité local de Saint-Denis", region_code="11")
     assert (local.level, local.region_code) == ("local", "11")
     before = count(session, Committee)
+    session.commit()
     with pytest.raises(PermissionDenied):
         C.create_committee(session, actor=idf, name="Comité local de Marseille", region_code="93")
     with pytest.raises(ValidationError) as err:
@@ -125,6 +126,7 @@ def test_members_users_and_contacts(session: Any) -> None:
     contact = C.add_member(session, com, actor=idf, name="Nadia Benali", organisation="Cinéma Le Méliès",
                            email="N.Benali@melies.example", role="invite")
     assert (contact.email, contact.role_label) == ("n.benali@melies.example", "Invité")
+    session.commit()
     with pytest.raises(ValidationError) as err:
         C.add_member(session, com, actor=idf, user_id=user(session, "lecteur_idf").id)
     assert "user_id" in err.value.errors
@@ -153,7 +155,7 @@ def test_schedule_invites_members_queues_index_and_mails(session: Any, notifier:
     assert [i.title for i in meeting.agenda] == ["Bilan de l'année", "Validation des projets"]
     queued = session.scalars(select(IndexOutbox).where(IndexOutbox.object_type == "meeting")).all()
     assert [q.object_id for q in queued] == [meeting.id]
-    mails = list_outbox(outbox)
+    mails = deliver_mail(session, outbox)
     assert len(mails) == 1 and mails[0].recipients[0] == "nadia@melies.example"
     assert "Convocation" in mails[0].subject
     full = read_outbox(outbox, mails[0].name)
@@ -166,6 +168,7 @@ def test_meeting_input_is_checked(session: Any) -> None:
     idf = user(session, "idf")
     bad = C.MeetingInput(starts_at=at(dt.date(2026, 3, 12)), ends_at=at(dt.date(2026, 3, 12), 10),
                          visio_url="javascript:alert(1)")
+    session.commit()
     with pytest.raises(ValidationError) as err:
         C.schedule_meeting(session, com, actor=idf, data=bad)
     assert set(err.value.errors) == {"ends_at", "visio_url"}
@@ -180,6 +183,7 @@ def test_meeting_input_is_checked(session: Any) -> None:
 
 def test_other_region_and_read_only_national_are_refused(session: Any) -> None:
     before = count(session, Meeting)
+    session.commit()
     with pytest.raises(NotFound):
         schedule(session, "regional-93", "idf")
     with pytest.raises(PermissionDenied):
@@ -211,13 +215,13 @@ def test_update_keeps_notes_bumps_sequence_and_notifies(session: Any, notifier: 
     assert meeting.sequence == 1
     assert [(i.title, i.notes) for i in meeting.agenda] == [
         ("Validation des projets", ""), ("Bilan de l'année", "38 projets, 4 200 jeunes."), ("Questions diverses", "")]
-    subjects = sorted(m.subject for m in list_outbox(outbox))
+    subjects = sorted(m.subject for m in deliver_mail(session, outbox))
     assert len(subjects) == 2 and any(s.startswith("[Passeurs d'images] Modification") for s in subjects)
     # Saving the same values again is not a change: no new sequence, no mail.
     C.update_meeting(session, meeting, actor=user(session, "idf"), notifier=notifier, data=C.MeetingInput(
         starts_at=meeting.starts_at, ends_at=meeting.ends_at, title=meeting.title, place=meeting.place,
         agenda=[i.title for i in meeting.agenda]))
-    assert meeting.sequence == 1 and len(list_outbox(outbox)) == 2
+    assert meeting.sequence == 1 and len(deliver_mail(session, outbox)) == 2
 
 
 def test_attendance(session: Any) -> None:
@@ -266,6 +270,7 @@ def test_attached_documents_are_scoped(session: Any, storage: LocalStorage, tmp_
     paca = _file(session, storage, tmp_path, "paca", "93", "note-paca")
     C.attach_document(session, meeting, actor=idf, document_id=own.id)
     C.attach_document(session, meeting, actor=idf, document_id=nat.id)
+    session.commit()
     with pytest.raises(NotFound):
         C.attach_document(session, meeting, actor=idf, document_id=paca.id)
     with pytest.raises(ValidationError):
@@ -354,6 +359,7 @@ def test_minutes_workflow(session: Any, storage: LocalStorage, notifier: C.Notif
 
     comment = C.comment_minutes(session, meeting, actor=user(session, "lecteur_idf"), body="Ajouter la date.\r\n")
     assert (comment.body, comment.version, comment.author_name) == ("Ajouter la date.", 1, "Lecteur.idf")
+    session.commit()
     with pytest.raises(PermissionDenied):
         C.comment_minutes(session, meeting, actor=user(session, "lecteur"), body="Je ne suis pas membre")
     with pytest.raises(NotFound):
@@ -373,6 +379,7 @@ def test_minutes_workflow(session: Any, storage: LocalStorage, notifier: C.Notif
     # Approved minutes are locked: no new version until an administrator unlocks them with a reason.
     approved_sha = doc.current.sha256
     C.set_agenda_notes(session, meeting, actor=idf, notes={meeting.agenda[0].id: "Ajout après approbation."})
+    session.commit()
     with pytest.raises(LockedDocument, match="compte rendu approuvé"):
         C.draft_minutes(session, storage, meeting, actor=idf)
     session.rollback()
@@ -390,10 +397,11 @@ def test_minutes_workflow(session: Any, storage: LocalStorage, notifier: C.Notif
     C.submit_minutes(session, meeting, actor=idf)
     C.approve_minutes(session, meeting, actor=idf)
     assert (meeting.minutes_approved_version, doc.unlocked_at, doc.status) == (2, None, "signe")
+    session.commit()
     with pytest.raises(LockedDocument):
         C.draft_minutes(session, storage, meeting, actor=idf)
     session.rollback()
-    subjects = [m.subject for m in list_outbox(outbox)]
+    subjects = [m.subject for m in deliver_mail(session, outbox)]
     assert any("Compte rendu à relire" in s for s in subjects) and any("Compte rendu approuvé" in s for s in subjects)
     actions = set(session.scalars(select(AuditEvent.action).where(AuditEvent.object_type == "meeting")))
     assert {"minutes.version", "minutes.submit", "minutes.comment", "minutes.approve"} <= actions
@@ -426,6 +434,7 @@ def test_decisions_checks(session: Any) -> None:
             kind="validation_projet", project_name="P", porteur="X"))
     assert "kind" in err.value.errors
     paca_q = session.scalar(select(Quartier.code).where(Quartier.region_code == "93"))
+    session.commit()
     with pytest.raises(ValidationError) as err:
         C.add_decision(session, meeting, actor=idf, data=C.DecisionInput(
             kind="validation_projet", quartier_code=paca_q))
@@ -564,12 +573,14 @@ def test_update_committee(session: Any) -> None:
     assert [q.object_id for q in session.scalars(select(IndexOutbox))] == [meeting.id]
     assert com.id not in {c.id for c in session.scalars(C.visible_committees(idf))}
     assert com.id in {c.id for c in session.scalars(C.visible_committees(idf, include_inactive=True))}
+    session.commit()
     with pytest.raises(C.CommitteeError):
         schedule(session)
     session.rollback()
     # Saving the same values is not a change: nothing logged.
     C.update_committee(session, com, actor=idf, name=com.name, description=com.description, active=False)
     assert len(audits(session, "committee.update")) == 1
+    session.commit()
     with pytest.raises(ValidationError) as err:
         C.update_committee(session, com, actor=idf, name="  ", active=True)
     assert set(err.value.errors) == {"name"}
@@ -602,6 +613,7 @@ def test_member_role_changes_coming_convocations_only(session: Any) -> None:
         C.set_member_role(session, nadia, actor=idf, role="chef")
     assert set(err.value.errors) == {"role"}
     paca_member = committee(session, "regional-93").members[0]
+    session.commit()
     with pytest.raises(NotFound):
         C.set_member_role(session, paca_member, actor=idf, role="invite")
     with pytest.raises(PermissionDenied):
@@ -623,7 +635,7 @@ def test_guest_of_one_meeting(session: Any, notifier: C.Notifier, outbox: Path) 
     C.add_member(session, com, actor=idf, name="Nadia Benali", email="nadia@melies.example")
     meeting = schedule(session, notifier=notifier)
     other = schedule(session, day=dt.date(2026, 6, 1))
-    assert len(list_outbox(outbox)) == 1
+    assert len(deliver_mail(session, outbox)) == 1
     guest = C.invite_guest(session, meeting, actor=idf, name=" Léa   Durand ", organisation="Rectorat de Créteil",
                            email="Lea.Durand@ac-creteil.example", notifier=notifier)
     assert (guest.name, guest.email, guest.role, guest.guest, guest.member_id) == (
@@ -632,15 +644,16 @@ def test_guest_of_one_meeting(session: Any, notifier: C.Notifier, outbox: Path) 
     assert [a.name for a in meeting.attendance] == ["DRAC Île-de-France", "Nadia Benali", "Léa Durand"]
     assert "Léa Durand" not in [a.name for a in other.attendance]
     sender = "intranet@passeurs.local"
-    sent = sorted((sorted(set(m.recipients) - {sender}), m.subject.split(" : ")[0]) for m in list_outbox(outbox))
+    sent = sorted((sorted(set(m.recipients) - {sender}), m.subject.split(" : ")[0]) for m in deliver_mail(session, outbox))
     assert sent == [(["lea.durand@ac-creteil.example"], "[Passeurs d'images] Convocation"),
                     (["nadia@melies.example"], "[Passeurs d'images] Convocation")]
     assert C.recipients(meeting) == ["lea.durand@ac-creteil.example", "nadia@melies.example"]
     assert C.recipients(other) == ["nadia@melies.example"]
     # The later mails of the meeting reach her too.
     C.cancel_meeting(session, meeting, actor=idf, notifier=notifier)
-    [cancel] = [m for m in list_outbox(outbox) if "Annulation" in m.subject]
+    [cancel] = [m for m in deliver_mail(session, outbox) if "Annulation" in m.subject]
     assert sorted(set(cancel.recipients) - {sender}) == ["lea.durand@ac-creteil.example", "nadia@melies.example"]
+    session.commit()
     with pytest.raises(C.CommitteeError):
         C.invite_guest(session, meeting, actor=idf, name="Trop tard")
     session.rollback()
@@ -662,6 +675,7 @@ def test_guest_of_one_meeting(session: Any, notifier: C.Notifier, outbox: Path) 
     with pytest.raises(NotFound):
         C.invite_guest(session, paca_meeting, actor=idf, name="Intrus")
     national = schedule(session, "national", "national")
+    session.commit()
     with pytest.raises(PermissionDenied):
         C.invite_guest(session, national, actor=idf, name="Intrus")
     with pytest.raises(PermissionDenied):
@@ -669,6 +683,7 @@ def test_guest_of_one_meeting(session: Any, notifier: C.Notifier, outbox: Path) 
     session.rollback()
     # Only guests are withdrawn this way; members leave through the committee.
     member_row = other.attendance[0]
+    session.commit()
     with pytest.raises(NotFound):
         C.remove_guest(session, other, actor=idf, attendance_id=member_row.id)
     with pytest.raises(PermissionDenied):
@@ -704,6 +719,7 @@ def test_update_decision_and_delete_action(session: Any, storage: LocalStorage) 
         C.update_decision(session, meeting, actor=idf, decision_id=decision.id, data=C.DecisionInput(text=""))
     assert set(err.value.errors) == {"text"}
     paca_q = session.scalar(select(Quartier.code).where(Quartier.region_code == "93"))
+    session.commit()
     with pytest.raises(ValidationError) as err:
         C.update_decision(session, meeting, actor=idf, decision_id=decision.id, data=C.DecisionInput(
             kind="validation_projet", project_name="P", porteur="X", quartier_code=paca_q))
@@ -732,6 +748,7 @@ def test_update_decision_and_delete_action(session: Any, storage: LocalStorage) 
     C.draft_minutes(session, storage, meeting, actor=idf)
     C.submit_minutes(session, meeting, actor=idf)
     C.approve_minutes(session, meeting, actor=idf)
+    session.commit()
     with pytest.raises(C.CommitteeError):
         C.update_decision(session, meeting, actor=idf, decision_id=first.id, data=C.DecisionInput(text="Autre"))
     with pytest.raises(C.CommitteeError):

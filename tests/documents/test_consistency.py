@@ -74,7 +74,9 @@ from documents.db import make_engine, make_session_factory
 from documents.storage import LocalStorage
 url, store, folder = sys.argv[1:4]
 session = make_session_factory(make_engine(url))()
-intake.import_folder(session, LocalStorage(store), Path(folder), actor=intake.default_actor(session))
+intake.import_folder(session, LocalStorage(store), Path(folder), actor=intake.default_actor(session),
+                     checkpoint=session.commit)
+session.commit()
 """
 
 
@@ -135,7 +137,8 @@ def test_import_resumes_after_being_killed(app, db_session, store, database_url:
     before = committed()
     assert 3 <= before < total, "the kill must land in the middle of the import"
 
-    report = intake.import_folder(db_session, store, root, actor=testkit.user(db_session, "admin"))
+    report = intake.import_folder(db_session, store, root, actor=testkit.user(db_session, "admin"),
+                                  checkpoint=db_session.commit)
     assert report.counts["duplicate"] == before
     assert report.counts["imported"] == total - before
     assert committed() == total

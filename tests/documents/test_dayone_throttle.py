@@ -33,8 +33,10 @@ def test_simultaneous_bad_attempts_are_counted_atomically(database_url: str, db_
                 result = "accepted"
             except accounts.Throttled:
                 result = "throttled"
+                session.commit()  # as the login view does: a refusal is recorded
             except accounts.AuthError:
                 result = "failed"
+                session.commit()
             except Exception as exc:  # noqa: BLE001 — reported by the assertion below
                 result = f"error: {exc!r}"
             with lock:

@@ -118,7 +118,8 @@ def test_system_status_json_and_problems(db_session: Any, tmp_path: Path) -> Non
     assert data["indexer"]["alive"] is False and data["indexer"]["heartbeat_age"] == 600.0
     assert data["problems"][0].startswith("L'indexeur ne tourne pas depuis 10 min")
     assert data["outbox"] == {"pending": 0, "failed": 0, "oldest_pending_at": None, "oldest_pending_age": None}
-    assert data["mail"] == {"backend": "smtp", "queue": None, "outbox_messages": None}
+    assert data["mail"] == {"backend": "smtp", "queue": 0, "outbox_messages": None, "failed": 0, "dead": 0,
+                            "oldest_pending_age": None}
     assert data["disk"]["total_bytes"] == shutil.disk_usage(tmp_path).total
     assert data["checked_at"] == NOW.isoformat()
 

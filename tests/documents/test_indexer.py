@@ -85,6 +85,7 @@ def test_entry_holds_current_version_and_metadata(app, db_session, store, factor
     locking.unlock_document(db_session, doc, actor=testkit.user(db_session, "admin"), reason="Annexe oubliée")
     archive.add_version(db_session, store, doc, actor=testkit.user(db_session, "admin"), path=version_path,
                         filename="v2.docx")
+    db_session.commit()
     report = indexer.drain(factory, index)
     assert (report.rows, report.upserts, report.deletes) == (2, 1, 0), "two rows for one document: one update"
     assert outbox(db_session) == []
@@ -101,6 +102,7 @@ def test_entry_holds_current_version_and_metadata(app, db_session, store, factor
     assert ids(index, "CNC") == {eid}, "party names are searchable as plain words too"
     assert ids(index, "statut:signé annee:2010 type:convention") == {eid}
     national = put(db_session, store, tmp_path, "Protocole national", ["Signataires du protocole."], region=None)
+    db_session.commit()
     indexer.drain(factory, index)
     assert stored(index)[entry_id("document", national.id)]["region"] == "national"
 
@@ -109,16 +111,20 @@ def test_trash_restore_purge_follow_the_database(app, db_session, store, factory
     admin = testkit.user(db_session, "admin")
     doc = put(db_session, store, tmp_path, "Bilan régional", ["Bilan des ateliers de réalisation."])
     eid = entry_id("document", doc.id)
+    db_session.commit()
     indexer.drain(factory, index)
     assert ids(index, "ateliers") == {eid}
     archive.trash_document(db_session, doc, actor=admin)
+    db_session.commit()
     assert indexer.drain(factory, index).deletes == 1
     assert ids(index, "ateliers") == set()
     archive.restore_document(db_session, doc, actor=admin)
+    db_session.commit()
     indexer.drain(factory, index)
     assert ids(index, "ateliers") == {eid}
     archive.trash_document(db_session, doc, actor=admin)
     archive.purge_document(db_session, store, doc, actor=admin)
+    db_session.commit()
     report = indexer.drain(factory, index)
     assert report.deletes == 1 and report.rows == 2
     assert eid not in stored(index)
@@ -129,9 +135,11 @@ def test_rows_stay_until_the_index_commit(app, db_session, store, factory, index
     # Another writer holds the index lock: the drain gives up and the row stays.
     with writing(index):
         with pytest.raises(IndexBusy):
+            db_session.commit()
             indexer.drain(factory, index, timeout=0.3)
     assert outbox(db_session) == [("document", doc.id, 0)]
     assert ids(index, "avenant") == set()
+    db_session.commit()
     indexer.drain(factory, index)
     assert outbox(db_session) == [] and ids(index, "avenant") == {entry_id("document", doc.id)}
 
@@ -148,6 +156,7 @@ def test_a_failing_object_is_retried_counted_then_reported(app, db_session, stor
     try:
         archive.enqueue(db_session, 7, object_type="minutes")
         doc = put(db_session, store, tmp_path, "Convention", ["Texte de convention."])
+        db_session.commit()
         report = indexer.drain(factory, index)
         assert (report.rows, report.failed) == (1, 1), "the document goes through, the failing row waits"
         assert outbox(db_session) == [("minutes", 7, 1)]
@@ -155,12 +164,14 @@ def test_a_failing_object_is_retried_counted_then_reported(app, db_session, stor
         last_error = db_session.scalar(select(IndexOutbox.last_error))
         assert "compte rendu 7 illisible" in last_error
         for _ in range(indexer.MAX_ATTEMPTS):
+            db_session.commit()
             indexer.drain(factory, index)
         assert outbox(db_session) == [("minutes", 7, indexer.MAX_ATTEMPTS)]
         tries = len(calls)
+        db_session.commit()
         indexer.drain(factory, index)
         assert len(calls) == tries, "a row past MAX_ATTEMPTS is left aside"
-        report = consistency.run_checks(db_session, LocalStorage(data_dir / "files"), data_dir=data_dir,
+        report = consistency.run_checks(db_session, LocalStorage(data_dir / "files"), data_dir=data_dir, checkpoint=db_session.commit,
                                         checkers=[indexer_checker(root)])
         assert [p.kind for p in report.problems] == ["index_outbox_failed"]
     finally:
@@ -196,15 +207,18 @@ def test_reindex_rebuilds_with_processes_and_replays_changes_made_meanwhile(
             meta = archive.Metadata.of(doc)
             meta.title = "Compte rendu renommé pendant la reconstruction"
             archive.update_metadata(other, doc, actor=testkit.user(other, "admin"), meta=meta)
+            other.commit()
             other.close()
             live = open_index(root, create=False)
             try:
+                db_session.commit()
                 indexer.drain(factory, live, lock_timeout=0.2)
             except IndexBusy:
                 busy.append(True)
             finally:
                 live.close()
 
+    db_session.commit()
     report = indexer.reindex_all(factory, root, procs=2, progress=progress)
     assert report.count == 4 and seen[-1] == 4
     assert busy == [True], "a drain waits while a rebuild runs"
@@ -225,6 +239,7 @@ def test_reindex_rebuilds_with_processes_and_replays_changes_made_meanwhile(
 def test_missing_or_corrupted_index_is_rebuilt_by_the_indexer(app, db_session, store, factory, root, tmp_path,
                                                               damage) -> None:
     doc = put(db_session, store, tmp_path, "Cahier des charges", ["Cahier des charges régional."])
+    db_session.commit()
     indexer.run_indexer(factory, root, once=True, procs=1)
     if damage == "delete":
         shutil.rmtree(root)
@@ -232,6 +247,7 @@ def test_missing_or_corrupted_index_is_rebuilt_by_the_indexer(app, db_session, s
         current = root / (root / "CURRENT").read_text().strip()
         for seg in current.glob("*.seg"):
             seg.write_bytes(b"\x00garbage")
+    db_session.commit()
     report = indexer.run_indexer(factory, root, once=True, procs=1)
     assert report.failed == 0
     ix = open_index(root, create=False)
@@ -275,6 +291,7 @@ def test_loop_applies_changes_within_seconds(app, db_session, store, factory, ro
     try:
         wait_cycles(1)
         doc = put(db_session, store, tmp_path, "Étude cinéma rural", ["Étude sur les salles rurales."])
+        db_session.commit()
         committed = time.monotonic()
         wait_cycles(len(cycles) + 2)  # a whole cycle began after the commit
         assert time.monotonic() - committed < 5
@@ -296,6 +313,7 @@ def test_search_archive_scopes_and_drops_hits_the_database_no_longer_shows(
         app, db_session, store, factory, index, tmp_path) -> None:
     idf = put(db_session, store, tmp_path, "Convention IDF", ["Projection en plein air à Paris."], region="11")
     paca = put(db_session, store, tmp_path, "Convention PACA", ["Projection en plein air à Nice."], region="93")
+    db_session.commit()
     indexer.drain(factory, index)
     as_idf = indexer.search_archive(db_session, index, "projection", user=testkit.user(db_session, "idf"))
     assert [h.id for h in as_idf.hits] == [entry_id("document", idf.id)] and as_idf.total == 1
@@ -353,8 +371,9 @@ def test_search_inside_versions(app, db_session, store, tmp_path) -> None:
 def test_check_finds_and_repairs_index_drift(app, db_session, store, factory, index, root, tmp_path,
                                              data_dir) -> None:
     docs = [put(db_session, store, tmp_path, f"Document {i}", [f"Texte numéro {i}."]) for i in range(5)]
+    db_session.commit()
     indexer.drain(factory, index)
-    run = lambda **kw: consistency.run_checks(db_session, store, data_dir=data_dir,  # noqa: E731
+    run = lambda **kw: consistency.run_checks(db_session, store, data_dir=data_dir, checkpoint=db_session.commit,  # noqa: E731
                                               checkers=[indexer_checker(root)], **kw)
     clean = run()
     assert clean.ok and clean.stats["index_entries"] == 5
@@ -391,15 +410,16 @@ def test_check_finds_and_repairs_index_drift(app, db_session, store, factory, in
 def test_check_rebuilds_an_unreadable_index(app, db_session, store, factory, index, root, tmp_path,
                                             data_dir) -> None:
     doc = put(db_session, store, tmp_path, "Protocole", ["Protocole national de 2009."], region=None)
+    db_session.commit()
     indexer.drain(factory, index)
     index.close()
     current = root / (root / "CURRENT").read_text().strip()
     for seg in [*current.glob("*.seg"), *current.glob("meta.json")]:  # Whoosh, tantivy
         seg.write_bytes(b"broken")
     checker = [indexer_checker(root)]
-    found = consistency.run_checks(db_session, store, data_dir=data_dir, checkers=checker)
+    found = consistency.run_checks(db_session, store, data_dir=data_dir, checkpoint=db_session.commit, checkers=checker)
     assert [p.kind for p in found.problems] == ["index_unreadable"] and not found.ok
-    repaired = consistency.run_checks(db_session, store, data_dir=data_dir, checkers=checker, repair=True)
+    repaired = consistency.run_checks(db_session, store, data_dir=data_dir, checkpoint=db_session.commit, checkers=checker, repair=True)
     assert repaired.ok
     ix = open_index(root, create=False)
     try:
@@ -410,7 +430,7 @@ def test_check_rebuilds_an_unreadable_index(app, db_session, store, factory, ind
 
 def test_check_is_silent_without_index_while_changes_wait(app, db_session, store, tmp_path, data_dir) -> None:
     put(db_session, store, tmp_path, "Convention", ["Convention en attente d'indexation."])
-    report = consistency.run_checks(db_session, store, data_dir=data_dir,
+    report = consistency.run_checks(db_session, store, data_dir=data_dir, checkpoint=db_session.commit,
                                     checkers=[indexer_checker(tmp_path / "absent")])
     assert report.ok and report.stats == {}
 
@@ -437,12 +457,15 @@ WORKER = textwrap.dedent("""
         path = sf.write_sample(tmp / f"{tag}-{i}.docx", sf.make_docx([f"Travailleur {tag} document {i} cinéma."]))
         doc = archive.archive_document(session, store, actor=admin, path=path, filename=f"{tag}-{i}.docx",
                                        meta=archive.Metadata(title=f"{tag} {i}", region_code="11"))
+        session.commit()  # each change is its own request, committed by its edge
         if i % 3 == 1:
             meta = archive.Metadata.of(doc)
             meta.title = f"{tag} {i} renommé"
             archive.update_metadata(session, doc, actor=admin, meta=meta)
+            session.commit()
         if i % 4 == 2:
             archive.trash_document(session, doc, actor=admin)
+            session.commit()
         session.close()
     engine.dispose()
 """)
@@ -472,6 +495,7 @@ def test_two_worker_processes_and_the_indexer_agree_with_the_database(app, db_se
         stop.set()
         loop.join(30)
     assert not loop.is_alive()
+    db_session.commit()
     indexer.run_indexer(factory, root, once=True)  # what arrived after the loop's last cycle
     db_session.expire_all()
     live = {entry_id("document", i): t for i, t in db_session.execute(
@@ -485,6 +509,6 @@ def test_two_worker_processes_and_the_indexer_agree_with_the_database(app, db_se
         assert ids(ix, "cinema") == set(live)
     finally:
         ix.close()
-    report = consistency.run_checks(db_session, LocalStorage(data_dir / "files"), data_dir=data_dir,
+    report = consistency.run_checks(db_session, LocalStorage(data_dir / "files"), data_dir=data_dir, checkpoint=db_session.commit,
                                     checkers=[indexer_checker(root)])
     assert report.ok, [p.message for p in report.problems]

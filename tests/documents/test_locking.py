@@ -31,9 +31,11 @@ def file_doc(session: Any, store: LocalStorage, tmp_path: Path, title: str, *, w
              region: str | None = "11", doc_type: str = "convention", status: str = "signe",
              **meta: Any) -> Document:
     path = sf.write_sample(tmp_path / f"{title}.docx", sf.make_docx([f"{title} : texte"]))
-    return archive.archive_document(session, store, actor=user(session, who), path=path, filename=f"{title}.docx",
-                                    meta=archive.Metadata(title=title, doc_type=doc_type, region_code=region,
-                                                          year=2024, status=status, **meta))
+    doc = archive.archive_document(session, store, actor=user(session, who), path=path, filename=f"{title}.docx",
+                                   meta=archive.Metadata(title=title, doc_type=doc_type, region_code=region,
+                                                         year=2024, status=status, **meta))
+    session.commit()  # the test is the edge of this change
+    return doc
 
 
 def snapshot(session: Any, doc_id: int) -> tuple[Any, ...]:
@@ -63,10 +65,12 @@ def test_signed_agreements_refuse_version_and_trash(db_session: Any, store: Loca
     assert locking.is_locked(db_session, doc) and locking.lock_reason(db_session, doc) == kind
     before = snapshot(db_session, doc.id)
     v2 = sf.write_sample(tmp_path / "v2.docx", sf.make_docx(["Version 2"]))
+    db_session.commit()
     with pytest.raises(locking.LockedDocument, match=f"verrouillé \\({kind}\\)") as refused:
         archive.add_version(db_session, store, doc, actor=user(db_session, "national"), path=v2, filename="v2.docx")
     assert refused.value.status == 409
     db_session.rollback()
+    db_session.commit()
     with pytest.raises(locking.LockedDocument, match="corbeille"):
         archive.trash_document(db_session, doc, actor=user(db_session, "admin"))
     db_session.rollback()
@@ -103,6 +107,7 @@ def test_legal_fields_of_a_locked_document_do_not_change(db_session: Any, store:
     meta = archive.Metadata.of(doc)
     setattr(meta, name, [second.id] if name == "party_ids" else LEGAL_CHANGES[name])
     meta.title = "Titre corrigé en même temps"
+    db_session.commit()
     with pytest.raises(locking.LockedDocument, match=locking.LEGAL_FIELDS[name]) as refused:
         archive.update_metadata(db_session, doc, actor=user(db_session, "admin"), meta=meta)
     assert set(refused.value.errors) == {name}
@@ -133,6 +138,7 @@ def test_title_keywords_notes_and_quartiers_stay_editable_and_audited(db_session
 def test_admin_unlocks_with_a_reason_then_relocks(db_session: Any, store: LocalStorage, tmp_path: Path) -> None:
     doc = file_doc(db_session, store, tmp_path, "Avenant signé", doc_type="avenant")
     before = snapshot(db_session, doc.id)
+    db_session.commit()
     with pytest.raises(PermissionDenied):
         locking.unlock_document(db_session, doc, actor=user(db_session, "national"), reason="Erreur")
     with pytest.raises(ValidationError) as empty:
@@ -160,6 +166,7 @@ def test_admin_unlocks_with_a_reason_then_relocks(db_session: Any, store: LocalS
     locking.lock_document(db_session, doc, actor=admin)
     db_session.commit()
     assert locking.is_locked(db_session, doc) and doc.unlock_reason == ""
+    db_session.commit()
     with pytest.raises(DomainError, match="n'est pas déverrouillé"):
         locking.lock_document(db_session, doc, actor=admin)
     with pytest.raises(locking.LockedDocument):
@@ -214,6 +221,7 @@ def test_approved_minutes_are_locked_even_if_their_status_was_changed_by_hand(
     meeting = approved_minutes(db_session, store, tmp_path)
     doc = meeting.minutes_document
     assert locking.lock_reason(db_session, doc) == "compte rendu approuvé"
+    db_session.commit()
     with pytest.raises(locking.LockedDocument):
         archive.trash_document(db_session, doc, actor=user(db_session, "national"))
     db_session.rollback()
@@ -222,6 +230,7 @@ def test_approved_minutes_are_locked_even_if_their_status_was_changed_by_hand(
     db_session.commit()
     assert locking.is_locked(db_session, doc)
     v2 = sf.write_sample(tmp_path / "cr2.docx", sf.make_docx(["Autre texte"]))
+    db_session.commit()
     with pytest.raises(locking.LockedDocument, match="compte rendu approuvé"):
         C.upload_minutes(db_session, store, meeting, actor=user(db_session, "idf"), path=v2, filename="cr2.docx")
     db_session.rollback()
@@ -233,6 +242,7 @@ def test_the_source_of_a_drafting_model_cannot_be_trashed(app: Any, db_session: 
     models = file_builtin_models(app, db_session)
     slug, doc_id = sorted(models.items())[0]
     doc = db_session.get(Document, doc_id)
+    db_session.commit()
     with pytest.raises(locking.LockedDocument, match=f"modèle de rédaction « {doc.title} » \\({slug}\\)"):
         archive.trash_document(db_session, doc, actor=user(db_session, "admin"))
     db_session.rollback()
@@ -259,6 +269,7 @@ def test_staff_restore_their_own_scope_and_never_purge(db_session: Any, store: L
     for doc in (paca_doc, national):
         with pytest.raises(NotFound):
             archive.restore_document(db_session, doc, actor=idf)
+    db_session.commit()
     with pytest.raises(PermissionDenied):
         archive.restore_document(db_session, idf_doc, actor=user(db_session, "lecteur_idf"))
     with pytest.raises(PermissionDenied):

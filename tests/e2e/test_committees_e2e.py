@@ -146,6 +146,11 @@ def test_regional_committee_year(page: Any, server: LiveServer) -> None:
     page.goto(live_server.path("/"))
     assert page.get_by_role("heading", name="Comités").is_visible()
     page.screenshot(path=f"{SCREENSHOTS}/e2e_committees_home.png", full_page=True)
+    # The job of ``intranet mail-worker``: send the outbox to the folder of .eml files.
+    from documents import mailqueue
+    from documents.mail import OutboxMailer
+
+    mailqueue.deliver_due(live_server.app.extensions["db_factory"], OutboxMailer(live_server.data_dir / "mail"))
     mails = sorted(p.name for p in (live_server.data_dir / "mail").glob("*.eml"))
     assert len(mails) == 3  # invitation, submission, approval (to the member with an e-mail)
     logout(page)

@@ -32,8 +32,10 @@ def bearer(session: Any, who: str) -> dict[str, str]:
 
 def schedule(session: Any, slug: str, who: str, title: str = "Comité") -> Meeting:
     com = session.get(Committee, committee_id(session, slug))
-    return C.schedule_meeting(session, com, actor=user(session, who), data=C.MeetingInput(
+    meeting = C.schedule_meeting(session, com, actor=user(session, who), data=C.MeetingInput(
         starts_at=C.paris_datetime(dt.date(2026, 3, 12), dt.time(14)), title=title, place="Salle du conseil"))
+    session.commit()  # the test is the edge of this change
+    return meeting
 
 
 def meeting_count(session: Any) -> int:
@@ -123,6 +125,7 @@ def test_minutes_workflow_and_comments(app: Any, session: Any) -> None:
     meeting = schedule(session, "regional-11", "idf")
     com = session.get(Committee, meeting.committee_id)
     C.add_member(session, com, actor=user(session, "idf"), user_id=user(session, "lecteur_idf").id)
+    session.commit()
     client = app.test_client()
     idf, member = bearer(session, "idf"), bearer(session, "lecteur_idf")
     paca, outsider = bearer(session, "paca"), bearer(session, "lecteur")
@@ -130,6 +133,7 @@ def test_minutes_workflow_and_comments(app: Any, session: Any) -> None:
     no_minutes = client.post(f"{base}/submit", headers=idf)
     assert no_minutes.status_code == 409 and "compte rendu" in no_minutes.get_json()["error"]["message"]
     C.draft_minutes(session, LocalStorage(app.config["STORAGE_DIR"]), meeting, actor=user(session, "idf"))
+    session.commit()
     assert client.post(f"{base}/submit", headers=paca).status_code == 404
     assert client.post(f"{base}/submit", headers=member).status_code == 403
     submitted = client.post(f"{base}/submit", headers=idf).get_json()

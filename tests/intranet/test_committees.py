@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import func, select
 
 from documents import committees as C
-from documents.mail import OutboxMailer, list_outbox
 from documents.models import (
     AuditEvent,
     CalendarToken,
@@ -21,7 +20,7 @@ from documents.models import (
     MinutesComment,
     Quartier,
 )
-from testkit import AuthActions, committee, csrf_token, login_client, user, with_committees
+from testkit import AuthActions, committee, csrf_token, deliver_mail, login_client, user, with_committees
 
 
 @pytest.fixture
@@ -33,9 +32,11 @@ def session(db_session: Any) -> Any:
 def schedule(session: Any, slug: str = "regional-11", who: str = "idf", *, days: int = 10,
              title: str = "Comité de printemps") -> Meeting:
     day = dt.date.today() + dt.timedelta(days=days)
-    return C.schedule_meeting(session, committee(session, slug), actor=user(session, who), data=C.MeetingInput(
+    meeting = C.schedule_meeting(session, committee(session, slug), actor=user(session, who), data=C.MeetingInput(
         starts_at=C.paris_datetime(day, dt.time(14)), title=title, place="DRAC, salle du conseil",
         agenda=["Bilan de l'année", "Validation des projets"]))
+    session.commit()  # the test is the edge of this change
+    return meeting
 
 
 def count(session: Any, model: Any) -> int:
@@ -72,7 +73,9 @@ def test_index_lists_only_visible_committees(client: Any, auth: AuthActions, ses
 def test_other_region_gets_404_everywhere_and_nothing_changes(app: Any, session: Any) -> None:
     meeting = schedule(session)
     C.add_decision(session, meeting, actor=user(session, "idf"), data=C.DecisionInput(text="Bilan adopté."))
+    session.commit()
     action = C.add_action(session, meeting, actor=user(session, "idf"), title="Relancer")
+    session.commit()
     com_id, mid = meeting.committee_id, meeting.id
     paca = login_client(app, "paca")
     before_denials = denials(session)
@@ -149,6 +152,7 @@ def test_schedule_edit_and_mail_through_forms(app: Any, client: Any, auth: AuthA
                                               data_dir: Path) -> None:
     com = committee(session, "regional-11")
     C.add_member(session, com, actor=user(session, "idf"), name="Nadia Benali", email="nadia@melies.example")
+    session.commit()
     auth.login("idf")
     path = f"/comites/{com.id}/reunions/nouvelle"
     bad = client.post(path, data={"csrf_token": token(client, path), "day": "2026-03-12", "start": "14:00",
@@ -167,7 +171,7 @@ def test_schedule_edit_and_mail_through_forms(app: Any, client: Any, auth: AuthA
     assert C.local(meeting.starts_at).strftime("%Y-%m-%d %H:%M") == "2026-03-12 14:00"
     html = client.get(f"/comites/reunions/{meeting.id}").get_data(as_text=True)
     assert "<script>alert" not in html and "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
-    mails = list_outbox(data_dir / "mail")
+    mails = deliver_mail(session, data_dir / "mail")
     assert len(mails) == 1 and mails[0].recipients[0] == "nadia@melies.example"
 
     edit = f"/comites/reunions/{meeting.id}/modifier"
@@ -178,7 +182,7 @@ def test_schedule_edit_and_mail_through_forms(app: Any, client: Any, auth: AuthA
                                    "agenda": "Bilan 2025\nValidation des projets"}).status_code == 302
     session.expire_all()
     assert session.get(Meeting, meeting.id).sequence == 1
-    assert sorted(m.subject.split(" : ")[0] for m in list_outbox(data_dir / "mail")) == [
+    assert sorted(m.subject.split(" : ")[0] for m in deliver_mail(session, data_dir / "mail")) == [
         "[Passeurs d'images] Convocation", "[Passeurs d'images] Modification"]
 
 
@@ -257,6 +261,7 @@ def test_minutes_workflow_through_pages(app: Any, client: Any, auth: AuthActions
                                         data_dir: Path) -> None:
     com = committee(session, "regional-11")
     C.add_member(session, com, actor=user(session, "idf"), user_id=user(session, "lecteur_idf").id)
+    session.commit()
     meeting = schedule(session)
     url = f"/comites/reunions/{meeting.id}"
     auth.login("idf")
@@ -294,7 +299,7 @@ def test_minutes_workflow_through_pages(app: Any, client: Any, auth: AuthActions
     m = session.get(Meeting, meeting.id)
     assert (m.minutes_status, len(m.minutes_document.versions)) == ("approuve", 1)
     assert "Corriger l&#39;orthographe &lt;b&gt;du&lt;/b&gt; porteur." in html
-    subjects = [e.subject for e in list_outbox(data_dir / "mail")]
+    subjects = [e.subject for e in deliver_mail(session, data_dir / "mail")]
     assert any("Compte rendu à relire" in s for s in subjects) and any("approuvé" in s for s in subjects)
 
 
@@ -306,10 +311,14 @@ def test_decisions_and_actions_pages_and_csv_are_scoped(client: Any, auth: AuthA
     m_paca = schedule(session, "regional-93", "paca")
     C.add_decision(session, m_idf, actor=user(session, "idf"), data=C.DecisionInput(
         kind="validation_projet", project_name="Ciné-jeunes", porteur="MJC de Pantin"))
+    session.commit()
     C.add_decision(session, m_paca, actor=user(session, "paca"), data=C.DecisionInput(text="Décision marseillaise"))
+    session.commit()
     C.add_action(session, m_idf, actor=user(session, "idf"), title="Action francilienne",
                  due_date=dt.date(2020, 5, 1))
+    session.commit()
     C.add_action(session, m_paca, actor=user(session, "paca"), title="Action marseillaise")
+    session.commit()
     auth.login("idf")
     html = client.get("/comites/decisions").get_data(as_text=True)
     assert "Ciné-jeunes" in html and "marseillaise" not in html
@@ -386,8 +395,11 @@ def test_atom_feed_of_approved_minutes_is_scoped(app: Any, client: Any, auth: Au
     for slug, who in (("regional-11", "idf"), ("regional-93", "paca")):
         meeting = schedule(session, slug, who, title=f"Réunion {who}")
         C.draft_minutes(session, storage, meeting, actor=user(session, who))
+        session.commit()
         C.submit_minutes(session, meeting, actor=user(session, who))
+        session.commit()
         C.approve_minutes(session, meeting, actor=user(session, who))
+        session.commit()
     auth.login("idf")
     response = client.get("/comites/flux/comptes-rendus.atom")
     assert response.mimetype == "application/atom+xml"
@@ -405,9 +417,12 @@ def test_atom_feed_of_approved_minutes_is_scoped(app: Any, client: Any, auth: Au
 def test_admin_outbox_page(app: Any, session: Any, data_dir: Path) -> None:
     com = committee(session, "regional-11")
     C.add_member(session, com, actor=user(session, "idf"), name="Nadia", email="nadia@melies.example")
-    notifier = C.Notifier(OutboxMailer(data_dir / "mail"))
+    session.commit()
+    notifier = C.Notifier()
     C.schedule_meeting(session, com, actor=user(session, "idf"), notifier=notifier, data=C.MeetingInput(
         starts_at=C.paris_datetime(dt.date(2026, 3, 12), dt.time(14)), place="<b>DRAC</b>"))
+    session.commit()
+    deliver_mail(session, data_dir / "mail")
     admin = login_client(app, "admin")
     html = admin.get("/comites/admin/courriels").get_data(as_text=True)
     assert "Convocation" in html and "nadia@melies.example" in html
@@ -448,10 +463,14 @@ def _edit_fixture(session: Any) -> dict[str, Any]:
     idf = user(session, "idf")
     com = committee(session, "regional-11")
     nadia = C.add_member(session, com, actor=idf, name="Nadia Benali", email="nadia@melies.example")
+    session.commit()
     meeting = schedule(session)
     guest = C.invite_guest(session, meeting, actor=idf, name="Léa Durand", email="lea@ac-creteil.example")
+    session.commit()
     decision = C.add_decision(session, meeting, actor=idf, data=C.DecisionInput(text="Bilan adopté."))
+    session.commit()
     action = C.add_action(session, meeting, actor=idf, title="Relancer la mairie")
+    session.commit()
     return {"com": com.id, "member": nadia.id, "mid": meeting.id, "guest": guest.id, "decision": decision.id,
             "action": action.id}
 
@@ -518,6 +537,7 @@ def test_national_committee_edits_are_403_for_regional_staff(app: Any, session: 
     meeting = schedule(session, "national", "national")
     decision = C.add_decision(session, meeting, actor=user(session, "national"),
                               data=C.DecisionInput(text="Orientations 2026."))
+    session.commit()
     idf = login_client(app, "idf")
     html = idf.get(f"/comites/{national.id}").get_data(as_text=True)
     assert "Modifier le comité" not in html
@@ -562,6 +582,7 @@ def test_edit_committee_through_form(client: Any, auth: AuthActions, session: An
 def test_member_role_and_removal_through_forms(client: Any, auth: AuthActions, session: Any) -> None:
     com = committee(session, "regional-11")
     nadia = C.add_member(session, com, actor=user(session, "idf"), name="Nadia Benali")
+    session.commit()
     auth.login("idf")
     page = f"/comites/{com.id}"
     html = client.get(page).get_data(as_text=True)
@@ -603,7 +624,7 @@ def test_guest_through_form(client: Any, auth: AuthActions, session: Any, data_d
     html = client.get(url).get_data(as_text=True)
     assert "Léa &lt;i&gt;Durand&lt;/i&gt;" in html and "(invité à cette réunion, lea@ac-creteil.example)" in html
     assert f'id="status-{guest.id}"' in html
-    mails = list_outbox(data_dir / "mail")
+    mails = deliver_mail(session, data_dir / "mail")
     assert len(mails) == 1 and "lea@ac-creteil.example" in mails[0].recipients
     # A form error says what to fix; nothing is added.
     bad = client.post(f"{url}/invites", data={"guest-csrf_token": _prefixed_token(html, "guest"),
@@ -628,7 +649,9 @@ def test_edit_decision_and_delete_action_through_forms(client: Any, auth: AuthAc
     meeting = schedule(session)
     idf = user(session, "idf")
     decision = C.add_decision(session, meeting, actor=idf, data=C.DecisionInput(text="Bilan adopté."))
+    session.commit()
     action = C.add_action(session, meeting, actor=idf, title="Relancer la mairie", decision_id=decision.id)
+    session.commit()
     auth.login("idf")
     url = f"/comites/reunions/{meeting.id}"
     html = client.get(url).get_data(as_text=True)

@@ -48,10 +48,12 @@ def make_doc(app: Any, session: Any, *, who: str = "idf", region: str | None = "
     path = Path(app.config["DATA_DIR"]) / f"in-{filename}"
     path.write_bytes(data if data is not None else sf.make_docx([f"{title} – texte {len(stored_files(app))}"]))
     try:
-        return archive.archive_document(
+        doc = archive.archive_document(
             session, store_of(app), actor=user(session, who), path=path, filename=filename,
             meta=archive.Metadata(title=title, region_code=region, **meta),
         )
+        session.commit()  # the test is the edge of this change
+        return doc
     finally:
         path.unlink()
 
@@ -350,6 +352,7 @@ def test_other_region_reads_get_404_and_are_logged(client: Any, auth: AuthAction
     path = Path(app.config["DATA_DIR"]) / "v2.pdf"
     path.write_bytes(sf.make_pdf(["Montant confidentiel 999 euros."]))
     archive.add_version(db_session, store_of(app), doc, actor=user(db_session, "paca"), path=path, filename="v2.pdf")
+    db_session.commit()
     secret = store_of(app).local_path(doc.current.sha256).read_bytes()
     for who in ("idf", "lecteur_idf"):
         auth.login(who)
@@ -389,6 +392,7 @@ def test_other_region_changes_are_refused(client: Any, auth: AuthActions, db_ses
     other_paca = make_doc(app, db_session, who="paca", region="93", title="Autre PACA", filename="autre.docx")
     archive.link_documents(db_session, actor=user(db_session, "paca"), source=other_paca, target=doc,
                            link_type="remplace")
+    db_session.commit()
     link_id = db_session.scalar(select(DocumentLink.id))
     before = _snapshot(db_session, doc.id)
     files_before = stored_files(app)

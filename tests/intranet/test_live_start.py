@@ -203,11 +203,12 @@ def test_make_run_indexes_archives_and_restarts_a_killed_indexer(live_env: dict[
         assert live.sante()["indexer"]["pid"] == new_pid
 
         children = [int(p) for p in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()]
-        assert new_pid in children and len(children) == 2  # gunicorn and the indexer
+        assert new_pid in children and len(children) == 3  # gunicorn, the indexer and the mail worker
+        assert [(w["name"], w["alive"]) for w in live.sante()["workers"]] == [("mail-worker", True)]
         server.send_signal(signal.SIGTERM)
         assert server.wait(45) == 0
         time.sleep(0.5)
-        assert not any(_alive(pid) for pid in children), "SIGTERM to intranet.serve stops gunicorn and the indexer"
+        assert not any(_alive(pid) for pid in children), "SIGTERM to intranet.serve stops gunicorn and the workers"
         output = (tmp_path / "serve.log").read_text()
         assert f"indexer (pid {old_pid}) exited with code -9; restart in 1 s" in output
         assert re.search(rf"\[{new_pid}\] WARNING documents\.indexer: search index rebuilt: \d+ entries", output)

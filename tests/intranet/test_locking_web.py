@@ -37,10 +37,12 @@ def make_doc(app: Any, session: Any, title: str, *, who: str = "idf", region: st
     path = Path(app.config["DATA_DIR"]) / f"in-{title}.docx"
     path.write_bytes(sf.make_docx([f"{title} : texte du document"]))
     try:
-        return archive.archive_document(session, store_of(app), actor=user(session, who), path=path,
-                                        filename=f"{title}.docx", meta=archive.Metadata(
-                                            title=title, doc_type=doc_type, region_code=region, year=2024,
-                                            status=status, signature_date=dt.date(2024, 3, 4)))
+        doc = archive.archive_document(session, store_of(app), actor=user(session, who), path=path,
+                                       filename=f"{title}.docx", meta=archive.Metadata(
+                                           title=title, doc_type=doc_type, region_code=region, year=2024,
+                                           status=status, signature_date=dt.date(2024, 3, 4)))
+        session.commit()  # the test is the edge of this change
+        return doc
     finally:
         path.unlink()
 
@@ -158,7 +160,9 @@ def test_web_regional_staff_restore_own_trash_only_and_never_purge(client: Any, 
     mine = make_doc(app, db_session, "Bilan IDF", doc_type="bilan", status="brouillon")
     theirs = make_doc(app, db_session, "Bilan PACA", who="paca", region="93", doc_type="bilan", status="brouillon")
     archive.trash_document(db_session, mine, actor=user(db_session, "idf"))
+    db_session.commit()
     archive.trash_document(db_session, theirs, actor=user(db_session, "paca"))
+    db_session.commit()
     auth.login("idf")
     trash = text(client.get("/documents/corbeille"))
     assert "Bilan IDF" in trash and "Bilan PACA" not in trash and "Purger" not in trash
@@ -198,11 +202,15 @@ def approved_meeting(app: Any, session: Any) -> Any:
     meeting = C.schedule_meeting(session, committee(session, "regional-11"), actor=idf, data=C.MeetingInput(
         starts_at=dt.datetime(2026, 3, 12, 13, tzinfo=dt.timezone.utc), title="Comité de printemps",
         place="DRAC, Paris", agenda=["Bilan"]))
+    session.commit()
     path = Path(app.config["DATA_DIR"]) / "cr.docx"
     path.write_bytes(sf.make_docx(["Compte rendu : les projets sont validés."]))
     C.upload_minutes(session, store_of(app), meeting, actor=idf, path=path, filename="cr.docx")
+    session.commit()
     C.submit_minutes(session, meeting, actor=idf)
+    session.commit()
     C.approve_minutes(session, meeting, actor=idf)
+    session.commit()
     return meeting
 
 

@@ -147,6 +147,7 @@ def test_nul_bytes_are_refused_by_the_verbs_too(app: Any, db_session: Any) -> No
         C.schedule_meeting(db_session, committee(db_session, "regional-11"), actor=user(db_session, "admin"),
                            data=C.MeetingInput(starts_at=C.paris_datetime(dt.date(2026, 3, 12), dt.time(14)),
                                                title="Comité\x00", place="Salle"))
+        db_session.commit()
     assert "caractère nul" in caught.value.message and "title" in caught.value.errors
 
 
@@ -166,6 +167,7 @@ def test_render_year_is_bounded_in_the_api_and_in_the_verb(app: Any, db_session:
         with pytest.raises(ValidationError) as caught:
             drafting.generate_draft(db_session, storage(), actor=user(db_session, "admin"), template=template,
                                     raw={}, region_code="11", year=1719709)
+            db_session.commit()
         assert "entre 1900 et 2200" in caught.value.message
         # A numeric key beyond 2³¹ is an unknown model, not a database error.
         for key in ("99999999999", "²"):

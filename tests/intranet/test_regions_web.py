@@ -115,6 +115,7 @@ def test_accounts_belong_to_current_regions(db_session: Any) -> None:
     with pytest.raises(ValidationError) as info:
         accounts.create_user(db_session, email="lr@test.fr", role="regional", region_code="91",
                              password=PASSWORD, name="LR")
+        db_session.commit()
     assert info.value.message == ("La région Languedoc-Roussillon n'existe plus depuis 2016 : "
                                   "choisissez Occitanie (76).")
 
@@ -122,6 +123,7 @@ def test_accounts_belong_to_current_regions(db_session: Any) -> None:
 def test_library_of_an_occitanie_user(app: Any, db_session: Any) -> None:
     accounts.create_user(db_session, email="occ@test.fr", role="regional", region_code="76", password=PASSWORD,
                          name="DRAC Occitanie")
+    db_session.commit()
     for title, region, year in (("Convention Languedoc-Roussillon 2012", "91", 2012),
                                 ("Convention Occitanie 2019", "76", 2019),
                                 ("Convention Aquitaine 2012", "72", 2012)):

@@ -227,6 +227,7 @@ def test_search_inside_versions(client: Any, auth: AuthActions, app: Any, db_ses
     path = sf.write_sample(Path(app.config["DATA_DIR"]) / "v2.docx", sf.make_docx(["Deuxième version : prison."]))
     archive.add_version(db_session, LocalStorage(app.config["STORAGE_DIR"]), doc,
                         actor=testkit.user(db_session, "admin"), path=path, filename="v2.docx")
+    db_session.commit()
     paca_doc = archive_doc(app, db_session, "Convention PACA", ["Hôpital Nord."], region="93")
     auth.login("idf")
     page = text(client.get(f"/recherche/documents/{doc.id}?q=hopital"))

@@ -54,6 +54,7 @@ def test_sante_without_an_indexer_says_so(worker_app: Any) -> None:
 
 def test_sante_reports_heartbeat_outbox_mail_and_disk(worker_app: Any, data_dir: Path) -> None:
     heartbeat.beat(data_dir, "indexer")
+    heartbeat.beat(data_dir, "mail-worker")
     session = worker_app.extensions["db_factory"]()
     session.execute(delete(IndexOutbox))
     session.add(IndexOutbox(object_type="document", object_id=7, action="upsert",
@@ -69,9 +70,11 @@ def test_sante_reports_heartbeat_outbox_mail_and_disk(worker_app: Any, data_dir:
     assert 0 <= data["indexer"]["heartbeat_age"] < heartbeat.DEFAULT_STALE_AFTER
     assert data["outbox"]["pending"] == 1 and data["outbox"]["failed"] == 0
     assert 300 <= data["outbox"]["oldest_pending_age"] < 330
-    assert data["mail"] == {"backend": "outbox", "queue": None, "outbox_messages": 1}
+    assert data["mail"] == {"backend": "outbox", "queue": 0, "outbox_messages": 1, "failed": 0, "dead": 0,
+                            "oldest_pending_age": None}
     assert data["disk"]["free_bytes"] > 0 and data["disk"]["low"] is low_disk
-    assert data["workers"] == []  # the indexer is the only declared worker and has its own entry
+    # The indexer has its own entry; the mail worker is listed by name.
+    assert [(w["name"], w["alive"]) for w in data["workers"]] == [("mail-worker", True)]
 
 
 def test_sante_with_a_stale_heartbeat(worker_app: Any, data_dir: Path) -> None:
@@ -116,6 +119,29 @@ def test_system_page_for_administrators_only(worker_app: Any, data_dir: Path) ->
 
 def test_system_page_when_all_runs(worker_app: Any, data_dir: Path) -> None:
     heartbeat.beat(data_dir, "indexer")
+    heartbeat.beat(data_dir, "mail-worker")
     page = _page(login_client(worker_app, "admin"), "/admin/systeme")
     assert "En marche." in page
     assert ("Tout fonctionne" in page) is (shutil.disk_usage(data_dir).free >= health.LOW_DISK_BYTES)
+
+
+def test_sante_reports_the_mail_outbox_depth_and_oldest_waiting(worker_app: Any, data_dir: Path) -> None:
+    from documents import mailqueue
+    from documents.mail import Message
+    from documents.models import MailOutbox
+
+    heartbeat.beat(data_dir, "indexer")
+    heartbeat.beat(data_dir, "mail-worker")
+    session = worker_app.extensions["db_factory"]()
+    old = mailqueue.enqueue(session, Message(to=["a@b.fr"], subject="Ancien", body="x"))
+    old.created_at = _ago(minutes=7)
+    mailqueue.enqueue(session, Message(to=["a@b.fr"], subject="Récent", body="x"))
+    session.add(MailOutbox(recipients=["a@b.fr"], subject="Abandonné", body="x", attachments=[], origin="",
+                           state="dead", attempts=8, last_error="refusé"))
+    session.commit()
+    session.close()
+    data = _sante(worker_app)
+    assert data["mail"]["queue"] == 2 and data["mail"]["dead"] == 1
+    assert 420 <= data["mail"]["oldest_pending_age"] < 450
+    assert data["status"] == "degraded"
+    assert any("1 courriel(s) abandonné(s)" in p for p in data["problems"])
