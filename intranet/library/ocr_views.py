@@ -36,21 +36,21 @@ def _send_copy(document_id: int, number: int, *, inline: bool) -> Any:
     return response
 
 
-@bp.route("/<int:document_id>/versions/<int:number>/copie-avec-texte")
+@bp.route("/<id:document_id>/versions/<id:number>/copie-avec-texte")
 @login_required
 def download_copy(document_id: int, number: int) -> Any:
     """« Télécharger la copie avec texte »: the PDF/A made by the OCR, beside the untouched original."""
     return _send_copy(document_id, number, inline=False)
 
 
-@bp.route("/<int:document_id>/versions/<int:number>/copie-avec-texte/pdf")
+@bp.route("/<id:document_id>/versions/<id:number>/copie-avec-texte/pdf")
 @login_required
 def inline_copy(document_id: int, number: int) -> Any:
     """The searchable copy inline, same origin, for the preview frame."""
     return _send_copy(document_id, number, inline=True)
 
 
-@bp.route("/<int:document_id>/reconnaissance", methods=["POST"])
+@bp.route("/<id:document_id>/reconnaissance", methods=["POST"])
 @admin_required
 def rerun_ocr(document_id: int) -> Any:
     """« Relancer la reconnaissance du texte » of the current version: its scanned pages are read again.
