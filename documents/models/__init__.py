@@ -14,6 +14,7 @@ from documents.models.archive import (
     document_quartier,
 )
 from documents.models.audit import AuditEvent
+from documents.models.deadlines import DeadlineHandling, DeadlineOutcome, DocumentDeadline
 from documents.models.committees import (
     ActionItem, ActionStatus, AgendaItem, Attendance, AttendanceStatus, CalendarToken, Committee, CommitteeLevel,
     CommitteeMember, Decision, DecisionKind, Meeting, MeetingDocument, MeetingStatus, MemberRole, MinutesComment,
@@ -27,6 +28,7 @@ __all__ = [
     "CommitteeLevel", "CommitteeMember", "Decision", "DecisionKind", "Meeting", "MeetingDocument", "MeetingStatus",
     "MemberRole", "MinutesComment", "MinutesStatus",
     "BatchStatus", "DraftingBatch", "DraftingTemplate", "FieldOverride", "Generation",
+    "DeadlineHandling", "DeadlineOutcome", "DocumentDeadline",
     "DocStatus",
     "DocType",
     "Document",
@@ -48,3 +50,6 @@ __all__ = [
     "User",
     "UserSession",
 ]
+
+# Registers the flush hook that keeps the stored deadlines current (imported last: it needs the models).
+import documents.deadline_store  # noqa: E402,F401  isort:skip

@@ -1,0 +1,143 @@
+"""Échéances read from the stored deadlines: upcoming, overdue (« Dépassées ») and one document's.
+
+Every query starts from ``archive.visible_documents(user)`` and joins ``document_deadline``, so
+the scope, the window and the order are applied in SQL; only the rows shown are loaded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Select, and_, exists, func, select
+from sqlalchemy.orm import Session, aliased, joinedload, lazyload
+
+from documents import deadlines
+from documents.archive import visible_documents
+from documents.models import DeadlineHandling, DocStatus, DocType, Document, DocumentDeadline, User
+
+#: Types of documents whose dates are tracked.
+AGREEMENT_TYPES: tuple[str, ...] = (DocType.CONVENTION.value, DocType.CONTRAT_OBJECTIFS.value,
+                                    DocType.AVENANT.value, DocType.PROTOCOLE.value)
+#: A date passed longer ago than this is history, not an alert: it keeps an imported archive
+#: of old agreements from flooding « Dépassées ».
+OVERDUE_DAYS = 365
+
+STATE_UPCOMING, STATE_OVERDUE, STATE_HANDLED = "a_venir", "depassee", "traitee"
+STATE_LABELS = {STATE_UPCOMING: "à venir", STATE_OVERDUE: "dépassée", STATE_HANDLED: "traitée"}
+
+
+@dataclass(frozen=True)
+class UpcomingDeadline:
+    """One date of one document, with what was decided about its term if anything."""
+
+    document: Document
+    deadline: deadlines.Deadline
+    #: Days from the reference day to the date (0 = today, negative = passed).
+    days_left: int
+    handling: DeadlineHandling | None = None
+
+    @property
+    def state(self) -> str:
+        """« a_venir », « depassee » or « traitee »."""
+        if self.handling is not None:
+            return STATE_HANDLED
+        return STATE_OVERDUE if self.days_left < 0 else STATE_UPCOMING
+
+    @property
+    def state_label(self) -> str:
+        """French label of the state."""
+        return STATE_LABELS[self.state]
+
+
+def _stored(user: User | None, types: tuple[str, ...]) -> Select[tuple[Document, DocumentDeadline, DeadlineHandling]]:
+    """Stored milestones of the running agreements ``user`` may read, with their term's handling."""
+    return (
+        visible_documents(user)
+        .join(DocumentDeadline, DocumentDeadline.document_id == Document.id)
+        .outerjoin(DeadlineHandling, and_(DeadlineHandling.document_id == DocumentDeadline.document_id,
+                                          DeadlineHandling.term == DocumentDeadline.term))
+        .add_columns(DocumentDeadline, DeadlineHandling)
+        .where(Document.doc_type.in_(types), Document.status != DocStatus.ARCHIVE.value)
+        # Only what the lists show: the region for its label, nothing else of the document.
+        .options(lazyload("*"), joinedload(Document.region))
+    )
+
+
+def _row(doc: Document, row: DocumentDeadline, handling: DeadlineHandling | None,
+         today: dt.date) -> UpcomingDeadline:
+    item = deadlines.Deadline(doc.id, row.kind, row.date, row.term)
+    return UpcomingDeadline(doc, item, (row.date - today).days, handling)
+
+
+def _order(rows: list[UpcomingDeadline]) -> list[UpcomingDeadline]:
+    rows.sort(key=lambda u: (u.deadline.date, u.document.title.lower(), u.document.id, u.deadline.kind))
+    return rows
+
+
+def upcoming_deadlines(session: Session, user: User | None, *, today: dt.date, days: int,
+                       types: tuple[str, ...] = AGREEMENT_TYPES, limit: int | None = None) -> list[UpcomingDeadline]:
+    """Échéances, tacit-renewal dates and notice deadlines from ``today`` to ``today + days``, soonest first.
+
+    Archived documents (status « archivé ») are left out: they no longer run. A tacitly renewed
+    agreement whose first term has run out shows the dates of its running (and following) terms.
+    """
+    horizon = today + dt.timedelta(days=days)
+    # Tacit renewals are stored up to ``deadlines_until``; the rare agreement left untouched past
+    # that horizon is computed here instead (and its stored rows skipped).
+    stale_filter = and_(Document.tacit_renewal.is_(True), Document.deadlines_until < horizon)
+    stmt = (_stored(user, types)
+            .where(DocumentDeadline.date >= today, DocumentDeadline.date <= horizon, ~stale_filter)
+            .order_by(DocumentDeadline.date, func.lower(Document.title), Document.id, DocumentDeadline.kind))
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    out = [_row(doc, row, handling, today) for doc, row, handling in session.execute(stmt)]
+    stale = (visible_documents(user).where(Document.doc_type.in_(types), Document.status != DocStatus.ARCHIVE.value,
+                                           stale_filter))
+    for doc in session.scalars(stale):
+        dates = deadlines.deadlines_of(
+            doc.id, effective=doc.effective_date, duration_months=doc.duration_months,
+            explicit_end=doc.end_date, tacit_renewal=doc.tacit_renewal, notice_months=doc.notice_months,
+            today=today, until=horizon)
+        out.extend(UpcomingDeadline(doc, d, (d.date - today).days) for d in deadlines.within(dates, today, days))
+    out = _order(out)
+    return out[:limit] if limit is not None else out
+
+
+def overdue_deadlines(session: Session, user: User | None, *, today: dt.date,
+                      types: tuple[str, ...] = AGREEMENT_TYPES, limit: int | None = None,
+                      document_id: int | None = None) -> list[UpcomingDeadline]:
+    """« Dépassées »: dates passed (in the last ``OVERDUE_DAYS``) whose term nobody handled, oldest first.
+
+    Of a tacitly renewed agreement only the latest passed date of each kind counts: an earlier
+    term's date is superseded once the same date of a later term has passed too.
+    """
+    later = aliased(DocumentDeadline)
+    superseded = exists().where(later.document_id == DocumentDeadline.document_id,
+                                later.kind == DocumentDeadline.kind, later.term > DocumentDeadline.term,
+                                later.date < today)
+    stmt = (_stored(user, types)
+            .where(DocumentDeadline.date < today,
+                   DocumentDeadline.date >= today - dt.timedelta(days=OVERDUE_DAYS),
+                   DeadlineHandling.id.is_(None), ~superseded)
+            .order_by(DocumentDeadline.date, func.lower(Document.title), Document.id, DocumentDeadline.kind))
+    if document_id is not None:
+        stmt = stmt.where(Document.id == document_id)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return _order([_row(doc, row, handling, today) for doc, row, handling in session.execute(stmt)])
+
+
+def document_deadlines(session: Session, document: Document, *, today: dt.date) -> list[UpcomingDeadline]:
+    """The dates of one document's running term: the first term with a date still ahead, else the last one."""
+    stmt = (select(DocumentDeadline, DeadlineHandling)
+            .outerjoin(DeadlineHandling, and_(DeadlineHandling.document_id == DocumentDeadline.document_id,
+                                              DeadlineHandling.term == DocumentDeadline.term))
+            .where(DocumentDeadline.document_id == document.id)
+            .order_by(DocumentDeadline.term, DocumentDeadline.date, DocumentDeadline.kind))
+    rows = [_row(document, row, handling, today) for row, handling in session.execute(stmt)]
+    if not rows:
+        return []
+    ahead = [r.deadline.renewal for r in rows if r.days_left >= 0]
+    term = min(ahead) if ahead else max(r.deadline.renewal for r in rows)
+    return [r for r in rows if r.deadline.renewal == term]
