@@ -262,7 +262,7 @@ def completeness(session: Session, user: User | None, *, doc_type: str, first_ye
 #: Audit actions that change a document: shown to everyone who may read it.
 CHANGE_ACTIONS: tuple[str, ...] = (
     "document.upload", "document.version", "document.metadata", "document.link", "document.unlink",
-    "document.trash", "document.restore", "document.unlock", "document.lock",
+    "document.trash", "document.restore", "document.unlock", "document.lock", "document.deadline",
 )
 
 

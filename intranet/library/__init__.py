@@ -6,4 +6,4 @@ from flask import Blueprint
 
 bp = Blueprint("library", __name__)
 
-from intranet.library import locks, views  # noqa: E402,F401
+from intranet.library import deadline_views, locks, views  # noqa: E402,F401
