@@ -141,3 +141,47 @@ def document_deadlines(session: Session, document: Document, *, today: dt.date) 
     ahead = [r.deadline.renewal for r in rows if r.days_left >= 0]
     term = min(ahead) if ahead else max(r.deadline.renewal for r in rows)
     return [r for r in rows if r.deadline.renewal == term]
+
+
+def handled_deadlines(session: Session, user: User | None, *, today: dt.date, days: int,
+                      types: tuple[str, ...] = AGREEMENT_TYPES, limit: int | None = None) -> list[UpcomingDeadline]:
+    """Dates whose term was handled, from ``OVERDUE_DAYS`` ago to ``today + days``, soonest first."""
+    stmt = (_stored(user, types)
+            .where(DeadlineHandling.id.is_not(None),
+                   DocumentDeadline.date >= today - dt.timedelta(days=OVERDUE_DAYS),
+                   DocumentDeadline.date <= today + dt.timedelta(days=days))
+            .order_by(DocumentDeadline.date, func.lower(Document.title), Document.id, DocumentDeadline.kind))
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return _order([_row(doc, row, handling, today) for doc, row, handling in session.execute(stmt)])
+
+
+def deadlines_in_state(session: Session, user: User | None, *, today: dt.date, days: int,
+                       state: str | None = None, limit: int | None = None) -> list[UpcomingDeadline]:
+    """The API's and CLI's list: overdue, upcoming (unhandled) and handled dates, or only one ``state``."""
+    out: list[UpcomingDeadline] = []
+    if state in (None, STATE_OVERDUE):
+        out += overdue_deadlines(session, user, today=today, limit=limit)
+    if state in (None, STATE_UPCOMING):
+        out += [r for r in upcoming_deadlines(session, user, today=today, days=days) if r.handling is None]
+    if state in (None, STATE_HANDLED):
+        out += handled_deadlines(session, user, today=today, days=days, limit=limit)
+    out = _order(out)
+    return out[:limit] if limit is not None else out
+
+
+def deadline_json(item: UpcomingDeadline) -> dict[str, object]:
+    """One date as plain JSON-ready values (API and ``intranet deadlines --json``)."""
+    handling = item.handling
+    return {
+        "document_id": item.document.id, "title": item.document.title, "type": item.document.doc_type,
+        "region": item.document.region_code, "kind": item.deadline.kind, "label": item.deadline.label,
+        "date": item.deadline.date.isoformat(), "term": item.deadline.renewal, "days_left": item.days_left,
+        "state": item.state, "state_label": item.state_label,
+        "handling": None if handling is None else {
+            "outcome": handling.outcome, "outcome_label": handling.outcome_label,
+            "replacement_id": handling.replacement_id, "note": handling.note,
+            "handled_at": handling.handled_at.isoformat() if handling.handled_at else None,
+            "handled_by": handling.handled_by.email if handling.handled_by else None,
+        },
+    }

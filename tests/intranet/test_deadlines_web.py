@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -94,3 +95,71 @@ def test_readers_and_other_regions_cannot_handle(app: Any, db_session: Any, clie
     assert client.post(f"/documents/{doc.id}/echeances",
                        data={"csrf_token": token, "term": "0", "outcome": "denoncee"}).status_code == 404
     assert db_session.scalar(select(DeadlineHandling.id)) is None
+
+
+def api_client(app: Any, session: Any, who: str) -> Any:
+    from documents import accounts
+
+    _token, plaintext = accounts.create_token(session, user(session, who), "tests")
+    session.commit()
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {plaintext}"
+    return client
+
+
+def test_api_lists_states_and_handles_a_term(app: Any, db_session: Any) -> None:
+    today = today_paris()
+    late = make_doc(app, db_session, "En retard", end_date=today - dt.timedelta(days=5))
+    soon = make_doc(app, db_session, "Bientôt", end_date=today + dt.timedelta(days=10))
+    make_doc(app, db_session, "PACA", region="93", end_date=today - dt.timedelta(days=2))
+    idf = api_client(app, db_session, "idf")
+    body = idf.get("/api/v1/deadlines").get_json()
+    assert body["today"] == today.isoformat()
+    assert [(i["title"], i["kind"], i["state"], i["days_left"]) for i in body["items"]] == [
+        ("En retard", "echeance", "depassee", -5), ("Bientôt", "echeance", "a_venir", 10)]
+    assert [i["title"] for i in api_client(app, db_session, "admin").get(
+        "/api/v1/deadlines?state=depassee").get_json()["items"]] == ["En retard", "PACA"]
+    assert idf.get("/api/v1/deadlines?days=5").get_json()["items"][-1]["title"] == "En retard"
+    bad = idf.get("/api/v1/deadlines?state=perdue")
+    assert bad.status_code == 422 and "state" in bad.get_json()["error"]["fields"]
+    assert idf.get("/api/v1/deadlines?days=-3").status_code == 400
+
+    url = f"/api/v1/documents/{late.id}/deadlines"
+    refused = idf.post(url, json={"term": "zéro", "outcome": "oubliee", "replacement_id": 999999})
+    assert refused.status_code == 422 and set(refused.get_json()["error"]["fields"]) == {
+        "term", "outcome", "replacement_id"}
+    assert api_client(app, db_session, "lecteur_idf").post(url, json={"term": 0, "outcome": "denoncee"}).status_code == 403
+    assert api_client(app, db_session, "paca").post(url, json={"term": 0, "outcome": "denoncee"}).status_code == 404
+    assert idf.post(url, json={"term": 7, "outcome": "denoncee"}).status_code == 404
+    done = idf.post(url, json={"term": 0, "outcome": "remplacee", "replacement_id": soon.id})
+    assert done.status_code == 201 and done.get_json()["replacement_id"] == soon.id
+    assert idf.post(url, json={"term": 0, "outcome": "denoncee"}).status_code == 409
+    items = idf.get("/api/v1/deadlines").get_json()["items"]
+    assert [(i["title"], i["state"]) for i in items] == [("En retard", "traitee"), ("Bientôt", "a_venir")]
+    assert items[0]["handling"]["outcome"] == "remplacee" and items[0]["handling"]["handled_by"] == "idf@test.fr"
+    assert idf.get("/api/v1/deadlines?state=depassee").get_json()["items"] == []
+
+
+def test_cli_lists_and_handles(app: Any, db_session: Any, runner: Any) -> None:
+    doc = make_doc(app, db_session, "Convention tacite", end_date=dt.date(2027, 2, 20), tacit_renewal=True,
+                   notice_months=3)
+    make_doc(app, db_session, "PACA", region="93", end_date=dt.date(2027, 1, 15))
+    listed = runner.invoke(args=["deadlines", "--overdue", "--today", "2026-12-01", "--as", "idf@test.fr"])
+    assert listed.exit_code == 0, listed.output
+    assert listed.output.splitlines() == [
+        f"2026-11-20  dépassée               Date limite de préavis     n° {doc.id} Convention tacite"]
+    as_json = runner.invoke(args=["deadlines", "--json", "--today", "2026-12-01", "--days", "60"])
+    items = json.loads(as_json.output)["items"]
+    assert [(i["title"], i["kind"], i["state"]) for i in items] == [
+        ("Convention tacite", "preavis", "depassee"), ("PACA", "echeance", "a_venir")]
+    assert runner.invoke(args=["deadlines", "--today", "demain"]).exit_code == 2
+
+    refused = runner.invoke(args=["deadline-handle", str(doc.id), "0", "remplacee", "--as", "idf@test.fr"])
+    assert refused.exit_code == 2 and "document qui remplace" in refused.output
+    done = runner.invoke(args=["deadline-handle", str(doc.id), "0", "denoncee", "--note", "Courrier du 2 déc.",
+                               "--as", "idf@test.fr"])
+    assert done.exit_code == 0, done.output
+    after = runner.invoke(args=["deadlines", "--overdue", "--today", "2026-12-01", "--as", "idf@test.fr"])
+    assert after.output.strip() == "Aucune date dépassée sans suite."
+    row = db_session.scalars(select(DeadlineHandling)).one()
+    assert (row.outcome, row.note, row.handled_by.email) == ("denoncee", "Courrier du 2 déc.", "idf@test.fr")
