@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, and_, exists, func, select
-from sqlalchemy.orm import Session, aliased, joinedload, lazyload
+from sqlalchemy.orm import Session, aliased
 
 from documents import deadlines
 from documents.archive import visible_documents
-from documents.models import DeadlineHandling, DocStatus, DocType, Document, DocumentDeadline, User
+from documents.models import DeadlineHandling, DocStatus, DocType, Document, DocumentDeadline, Region, User
 
 #: Types of documents whose dates are tracked.
 AGREEMENT_TYPES: tuple[str, ...] = (DocType.CONVENTION.value, DocType.CONTRAT_OBJECTIFS.value,
@@ -31,7 +32,7 @@ STATE_LABELS = {STATE_UPCOMING: "à venir", STATE_OVERDUE: "dépassée", STATE_H
 class UpcomingDeadline:
     """One date of one document, with what was decided about its term if anything."""
 
-    document: Document
+    document: Document | DocRef
     deadline: deadlines.Deadline
     #: Days from the reference day to the date (0 = today, negative = passed).
     days_left: int
@@ -50,21 +51,59 @@ class UpcomingDeadline:
         return STATE_LABELS[self.state]
 
 
-def _stored(user: User | None, types: tuple[str, ...]) -> Select[tuple[Document, DocumentDeadline, DeadlineHandling]]:
-    """Stored milestones of the running agreements ``user`` may read, with their term's handling."""
+@dataclass(frozen=True)
+class DocRef:
+    """The few columns of a document a list of dates shows (loading whole documents is what made it slow)."""
+
+    id: int
+    title: str
+    doc_type: str
+    region_code: str | None
+    region: Region | None
+
+    @property
+    def type_label(self) -> str:
+        """French label of the type."""
+        try:
+            return DocType(self.doc_type).label
+        except ValueError:
+            return self.doc_type
+
+    @property
+    def region_label(self) -> str:
+        """Region name, or « National »."""
+        return self.region.label if self.region is not None else "National"
+
+
+def _stored(user: User | None, types: tuple[str, ...]) -> Select[Any]:
+    """Stored milestones of the running agreements ``user`` may read, with their term's handling id."""
     return (
         visible_documents(user)
+        .with_only_columns(Document.id, Document.title, Document.doc_type, Document.region_code,
+                           DocumentDeadline.term, DocumentDeadline.kind, DocumentDeadline.date, DeadlineHandling.id)
         .join(DocumentDeadline, DocumentDeadline.document_id == Document.id)
         .outerjoin(DeadlineHandling, and_(DeadlineHandling.document_id == DocumentDeadline.document_id,
                                           DeadlineHandling.term == DocumentDeadline.term))
-        .add_columns(DocumentDeadline, DeadlineHandling)
         .where(Document.doc_type.in_(types), Document.status != DocStatus.ARCHIVE.value)
-        # Only what the lists show: the region for its label, nothing else of the document.
-        .options(lazyload("*"), joinedload(Document.region))
     )
 
 
-def _row(doc: Document, row: DocumentDeadline, handling: DeadlineHandling | None,
+def _rows(session: Session, stmt: Select[Any], today: dt.date) -> list[UpcomingDeadline]:
+    """Run a ``_stored`` select; regions and the (few) handlings are loaded in one query each."""
+    raw = session.execute(stmt).all()
+    regions = {r.code: r for r in session.scalars(select(Region))} if raw else {}
+    handling_ids = {row[7] for row in raw if row[7] is not None}
+    handlings = {h.id: h for h in session.scalars(select(DeadlineHandling).where(
+        DeadlineHandling.id.in_(handling_ids)))} if handling_ids else {}
+    out = []
+    for doc_id, title, doc_type, region_code, term, kind, day, handling_id in raw:
+        ref = DocRef(doc_id, title, doc_type, region_code, regions.get(region_code) if region_code else None)
+        out.append(UpcomingDeadline(ref, deadlines.Deadline(doc_id, kind, day, term), (day - today).days,
+                                    handlings.get(handling_id) if handling_id is not None else None))
+    return out
+
+
+def _row(doc: Any, row: DocumentDeadline, handling: DeadlineHandling | None,
          today: dt.date) -> UpcomingDeadline:
     item = deadlines.Deadline(doc.id, row.kind, row.date, row.term)
     return UpcomingDeadline(doc, item, (row.date - today).days, handling)
@@ -76,22 +115,24 @@ def _order(rows: list[UpcomingDeadline]) -> list[UpcomingDeadline]:
 
 
 def upcoming_deadlines(session: Session, user: User | None, *, today: dt.date, days: int,
-                       types: tuple[str, ...] = AGREEMENT_TYPES, limit: int | None = None) -> list[UpcomingDeadline]:
+                       types: tuple[str, ...] = AGREEMENT_TYPES, limit: int | None = None,
+                       from_days: int = 0) -> list[UpcomingDeadline]:
     """Échéances, tacit-renewal dates and notice deadlines from ``today`` to ``today + days``, soonest first.
 
     Archived documents (status « archivé ») are left out: they no longer run. A tacitly renewed
     agreement whose first term has run out shows the dates of its running (and following) terms.
     """
     horizon = today + dt.timedelta(days=days)
+    start = today + dt.timedelta(days=from_days)
     # Tacit renewals are stored up to ``deadlines_until``; the rare agreement left untouched past
     # that horizon is computed here instead (and its stored rows skipped).
     stale_filter = and_(Document.tacit_renewal.is_(True), Document.deadlines_until < horizon)
     stmt = (_stored(user, types)
-            .where(DocumentDeadline.date >= today, DocumentDeadline.date <= horizon, ~stale_filter)
+            .where(DocumentDeadline.date >= start, DocumentDeadline.date <= horizon, ~stale_filter)
             .order_by(DocumentDeadline.date, func.lower(Document.title), Document.id, DocumentDeadline.kind))
     if limit is not None:
         stmt = stmt.limit(limit)
-    out = [_row(doc, row, handling, today) for doc, row, handling in session.execute(stmt)]
+    out = _rows(session, stmt, today)
     stale = (visible_documents(user).where(Document.doc_type.in_(types), Document.status != DocStatus.ARCHIVE.value,
                                            stale_filter))
     for doc in session.scalars(stale):
@@ -99,7 +140,8 @@ def upcoming_deadlines(session: Session, user: User | None, *, today: dt.date, d
             doc.id, effective=doc.effective_date, duration_months=doc.duration_months,
             explicit_end=doc.end_date, tacit_renewal=doc.tacit_renewal, notice_months=doc.notice_months,
             today=today, until=horizon)
-        out.extend(UpcomingDeadline(doc, d, (d.date - today).days) for d in deadlines.within(dates, today, days))
+        out.extend(UpcomingDeadline(doc, d, (d.date - today).days) for d in deadlines.within(dates, today, days)
+                   if d.date >= start)
     out = _order(out)
     return out[:limit] if limit is not None else out
 
@@ -125,7 +167,7 @@ def overdue_deadlines(session: Session, user: User | None, *, today: dt.date,
         stmt = stmt.where(Document.id == document_id)
     if limit is not None:
         stmt = stmt.limit(limit)
-    return _order([_row(doc, row, handling, today) for doc, row, handling in session.execute(stmt)])
+    return _order(_rows(session, stmt, today))
 
 
 def document_deadlines(session: Session, document: Document, *, today: dt.date) -> list[UpcomingDeadline]:
@@ -153,7 +195,7 @@ def handled_deadlines(session: Session, user: User | None, *, today: dt.date, da
             .order_by(DocumentDeadline.date, func.lower(Document.title), Document.id, DocumentDeadline.kind))
     if limit is not None:
         stmt = stmt.limit(limit)
-    return _order([_row(doc, row, handling, today) for doc, row, handling in session.execute(stmt)])
+    return _order(_rows(session, stmt, today))
 
 
 def deadlines_in_state(session: Session, user: User | None, *, today: dt.date, days: int,

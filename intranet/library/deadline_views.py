@@ -18,6 +18,10 @@ from intranet.library import bp
 from intranet.web import client_ip, current_actor, deny, writer_required
 
 
+#: Rows shown per section of the échéances page; the API and the CLI give the full lists.
+PAGE_ROWS = 200
+
+
 class HandleForm(FrenchForm):
     """Record what was decided about one term of an agreement."""
 
@@ -83,10 +87,13 @@ def deadlines() -> Any:
 
     today = today_paris()
     user = current_actor()
-    rows = listing.upcoming_deadlines(db.session, user, today=today, days=HORIZON_LONG)
+    # At most PAGE_ROWS per section, fetched with one more to say that the list goes on.
+    overdue = listing.overdue_deadlines(db.session, user, today=today, limit=PAGE_ROWS + 1)
+    soon = listing.upcoming_deadlines(db.session, user, today=today, days=HORIZON_SHORT, limit=PAGE_ROWS + 1)
+    later = listing.upcoming_deadlines(db.session, user, today=today, days=HORIZON_LONG, from_days=HORIZON_SHORT + 1,
+                                       limit=PAGE_ROWS + 1)
     return render_template(
-        "library/deadlines.html", today=today, short=HORIZON_SHORT, long=HORIZON_LONG,
-        overdue=listing.overdue_deadlines(db.session, user, today=today),
-        soon=[r for r in rows if r.days_left <= HORIZON_SHORT],
-        later=[r for r in rows if r.days_left > HORIZON_SHORT],
+        "library/deadlines.html", today=today, short=HORIZON_SHORT, long=HORIZON_LONG, page_rows=PAGE_ROWS,
+        overdue=overdue[:PAGE_ROWS], soon=soon[:PAGE_ROWS], later=later[:PAGE_ROWS],
+        more={"overdue": len(overdue) > PAGE_ROWS, "soon": len(soon) > PAGE_ROWS, "later": len(later) > PAGE_ROWS},
     )
