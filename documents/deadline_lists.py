@@ -10,8 +10,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session
 
 from documents import deadlines
 from documents.archive import visible_documents
@@ -78,14 +78,25 @@ class DocRef:
 def _stored(user: User | None, types: tuple[str, ...]) -> Select[Any]:
     """Stored milestones of the running agreements ``user`` may read, with their term's handling id."""
     return (
-        visible_documents(user)
+        visible_documents(user, include_trash=True)
         .with_only_columns(Document.id, Document.title, Document.doc_type, Document.region_code,
                            DocumentDeadline.term, DocumentDeadline.kind, DocumentDeadline.date, DeadlineHandling.id)
         .join(DocumentDeadline, DocumentDeadline.document_id == Document.id)
         .outerjoin(DeadlineHandling, and_(DeadlineHandling.document_id == DocumentDeadline.document_id,
                                           DeadlineHandling.term == DocumentDeadline.term))
-        .where(Document.doc_type.in_(types), Document.status != DocStatus.ARCHIVE.value)
+        .where(*_running(types))
     )
+
+
+def _running(types: tuple[str, ...]) -> tuple[Any, ...]:
+    """Agreements of ``types``, not archived, not in the trash.
+
+    Written so that no index of ``document`` applies: without statistics SQLite would otherwise
+    drive the join from ``ix_document_deleted_at`` or ``ix_document_doc_type`` (thousands of
+    documents) and sort every date before the LIMIT, instead of walking the date index.
+    """
+    return (func.coalesce(Document.doc_type, "").in_(types), Document.status != DocStatus.ARCHIVE.value,
+            func.coalesce(Document.deleted_at, Document.deleted_at).is_(None))
 
 
 def _rows(session: Session, stmt: Select[Any], today: dt.date) -> list[UpcomingDeadline]:
@@ -109,6 +120,13 @@ def _row(doc: Any, row: DocumentDeadline, handling: DeadlineHandling | None,
     return UpcomingDeadline(doc, item, (row.date - today).days, handling)
 
 
+#: SQL order of the lists: that of the index on (date, document), so that a LIMIT stops the scan early.
+#: Rows of one day are then re-sorted by title in Python (``_order``); with a limit, which rows of the
+#: last day shown make the cut follows the document number.
+_INDEX_ORDER = (DocumentDeadline.date, DocumentDeadline.document_id, DocumentDeadline.kind)
+
+
+
 def _order(rows: list[UpcomingDeadline]) -> list[UpcomingDeadline]:
     rows.sort(key=lambda u: (u.deadline.date, u.document.title.lower(), u.document.id, u.deadline.kind))
     return rows
@@ -129,12 +147,11 @@ def upcoming_deadlines(session: Session, user: User | None, *, today: dt.date, d
     stale_filter = and_(Document.tacit_renewal.is_(True), Document.deadlines_until < horizon)
     stmt = (_stored(user, types)
             .where(DocumentDeadline.date >= start, DocumentDeadline.date <= horizon, ~stale_filter)
-            .order_by(DocumentDeadline.date, func.lower(Document.title), Document.id, DocumentDeadline.kind))
+            .order_by(*_INDEX_ORDER))
     if limit is not None:
         stmt = stmt.limit(limit)
     out = _rows(session, stmt, today)
-    stale = (visible_documents(user).where(Document.doc_type.in_(types), Document.status != DocStatus.ARCHIVE.value,
-                                           stale_filter))
+    stale = visible_documents(user, include_trash=True).where(*_running(types), stale_filter)
     for doc in session.scalars(stale):
         dates = deadlines.deadlines_of(
             doc.id, effective=doc.effective_date, duration_months=doc.duration_months,
@@ -152,17 +169,14 @@ def overdue_deadlines(session: Session, user: User | None, *, today: dt.date,
     """« Dépassées »: dates passed (in the last ``OVERDUE_DAYS``) whose term nobody handled, oldest first.
 
     Of a tacitly renewed agreement only the latest passed date of each kind counts: an earlier
-    term's date is superseded once the same date of a later term has passed too.
+    term's date is superseded once the same date of the next term has passed too (``superseded_on``).
     """
-    later = aliased(DocumentDeadline)
-    superseded = exists().where(later.document_id == DocumentDeadline.document_id,
-                                later.kind == DocumentDeadline.kind, later.term > DocumentDeadline.term,
-                                later.date < today)
     stmt = (_stored(user, types)
             .where(DocumentDeadline.date < today,
                    DocumentDeadline.date >= today - dt.timedelta(days=OVERDUE_DAYS),
-                   DeadlineHandling.id.is_(None), ~superseded)
-            .order_by(DocumentDeadline.date, func.lower(Document.title), Document.id, DocumentDeadline.kind))
+                   or_(DocumentDeadline.superseded_on.is_(None), DocumentDeadline.superseded_on >= today),
+                   DeadlineHandling.id.is_(None))
+            .order_by(*_INDEX_ORDER))
     if document_id is not None:
         stmt = stmt.where(Document.id == document_id)
     if limit is not None:
@@ -192,7 +206,7 @@ def handled_deadlines(session: Session, user: User | None, *, today: dt.date, da
             .where(DeadlineHandling.id.is_not(None),
                    DocumentDeadline.date >= today - dt.timedelta(days=OVERDUE_DAYS),
                    DocumentDeadline.date <= today + dt.timedelta(days=days))
-            .order_by(DocumentDeadline.date, func.lower(Document.title), Document.id, DocumentDeadline.kind))
+            .order_by(*_INDEX_ORDER))
     if limit is not None:
         stmt = stmt.limit(limit)
     return _order(_rows(session, stmt, today))

@@ -65,11 +65,12 @@ def refresh(session: Session, doc: Document, *, today: dt.date | None = None) ->
     for key, row in current.items():
         if key not in wanted:
             doc.deadline_rows.remove(row)
-        elif row.date != wanted[key]:
-            row.date = wanted[key]
+        else:
+            row.date, row.superseded_on = wanted[key], wanted.get((key[0] + 1, key[1]))
     for (term, kind), day in wanted.items():
         if (term, kind) not in current:
-            doc.deadline_rows.append(DocumentDeadline(term=term, kind=kind, date=day))
+            doc.deadline_rows.append(DocumentDeadline(term=term, kind=kind, date=day,
+                                                      superseded_on=wanted.get((term + 1, kind))))
     doc.deadlines_until = until if doc.tacit_renewal and items else None
 
 
@@ -171,7 +172,9 @@ def rebuild_all(session: Session, *, today: dt.date | None = None, batch: int = 
     for values in session.execute(select(*columns)).all():
         doc = SimpleNamespace(**dict(zip(("id", *SOURCE_FIELDS), values, strict=True)))
         items, until = compute(doc, today=today, last_term=stops.get(doc.id))  # type: ignore[arg-type]
-        rows.extend({"document_id": doc.id, "term": d.renewal, "kind": d.kind, "date": d.date} for d in items)
+        dates = {(d.renewal, d.kind): d.date for d in items}
+        rows.extend({"document_id": doc.id, "term": d.renewal, "kind": d.kind, "date": d.date,
+                     "superseded_on": dates.get((d.renewal + 1, d.kind))} for d in items)
         if doc.tacit_renewal and items:
             horizons.append({"b_id": doc.id, "until": until})
         if len(rows) >= batch:

@@ -41,7 +41,7 @@ class DocumentDeadline(Base):
     __tablename__ = "document_deadline"
     __table_args__ = (
         UniqueConstraint("document_id", "term", "kind", name="uq_document_deadline_term_kind"),
-        Index("ix_document_deadline_date", "date", "document_id"),
+        Index("ix_document_deadline_date", "date", "document_id", "kind"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -50,6 +50,9 @@ class DocumentDeadline(Base):
     term: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(20))  # "echeance", "reconduction", "preavis"
     date: Mapped[dt.date] = mapped_column(Date)
+    #: The same date of the next term, when there is one: from that day on this one is history, not
+    #: an overdue alert (stored so that « Dépassées » needs no subquery).
+    superseded_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
 
 
 class DeadlineHandling(Base):

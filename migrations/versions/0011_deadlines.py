@@ -37,13 +37,14 @@ def upgrade() -> None:
         sa.Column("term", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("date", sa.Date(), nullable=False),
+        sa.Column("superseded_on", sa.Date(), nullable=True),
         sa.ForeignKeyConstraint(["document_id"], ["document.id"], name=op.f("fk_document_deadline_document_id_document"),
                                 ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_document_deadline")),
         sa.UniqueConstraint("document_id", "term", "kind", name="uq_document_deadline_term_kind"),
     )
     with op.batch_alter_table("document_deadline", schema=None) as batch_op:
-        batch_op.create_index("ix_document_deadline_date", ["date", "document_id"], unique=False)
+        batch_op.create_index("ix_document_deadline_date", ["date", "document_id", "kind"], unique=False)
         batch_op.create_index(batch_op.f("ix_document_deadline_document_id"), ["document_id"], unique=False)
     op.create_table(
         "deadline_handling",
@@ -81,7 +82,8 @@ def _backfill() -> None:
                    sa.column("tacit_renewal", sa.Boolean), sa.column("notice_months", sa.Integer),
                    sa.column("deadlines_until", sa.Date))
     rows_table = sa.table("document_deadline", sa.column("document_id", sa.Integer), sa.column("term", sa.Integer),
-                          sa.column("kind", sa.String), sa.column("date", sa.Date))
+                          sa.column("kind", sa.String), sa.column("date", sa.Date),
+                          sa.column("superseded_on", sa.Date))
     today = dt.date.today()
     dated = sa.or_(doc.c.end_date.is_not(None),
                    sa.and_(doc.c.effective_date.is_not(None), doc.c.duration_months.is_not(None)))
@@ -93,7 +95,9 @@ def _backfill() -> None:
             d["id"], effective=d["effective_date"], duration_months=d["duration_months"],
             explicit_end=d["end_date"], tacit_renewal=bool(d["tacit_renewal"]),
             notice_months=d["notice_months"], until=until)
-        batch.extend({"document_id": d["id"], "term": i.renewal, "kind": i.kind, "date": i.date} for i in items)
+        dates = {(i.renewal, i.kind): i.date for i in items}
+        batch.extend({"document_id": d["id"], "term": i.renewal, "kind": i.kind, "date": i.date,
+                      "superseded_on": dates.get((i.renewal + 1, i.kind))} for i in items)
         if d["tacit_renewal"] and items:
             bind.execute(sa.update(doc).where(doc.c.id == d["id"]).values(deadlines_until=until))
         if len(batch) >= 5000:
