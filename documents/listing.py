@@ -189,7 +189,12 @@ def _order(sort: str) -> list[Any]:
 
 def recently_modified(session: Session, user: User | None, *, limit: int = 10) -> list[Document]:
     """The documents ``user`` may read, most recently changed first."""
-    stmt = visible_documents(user).order_by(Document.updated_at.desc(), Document.id.desc()).limit(limit)
+    # Out of the trash without an index on it: SQLite, lacking statistics, would otherwise scan
+    # ``ix_document_deleted_at`` (every live document) and sort them all instead of walking
+    # ``ix_document_updated_at`` and stopping after ``limit`` rows (150 ms against 1 ms at 20,000).
+    stmt = (visible_documents(user, include_trash=True)
+            .where(func.coalesce(Document.deleted_at, Document.deleted_at).is_(None))
+            .order_by(Document.updated_at.desc(), Document.id.desc()).limit(limit))
     return list(session.scalars(stmt))
 
 

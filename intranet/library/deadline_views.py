@@ -19,7 +19,7 @@ from intranet.web import client_ip, current_actor, deny, writer_required
 
 
 #: Rows shown per section of the échéances page; the API and the CLI give the full lists.
-PAGE_ROWS = 200
+PAGE_ROWS = 100
 
 
 class HandleForm(FrenchForm):
