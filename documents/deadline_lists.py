@@ -11,8 +11,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, false, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, exists, false, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from documents import deadlines, permissions
 from documents.models import DeadlineHandling, DocStatus, DocType, Document, DocumentDeadline, Region, User
@@ -23,6 +23,9 @@ AGREEMENT_TYPES: tuple[str, ...] = (DocType.CONVENTION.value, DocType.CONTRAT_OB
 #: A date passed longer ago than this is history, not an alert: it keeps an imported archive
 #: of old agreements from flooding « Dépassées ».
 OVERDUE_DAYS = 365
+
+#: The handlings looked up by the « Dépassées » anti-join (an alias: the list also outer-joins them).
+_HANDLED = aliased(DeadlineHandling)
 
 STATE_UPCOMING, STATE_OVERDUE, STATE_HANDLED = "a_venir", "depassee", "traitee"
 STATE_LABELS = {STATE_UPCOMING: "à venir", STATE_OVERDUE: "dépassée", STATE_HANDLED: "traitée"}
@@ -205,7 +208,10 @@ def overdue_deadlines(session: Session, user: User | None, *, today: dt.date,
             .where(DocumentDeadline.date < today,
                    DocumentDeadline.date >= today - dt.timedelta(days=OVERDUE_DAYS),
                    or_(DocumentDeadline.superseded_on.is_(None), DocumentDeadline.superseded_on >= today),
-                   DeadlineHandling.id.is_(None))
+                   # NOT EXISTS rather than « handling IS NULL » on the outer join: PostgreSQL estimates an
+                   # anti-join well, and then walks the date index up to the LIMIT instead of sorting.
+                   ~exists().where(_HANDLED.document_id == DocumentDeadline.document_id,
+                                   _HANDLED.term == DocumentDeadline.term))
             .order_by(*_INDEX_ORDER))
     if document_id is not None:
         stmt = stmt.where(Document.id == document_id)
