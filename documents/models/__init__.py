@@ -15,6 +15,7 @@ from documents.models.archive import (
     document_quartier,
 )
 from documents.models.audit import AuditEvent
+from documents.models.deadlines import DeadlineHandling, DeadlineOutcome, DocumentDeadline
 from documents.models.committees import (
     ActionItem, ActionStatus, AgendaItem, Attendance, AttendanceStatus, CalendarToken, Committee, CommitteeLevel,
     CommitteeMember, Decision, DecisionKind, Meeting, MeetingDocument, MeetingStatus, MemberRole, MinutesComment,
@@ -31,6 +32,7 @@ __all__ = [
     "MemberRole", "MinutesComment", "MinutesStatus",
     "BatchStatus", "DraftingBatch", "DraftingTemplate", "FieldOverride", "Generation",
     "MailOutbox", "MailState",
+    "DeadlineHandling", "DeadlineOutcome", "DocumentDeadline",
     "DocStatus",
     "DocType",
     "Document",
@@ -55,3 +57,6 @@ __all__ = [
     "User",
     "UserSession",
 ]
+
+# Registers the flush hook that keeps the stored deadlines current (imported last: it needs the models).
+import documents.deadline_store  # noqa: E402,F401  isort:skip

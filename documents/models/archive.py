@@ -181,6 +181,8 @@ class Document(Base):
         ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True
     )
     unlock_reason: Mapped[str] = mapped_column(Text, default="")
+    #: Last day up to which the tacit renewals' deadlines are stored (``documents.deadline_store``).
+    deadlines_until: Mapped[dt.date | None] = mapped_column(Date, nullable=True, index=True)
 
     region = relationship("Region", lazy="joined")
     versions: Mapped[list[DocumentVersion]] = relationship(
@@ -194,6 +196,8 @@ class Document(Base):
     created_by = relationship("User", foreign_keys=[created_by_id], lazy="joined")
     updated_by = relationship("User", foreign_keys=[updated_by_id], lazy="joined")
     unlocked_by = relationship("User", foreign_keys=[unlocked_by_id], lazy="joined")
+    deadline_rows = relationship("DocumentDeadline", cascade="all, delete-orphan", passive_deletes=True,
+                                 order_by="DocumentDeadline.date")
 
     @property
     def current(self) -> DocumentVersion | None:

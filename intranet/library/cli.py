@@ -218,3 +218,7 @@ def restore_cmd(document_id: int, as_email: str | None) -> None:
 
 #: Click commands added to the ``intranet`` group.
 COMMANDS: list[Any] = [import_cmd, check_cmd, unlock_cmd, lock_cmd, trash_cmd, restore_cmd]
+
+from intranet.library.deadline_cli import deadline_handle_cmd, deadlines_cmd  # noqa: E402
+
+COMMANDS += [deadlines_cmd, deadline_handle_cmd]

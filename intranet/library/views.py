@@ -41,7 +41,7 @@ from documents.storage import sha256_file
 from documents.titles import default_title
 from intranet.extensions import db, storage
 from intranet.forms import choices
-from intranet.library import bp
+from intranet.library import bp, deadline_views
 from intranet.library.export import check_bounds, write_export
 from intranet.library.forms import EditForm, LinkForm, MetadataForm, PurgeForm, UploadForm, VersionForm
 from intranet.library.preview import forget as forget_preview
@@ -59,6 +59,7 @@ ACTION_LABELS = {
     "document.upload": "Dépôt", "document.version": "Nouvelle version", "document.metadata": "Métadonnées modifiées",
     "document.link": "Lien ajouté", "document.unlink": "Lien retiré", "document.trash": "Mis à la corbeille",
     "document.restore": "Restauré", "document.unlock": "Déverrouillé", "document.lock": "Reverrouillé",
+    "document.deadline": "Échéance traitée",
     "document.view": "Consultation", "document.download": "Téléchargement",
     "document.preview": "Aperçu PDF", "access.denied": "Accès refusé",
 }
@@ -404,21 +405,10 @@ def _page(doc: Document, *, link_form: LinkForm | None = None, version_form: Ver
         can_edit=permissions.can_write_region(user, doc.region_code) and not doc.in_trash,
         link_form=link_form or _link_form(doc), version_form=version_form or VersionForm(),
         preview_html=preview_html, preview_error=preview_error,
-        deadlines=_deadlines_of(doc), action_labels=ACTION_LABELS,
+        action_labels=ACTION_LABELS, **deadline_views.page_context(doc),
         lock_kind=locking.lock_reason(db.session, doc), model=locking.model_of(db.session, doc),
         unlock_errors=unlock_errors or [],
     ), status
-
-
-def _deadlines_of(doc: Document) -> list[Any]:
-    import datetime as dt
-
-    from documents import deadlines
-
-    # The running term: a tacitly renewed agreement shows its next dates, not the first term's.
-    return deadlines.deadlines_of(doc.id, effective=doc.effective_date, duration_months=doc.duration_months,
-                                  explicit_end=doc.end_date, tacit_renewal=doc.tacit_renewal,
-                                  notice_months=doc.notice_months, today=dt.date.today())
 
 
 @bp.route("/<id:document_id>")
@@ -699,19 +689,6 @@ def purge(document_id: int) -> Any:
 # --------------------------------------------------------------------------- dashboards
 
 
-@bp.route("/echeances")
-@login_required
-def deadlines() -> Any:
-    """Conventions, contrats d'objectifs, avenants and protocoles reaching a date in the next 30 and 90 days."""
-    today = today_paris()
-    rows = listing.upcoming_deadlines(db.session, current_actor(), today=today, days=HORIZON_LONG)
-    return render_template(
-        "library/deadlines.html", today=today, short=HORIZON_SHORT, long=HORIZON_LONG,
-        soon=[r for r in rows if r.days_left <= HORIZON_SHORT],
-        later=[r for r in rows if r.days_left > HORIZON_SHORT],
-    )
-
-
 @bp.route("/completude")
 @login_required
 def completeness() -> Any:
@@ -736,7 +713,8 @@ def _panel(user: Any) -> dict[str, Any]:
     """Home-page panel: recently changed documents and échéances in the next 30 days."""
     return {
         "recent": listing.recently_modified(db.session, user, limit=5),
-        "deadlines": listing.upcoming_deadlines(db.session, user, today=today_paris(), days=HORIZON_SHORT)[:8],
+        "deadlines": listing.upcoming_deadlines(db.session, user, today=today_paris(), days=HORIZON_SHORT, limit=8),
+        "overdue": listing.overdue_deadlines(db.session, user, today=today_paris(), limit=8),
     }
 
 
