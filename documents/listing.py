@@ -7,7 +7,6 @@ SQL before any filter, count or sort; nothing here can widen what a user sees.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
