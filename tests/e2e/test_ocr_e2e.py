@@ -45,9 +45,11 @@ def test_a_scan_uploaded_in_the_browser_is_found_by_a_word_of_its_body(
     login(page, live_server, "idf")
     page.goto(live_server.path("/documents/nouveau"))
     page.locator("#files").set_input_files(str(scan))
-    per_file = page.locator("input[name=file_title]")
-    (per_file.first if per_file.count() else page.locator("#title")).fill("Convention médiathèque")
-    page.locator("#doc_type").select_option("convention")
+    # With JavaScript, title and type are asked per file (the shared fields hide).
+    row = page.locator("fieldset.lib-file-row")
+    assert row.count() == 1
+    row.get_by_label("Titre").fill("Convention médiathèque")
+    row.get_by_label("Type").select_option("convention")
     page.locator("#region").select_option("11")
     started = time.monotonic()
     page.get_by_role("button", name="Archiver").click()

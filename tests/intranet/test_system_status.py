@@ -54,6 +54,7 @@ def test_sante_without_an_indexer_says_so(worker_app: Any) -> None:
 
 def test_sante_reports_heartbeat_outbox_mail_and_disk(worker_app: Any, data_dir: Path) -> None:
     heartbeat.beat(data_dir, "indexer")
+    heartbeat.beat(data_dir, "ocr")
     heartbeat.beat(data_dir, "mail-worker")
     session = worker_app.extensions["db_factory"]()
     session.execute(delete(IndexOutbox))
@@ -73,8 +74,8 @@ def test_sante_reports_heartbeat_outbox_mail_and_disk(worker_app: Any, data_dir:
     assert data["mail"] == {"backend": "outbox", "queue": 0, "outbox_messages": 1, "failed": 0, "dead": 0,
                             "oldest_pending_age": None}
     assert data["disk"]["free_bytes"] > 0 and data["disk"]["low"] is low_disk
-    # The indexer has its own entry; the mail worker is listed by name.
-    assert [(w["name"], w["alive"]) for w in data["workers"]] == [("mail-worker", True)]
+    # The indexer has its own entry; the OCR and mail workers are listed by name.
+    assert [(w["name"], w["alive"]) for w in data["workers"]] == [("ocr", True), ("mail-worker", True)]
 
 
 def test_sante_with_a_stale_heartbeat(worker_app: Any, data_dir: Path) -> None:
@@ -119,6 +120,7 @@ def test_system_page_for_administrators_only(worker_app: Any, data_dir: Path) ->
 
 def test_system_page_when_all_runs(worker_app: Any, data_dir: Path) -> None:
     heartbeat.beat(data_dir, "indexer")
+    heartbeat.beat(data_dir, "ocr")
     heartbeat.beat(data_dir, "mail-worker")
     page = _page(login_client(worker_app, "admin"), "/admin/systeme")
     assert "En marche." in page
@@ -131,6 +133,7 @@ def test_sante_reports_the_mail_outbox_depth_and_oldest_waiting(worker_app: Any,
     from documents.models import MailOutbox
 
     heartbeat.beat(data_dir, "indexer")
+    heartbeat.beat(data_dir, "ocr")
     heartbeat.beat(data_dir, "mail-worker")
     session = worker_app.extensions["db_factory"]()
     old = mailqueue.enqueue(session, Message(to=["a@b.fr"], subject="Ancien", body="x"))
