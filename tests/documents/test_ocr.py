@@ -51,8 +51,11 @@ def sha(path: Path) -> str:
 
 
 def file(session: Any, store: LocalStorage, path: Path, title: str = "Convention scannée") -> Document:
-    return archive.archive_document(session, store, actor=testkit.user(session, "admin"), path=path,
-                                    filename=path.name, meta=archive.Metadata(title=title, region_code="11"))
+    """Archive ``path`` and commit, as the request that uploads it does (the worker reads it in its own session)."""
+    doc = archive.archive_document(session, store, actor=testkit.user(session, "admin"), path=path,
+                                   filename=path.name, meta=archive.Metadata(title=title, region_code="11"))
+    session.commit()
+    return doc
 
 
 def scan_pdf(tmp_path: Path) -> Path:
