@@ -54,7 +54,7 @@ def check_ocr(ctx: CheckContext) -> list[Problem]:
                           details={"document_id": version.document_id, "version": version.number})
         if ctx.repair:
             queue.enqueue_ocr(session, version)
-            session.commit()
+            ctx.durable()
             problem.repaired, problem.action = True, "Remis dans la file de reconnaissance."
         problems.append(problem)
     copies = session.scalars(select(DocumentVersion).where(DocumentVersion.ocr_sha256.is_not(None))
@@ -70,7 +70,7 @@ def check_ocr(ctx: CheckContext) -> list[Problem]:
         if ctx.repair:
             version.ocr_sha256 = None
             queue.enqueue_ocr(session, version)
-            session.commit()
+            ctx.durable()
             problem.repaired, problem.action = True, "Copie refaite par la prochaine reconnaissance."
         problems.append(problem)
     return problems

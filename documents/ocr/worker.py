@@ -23,6 +23,7 @@ from documents import extraction
 from documents.models.ocr import OcrJob, OcrState
 from documents.ocr import engine, queue
 from documents.storage import Storage, sha256_file
+from documents.unitofwork import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -60,14 +61,13 @@ class _Heartbeat:
     def _run(self) -> None:
         factory, job_id, worker, lease_s = self._args
         while not self._stop.wait(max(lease_s / 3, 0.2)):
-            session = factory()
             try:
-                if not queue.renew_lease(session, job_id, worker, lease_s=lease_s):
-                    log.warning("OCR job %s: lease lost", job_id)
-                session.commit()
+                # Each renewal is its own unit of work: the lease must be visible to other workers at once.
+                with unit_of_work(factory) as session:
+                    if not queue.renew_lease(session, job_id, worker, lease_s=lease_s):
+                        log.warning("OCR job %s: lease lost", job_id)
             except Exception:  # noqa: BLE001 - a missed beat is retried; the lease covers it
                 log.exception("OCR heartbeat failed")
-                session.rollback()
             finally:
                 session.close()
 
@@ -103,16 +103,13 @@ def process_one(factory: SessionFactory, storage: Storage, settings: OcrSettings
     """Claim and do one job; False when the queue is empty."""
     settings = settings or OcrSettings()
     worker = worker or worker_name()
-    session = factory()
-    try:
+    # The claim is one unit of work (a job failed for too many attempts is recorded even when
+    # nothing is left to do); the OCR itself runs outside any transaction; its result is another.
+    with unit_of_work(factory) as session:
         job = queue.claim(session, worker, lease_s=settings.lease_s)
         if job is None:
-            session.commit()  # a job may have been failed for too many attempts
             return False
         job_id, sha, kind, force = job.id, job.version.sha256, job.version.kind, job.force
-        session.commit()
-    finally:
-        session.close()
     log.info("OCR job %s: reading %s (%s)", job_id, sha[:12], kind)
     beat = _Heartbeat(factory, job_id, worker, settings.lease_s)
     try:
@@ -122,8 +119,7 @@ def process_one(factory: SessionFactory, storage: Storage, settings: OcrSettings
         outcome = (f"Erreur inattendue ({type(exc).__name__})", True)
     finally:
         beat.stop()
-    session = factory()
-    try:
+    with unit_of_work(factory) as session:
         job = session.get(OcrJob, job_id)
         if job is None or job.state != OcrState.RUNNING.value or job.worker != worker[:120]:
             log.warning("OCR job %s was taken over by another worker: result dropped", job_id)
@@ -132,10 +128,8 @@ def process_one(factory: SessionFactory, storage: Storage, settings: OcrSettings
             queue.complete(session, job, outcome)
         else:
             queue.fail(session, job, outcome[0], retry=outcome[1])
-        session.commit()
-        log.info("OCR job %s: %s", job_id, job.state)
-    finally:
-        session.close()
+        state = job.state
+    log.info("OCR job %s: %s", job_id, state)
     return True
 
 
