@@ -34,7 +34,7 @@ from documents.archive import record_access
 from documents.errors import NotFound, ValidationError
 from documents.frenchtext import french_order
 from documents.models import Generation, Region
-from documents.unitofwork import unit_of_work
+from documents.unitofwork import commit, unit_of_work
 from intranet.drafting import bp
 from intranet.drafting.forms import (
     FieldForm,
@@ -413,6 +413,9 @@ def batch(template_id: int) -> Any:
         except ValidationError as exc:
             errors, status = dict(exc.errors), 422
         else:
+            # The job reads the batch row in its own session: commit it before the thread starts,
+            # not after the response (the job would otherwise race the request's commit).
+            commit(db.session)
             _start_thread(batch_row.id)
             return redirect(url_for("drafting.batch_page", batch_id=batch_row.id))
     grid_values = {r.code: drafting.prefill(db.session, template, r.code, year) for r in regions}
