@@ -10,6 +10,7 @@ from typing import Any
 from flask import jsonify, request
 
 from documents import archive, deadline_lists, deadline_store
+from documents.bounds import MAX_ID
 from documents.errors import NotFound, ValidationError
 from intranet.api import bp, document, query_param
 from intranet.api.documents import _ID_PARAM, _load, _payload
@@ -95,7 +96,7 @@ def handle_deadline_api(document_id: int) -> Any:
     raw_replacement = data.get("replacement_id")
     if raw_replacement not in (None, ""):
         replacement_id = _int(raw_replacement)
-        if replacement_id is None or not 1 <= replacement_id < 2**31:
+        if replacement_id is None or not 1 <= replacement_id <= MAX_ID:
             errors["replacement_id"] = "Numéro de document attendu."
         else:
             try:

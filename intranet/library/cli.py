@@ -11,6 +11,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from documents.bounds import MAX_ID
 from documents import consistency, intake
 from documents.errors import DomainError
 
@@ -153,7 +154,7 @@ _AS = click.option("--as", "as_email", default=None, help="Compte qui agit (par 
 
 
 @click.command("unlock")
-@click.argument("document_id", type=click.IntRange(min=1, max=2**31 - 1))
+@click.argument("document_id", type=click.IntRange(min=1, max=MAX_ID))
 @click.option("--reason", required=True, help="Motif écrit du déverrouillage (conservé dans le journal).")
 @_AS
 @with_appcontext
@@ -168,7 +169,7 @@ def unlock_cmd(document_id: int, reason: str, as_email: str | None) -> None:
 
 
 @click.command("lock")
-@click.argument("document_id", type=click.IntRange(min=1, max=2**31 - 1))
+@click.argument("document_id", type=click.IntRange(min=1, max=MAX_ID))
 @_AS
 @with_appcontext
 def lock_cmd(document_id: int, as_email: str | None) -> None:
@@ -181,7 +182,7 @@ def lock_cmd(document_id: int, as_email: str | None) -> None:
 
 
 @click.command("trash")
-@click.argument("document_id", type=click.IntRange(min=1, max=2**31 - 1))
+@click.argument("document_id", type=click.IntRange(min=1, max=MAX_ID))
 @_AS
 @with_appcontext
 def trash_cmd(document_id: int, as_email: str | None) -> None:
@@ -194,7 +195,7 @@ def trash_cmd(document_id: int, as_email: str | None) -> None:
 
 
 @click.command("restore")
-@click.argument("document_id", type=click.IntRange(min=1, max=2**31 - 1))
+@click.argument("document_id", type=click.IntRange(min=1, max=MAX_ID))
 @_AS
 @with_appcontext
 def restore_cmd(document_id: int, as_email: str | None) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import click
 from flask.cli import with_appcontext
 
+from documents.bounds import MAX_ID
 from intranet.library.cli import _AS, _actor, _run, _session
 
 
@@ -48,10 +49,10 @@ def deadlines_cmd(overdue: bool, days: int, today_text: str | None, as_json: boo
 
 
 @click.command("deadline-handle")
-@click.argument("document_id", type=click.IntRange(min=1, max=2**31 - 1))
+@click.argument("document_id", type=click.IntRange(min=1, max=MAX_ID))
 @click.argument("term", type=click.IntRange(min=0, max=100_000))
 @click.argument("outcome", type=click.Choice(["reconduite", "denoncee", "remplacee"]))
-@click.option("--replaced-by", "replacement_id", type=click.IntRange(min=1, max=2**31 - 1), default=None,
+@click.option("--replaced-by", "replacement_id", type=click.IntRange(min=1, max=MAX_ID), default=None,
               help="Pour « remplacee » : numéro du document qui le remplace.")
 @click.option("--note", default="", help="Commentaire conservé avec la suite donnée.")
 @_AS

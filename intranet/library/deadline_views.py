@@ -9,6 +9,7 @@ from flask_login import login_required
 from wtforms import HiddenField, IntegerField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from documents.bounds import MAX_ID
 from documents import archive, deadline_lists, deadline_store, listing, permissions
 from documents.errors import NotFound, ValidationError
 from documents.models import DeadlineOutcome, Document
@@ -28,7 +29,7 @@ class HandleForm(FrenchForm):
     term = HiddenField(validators=[DataRequired("Échéance manquante.")])
     outcome = SelectField("Suite donnée", choices=choices((o.value, o.label) for o in DeadlineOutcome))
     replacement_id = IntegerField("Remplacée par le document n°", validators=[
-        Optional(), NumberRange(1, 2**31 - 1, "Numéro de document invalide.")])
+        Optional(), NumberRange(1, MAX_ID, "Numéro de document invalide.")])
     note = TextAreaField("Commentaire", validators=[Optional(), Length(max=2000, message="2000 caractères au plus.")])
     submit = SubmitField("Enregistrer")
 

@@ -17,6 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from documents.bounds import MAX_ID
 from documents.archive import Metadata
 from documents.permissions import NATIONAL
 from intranet.forms import FrenchForm
@@ -124,7 +125,7 @@ class LinkForm(FrenchForm):
 
     link_type = SelectField("Type de lien")
     target = SelectField("Document lié", validate_choice=False)
-    target_id = IntegerField("… ou son numéro", validators=[Optional(), NumberRange(1, 2**31 - 1)])
+    target_id = IntegerField("… ou son numéro", validators=[Optional(), NumberRange(1, MAX_ID)])
     submit = SubmitField("Ajouter le lien")
 
 
