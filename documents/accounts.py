@@ -12,7 +12,7 @@ from typing import Any
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import func, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from documents import audit
 from documents.db import utcnow
@@ -261,7 +261,7 @@ def generate_password() -> str:
     return secrets.token_urlsafe(15)
 
 
-def _recent_failures(session: Session, column: object, value: str, now: dt.datetime) -> int:
+def _recent_failures(session: Session, column: InstrumentedAttribute[str], value: str, now: dt.datetime) -> int:
     since = now - THROTTLE_WINDOW
     return session.scalar(
         select(func.count(LoginAttempt.id)).where(
@@ -338,7 +338,8 @@ def load_session_user(session: Session, sid: str | None) -> User | None:
         return None
     if now - last_seen > dt.timedelta(minutes=1):
         row.last_seen_at = now  # coarse, to avoid a write on every request
-    return row.user
+    user: User | None = row.user
+    return user
 
 
 def revoke_session(session: Session, sid: str | None) -> None:
@@ -392,7 +393,8 @@ def authenticate_token(session: Session, plaintext: str) -> User | None:
     now = utcnow()
     if token.last_used_at is None or now - _aware(token.last_used_at) > dt.timedelta(minutes=5):
         token.last_used_at = now
-    return token.user
+    user: User | None = token.user
+    return user
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import Select, exists, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from documents import audit, filetypes, locking, permissions
@@ -100,18 +100,17 @@ class Metadata:
 # --------------------------------------------------------------------------- access
 
 
-def visible_documents(user: User | None, *, include_trash: bool = False) -> Select[tuple[Document]]:
+def visible_documents(user: User | None, *, include_trash: bool = False) -> Select[Document]:
     """A select of the documents ``user`` may read (the scope is applied in SQL)."""
     stmt = select(Document)
-    allowed = permissions.visible_regions(user)
-    if allowed is not None:
-        regions = [r for r in allowed if r != permissions.NATIONAL]
+    scope = permissions.read_scope(user)
+    if scope is not None:
         conditions = []
-        if permissions.NATIONAL in allowed:
+        if scope.national:
             conditions.append(Document.region_code.is_(None))
-        if regions:
-            conditions.append(Document.region_code.in_(regions))
-        stmt = stmt.where(or_(*conditions)) if conditions else stmt.where(False)
+        if scope.regions:
+            conditions.append(Document.region_code.in_(scope.regions))
+        stmt = stmt.where(or_(*conditions)) if conditions else stmt.where(false())
     if not include_trash:
         stmt = stmt.where(Document.deleted_at.is_(None))
     return stmt

@@ -72,7 +72,7 @@ def meeting_ics(meeting: Meeting, *, url: str = "") -> bytes:
     """An .ics file with the one event of ``meeting``."""
     cal = _calendar(meeting.committee.name)
     cal.add_component(_event(meeting, url))
-    return cal.to_ical()
+    return bytes(cal.to_ical())
 
 
 def feed_ics(meetings: Iterable[Meeting], *, name: str, url_for: Callable[[Meeting], str] | None = None) -> bytes:
@@ -80,7 +80,7 @@ def feed_ics(meetings: Iterable[Meeting], *, name: str, url_for: Callable[[Meeti
     cal = _calendar(name)
     for meeting in meetings:
         cal.add_component(_event(meeting, url_for(meeting) if url_for else ""))
-    return cal.to_ical()
+    return bytes(cal.to_ical())
 
 
 def _rfc3339(value: dt.datetime) -> str:
@@ -122,4 +122,4 @@ def minutes_atom(meetings: Iterable[Meeting], *, feed_url: str, site_url: str,
             summary += " Décisions : " + " ; ".join(d.text for d in meeting.decisions[:10])
         sub(entry, "summary", summary[:2000])
         sub(entry, "category", term=meeting.region_code or "national", label=meeting.region_label)
-    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+    return bytes(ET.tostring(feed, encoding="utf-8", xml_declaration=True))

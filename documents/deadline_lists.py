@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy import Select, and_, exists, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -78,7 +78,7 @@ class DocRef:
         return self.region.label if self.region is not None else "National"
 
 
-def _stored(session: Session, user: User | None, types: tuple[str, ...]) -> Select[Any]:
+def _stored(session: Session, user: User | None, types: tuple[str, ...]) -> Select[Unpack[tuple[Any, ...]]]:
     """Stored milestones of the running agreements ``user`` may read, with their term's handling id."""
     return (
         _scoped(session, user)
@@ -94,18 +94,16 @@ def _stored(session: Session, user: User | None, types: tuple[str, ...]) -> Sele
 def _scoped(session: Session, user: User | None) -> Select[Any]:
     """``archive.visible_documents(user)``'s regional scope, written so that no index applies.
 
-    Same rule (``permissions.visible_regions``: a region with the 2009 regions it covers, and
+    Same rule (``permissions.read_scope``: a region with the 2009 regions it covers, and
     « national » as a NULL region), but through ``opaque`` so that SQLite walks the date index
     and stops at the LIMIT instead of gathering every document of the region and sorting them;
     the trash is left out by ``_running``.
     """
     stmt = select(Document)
-    allowed = permissions.visible_regions(user)
-    if allowed is None:
+    scope = permissions.read_scope(user)
+    if scope is None:
         return stmt
-    codes = [code for code in allowed if code != permissions.NATIONAL]
-    if permissions.NATIONAL in allowed:
-        codes.append("")
+    codes = [*scope.regions, ""] if scope.national else list(scope.regions)
     region = opaque(session, func.coalesce(Document.region_code, ""))
     return stmt.where(region.in_(codes)) if codes else stmt.where(false())
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import Table, event, inspect, select
 from sqlalchemy.orm import Session
 
 from documents import audit, deadlines, permissions
@@ -186,7 +186,9 @@ def rebuild_all(session: Session, *, today: dt.date | None = None, batch: int = 
     if horizons:
         from sqlalchemy import bindparam
 
-        session.execute(update(Document.__table__).where(Document.__table__.c.id == bindparam("b_id"))
+        table = Document.__table__
+        assert isinstance(table, Table)  # a mapped class's table, for update()
+        session.execute(update(table).where(table.c.id == bindparam("b_id"))
                         .values(deadlines_until=bindparam("until")), horizons)
     session.flush()
     return written

@@ -137,7 +137,7 @@ class SystemStatus:
                 return round(value, 1)
             return value
 
-        data = plain(asdict(self))
+        data: dict[str, Any] = plain(asdict(self))
         data["workers"] = [plain(asdict(w)) for w in self.workers]
         data["indexer"]["rebuilding"] = self.indexer.rebuilding
         data["disk"]["low"] = self.disk.low
@@ -188,9 +188,9 @@ def outbox_status(session: Session, *, now: dt.datetime | None = None) -> Outbox
     pending, oldest = session.execute(
         select(func.count(), func.min(IndexOutbox.created_at)).where(waiting)).one()
     failed = session.scalar(select(func.count()).select_from(IndexOutbox).where(~waiting)) or 0
-    oldest = _aware(oldest)
-    return OutboxStatus(pending=pending or 0, failed=failed, oldest_pending_at=oldest,
-                        oldest_pending_age=max(0.0, (now - oldest).total_seconds()) if oldest else None)
+    oldest_at = _aware(oldest)
+    return OutboxStatus(pending=pending or 0, failed=failed, oldest_pending_at=oldest_at,
+                        oldest_pending_age=max(0.0, (now - oldest_at).total_seconds()) if oldest_at else None)
 
 
 def mail_status(backend: str, outbox_dir: str | os.PathLike[str] | None, session: Session | None = None,

@@ -11,20 +11,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import Select, exists, false, func, select
 from sqlalchemy.orm import Session, aliased
 
 from documents import permissions
 from documents.regions import covered_codes, current_code
 from documents.archive import visible_documents
 # Échéances live in their own module; re-exported for the existing callers.
-from documents.deadline_lists import (  # noqa: F401
-    AGREEMENT_TYPES,
-    UpcomingDeadline,
-    opaque,
-    overdue_deadlines,
-    upcoming_deadlines,
-)
+from documents.deadline_lists import AGREEMENT_TYPES as AGREEMENT_TYPES
+from documents.deadline_lists import UpcomingDeadline as UpcomingDeadline
+from documents.deadline_lists import opaque as opaque
+from documents.deadline_lists import overdue_deadlines as overdue_deadlines
+from documents.deadline_lists import upcoming_deadlines as upcoming_deadlines
 from documents.bounds import row_id
 from documents.frenchtext import french_order
 from documents.models import (
@@ -42,15 +40,15 @@ from documents.models import (
 )
 
 
-def trashed_documents(user: User | None) -> Select[tuple[Document]]:
+def trashed_documents(user: User | None) -> Select[Document]:
     """The trash ``user`` may restore from: every region for national staff, their own for regional staff."""
     stmt = visible_documents(user, include_trash=True).where(Document.deleted_at.is_not(None))
     if user is None or not permissions.can_write_anything(user):
-        return stmt.where(False)
+        return stmt.where(false())
     if not permissions.can_write_region(user, None):
         # Regional staff read national documents but restore only their own region's.
         if not user.region_code or not permissions.can_write_region(user, user.region_code):
-            return stmt.where(False)
+            return stmt.where(false())
         # A current region restores its predecessors' documents too (they are in its scope).
         stmt = stmt.where(Document.region_code.in_(sorted(covered_codes(user.region_code))))
     return stmt.order_by(Document.deleted_at.desc(), Document.id.desc())
@@ -165,7 +163,7 @@ def is_drafting_model() -> Any:
 
 
 def filter_documents(user: User | None, filters: DocumentFilters, *,
-                     include_trash: bool = False) -> Select[tuple[Document]]:
+                     include_trash: bool = False) -> Select[Document]:
     """The sorted select of the documents ``user`` may read that match ``filters``."""
     stmt = visible_documents(user, include_trash=include_trash)
     if not filters.shows_models:

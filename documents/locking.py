@@ -107,7 +107,7 @@ def normalised(name: str, value: object) -> object:
     """A ``Metadata`` value in the form that compares: parties are a set (their order means nothing)."""
     # Parties come in the referential's name order from the document, sorted ids from a form.
     if name == "party_ids" and isinstance(value, Iterable):
-        return frozenset(value)  # type: ignore[arg-type]
+        return frozenset(value)
     return value
 
 

@@ -203,9 +203,9 @@ def _entry(path: Path, *, with_body: bool) -> OutboxEntry:
         date = None
     body, attachments = "", []
     if with_body:
-        part = msg.get_body(preferencelist=("plain",))  # type: ignore[attr-defined]
+        part = msg.get_body(preferencelist=("plain",))
         body = part.get_content().replace("\r\n", "\n") if part is not None else ""
-        attachments = [a.get_filename() or "" for a in msg.iter_attachments()]  # type: ignore[attr-defined]
+        attachments = [a.get_filename() or "" for a in msg.iter_attachments()]
     return OutboxEntry(name=path.name, subject=str(msg.get("Subject", "")), recipients=recipients, date=date,
                        size=len(raw), body=body, attachments=attachments)
 

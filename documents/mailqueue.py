@@ -66,7 +66,7 @@ def as_message(row: MailOutbox) -> Message:
 
 def retry_delay(attempts: int, base: float = DEFAULT_BASE_DELAY) -> float:
     """Seconds before the next attempt after ``attempts`` failures: base, 2×base, 4×base… capped."""
-    return min(MAX_DELAY, base * (2 ** max(0, attempts - 1)))
+    return float(min(MAX_DELAY, base * (2 ** max(0, attempts - 1))))
 
 
 def claim(session: Session, *, now: dt.datetime | None = None, limit: int = 20) -> list[int]:

@@ -201,7 +201,7 @@ def import_csv(session: Session, data: bytes, *, actor: User | None, dry_run: bo
     for change, values, org in planned:
         if change.action == "inchangée":
             continue
-        fields = {attr: value for attr, value in values.items() if attr != "slug"}
+        fields: dict[str, str | None] = {attr: value for attr, value in values.items() if attr != "slug"}
         fields["region_code"] = fields.get("region_code") or None
         if org is None:
             org = Organisation(slug=change.key, **{"short_name": "", "address": "", "representative": "",

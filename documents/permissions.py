@@ -6,6 +6,7 @@ Every check here fails closed: an unexpected value or an exception denies.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from documents.models import Role, User
 from documents.regions import covered_codes
@@ -39,6 +40,23 @@ def visible_regions(user: User | None) -> frozenset[str] | None:
     except Exception:  # noqa: BLE001 - a broken check must deny, never grant
         logger.exception("permission check failed; denying")
     return frozenset()
+
+
+@dataclass(frozen=True)
+class ReadScope:
+    """What ``user`` reads, ready for a SQL filter: the region codes, and whether national records."""
+
+    regions: tuple[str, ...]
+    national: bool
+
+
+def read_scope(user: User | None) -> ReadScope | None:
+    """The scope of ``visible_regions`` split for SQL (None: everything). The one rule every list filters by."""
+    allowed = visible_regions(user)
+    if allowed is None:
+        return None
+    return ReadScope(regions=tuple(sorted(code for code in allowed if code != NATIONAL)),
+                     national=NATIONAL in allowed)
 
 
 def can_read_region(user: User | None, region_code: str | None) -> bool:

@@ -47,7 +47,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from enum import StrEnum
 from functools import cache
 from importlib.resources import files
@@ -485,7 +485,7 @@ def _organisations() -> tuple[OrganisationRow, ...]:
     region_codes = {region.code for region in _regions()}
     rows = []
     for raw in _read_csv("organisations.csv", columns):
-        row = OrganisationRow(**{**raw, "region_code": raw["region_code"] or None})
+        row = replace(OrganisationRow(**raw), region_code=raw["region_code"] or None)
         if row.kind not in ORGANISATION_KINDS:
             raise ReferenceDataError(
                 f"organisations.csv, « {row.slug} » : type « {row.kind} » inconnu "

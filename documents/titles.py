@@ -11,7 +11,8 @@ from pathlib import Path
 from lxml import etree
 
 from documents import filetypes
-from documents.intake import file_properties, title_from_name
+from documents.intake import file_properties
+from documents.intake import title_from_name as title_from_name  # re-exported for archive
 
 logger = logging.getLogger(__name__)
 

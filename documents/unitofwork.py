@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ _UNDO_KEY = "unitofwork_undo"
 
 
 @contextmanager
-def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
+def unit_of_work(factory: Callable[[], Session]) -> Iterator[Session]:
     """Open a session, commit it if the block succeeds, roll it back if it raises, then close it."""
     session = factory()
     try:

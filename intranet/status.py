@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from documents import health
+from documents import health, heartbeat
 from documents.mail import MailError, OutboxMailer, mailer_from_config
 from intranet.background import WORKERS
 
@@ -25,7 +25,7 @@ def current_status(session: Any, app: Flask | None = None) -> health.SystemStatu
         session, data_dir=config["DATA_DIR"], index_dir=config["INDEX_DIR"],
         mail_backend=backend, mail_outbox_dir=outbox_dir,
         synchronous_index=bool(config.get("SEARCH_SYNC")),
-        stale_after=float(config.get("INDEXER_STALE_AFTER") or health.heartbeat.DEFAULT_STALE_AFTER),
+        stale_after=float(config.get("INDEXER_STALE_AFTER") or heartbeat.DEFAULT_STALE_AFTER),
         # The indexer has its own, detailed entry; other workers that beat are listed by name.
         workers=[w.name for w in WORKERS if w.heartbeat and w.name != "indexer"],
     )

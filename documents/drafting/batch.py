@@ -285,8 +285,8 @@ def parse_values_csv(data: bytes, fields: list[FieldSpec]) -> dict[str, dict[str
         row: dict[str, Any] = {}
         for key, cell in zip(mapped, line):
             if "." in key:
-                owner, _, sub = key.partition(".")
-                row.setdefault(owner, {})[sub] = cell
+                owner, _, part = key.partition(".")
+                row.setdefault(owner, {})[part] = cell
             else:
                 row[key] = cell
         code = str(row.pop("region", "")).strip()

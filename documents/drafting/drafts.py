@@ -59,7 +59,8 @@ def validate(session: Session, template: TemplateInfo, raw: dict[str, Any]) -> t
 
 def _plain_raw(raw: dict[str, Any]) -> dict[str, Any]:
     """The typed values as JSON (kept exactly, for provenance and next year's form)."""
-    return json.loads(json.dumps(raw, ensure_ascii=False, default=str))
+    plain: dict[str, Any] = json.loads(json.dumps(raw, ensure_ascii=False, default=str))
+    return plain
 
 
 def _draft_title(template: TemplateInfo, region: Region | None, year: int) -> str:

@@ -28,7 +28,7 @@ from documents.storage import Storage
 
 def _document_year(values: dict[str, Any], raw: dict[str, Any], year: int | None) -> int:
     if isinstance(values.get("annee"), int):
-        return values["annee"]
+        return int(values["annee"])
     if year is not None:
         return year
     return dt.date.today().year

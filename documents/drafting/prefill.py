@@ -85,10 +85,10 @@ def prefill(session: Session, template: TemplateInfo, region_code: str | None, y
     previous = previous_generation(session, template, region_code, year)
     if previous is not None:
         for name, value in (previous.input_values or {}).items():
-            spec = by_name.get(name)
-            if spec is None or spec.computed:
+            known = by_name.get(name)
+            if known is None or known.computed:
                 continue
-            raw[name] = _shift_year(value) if spec.type == "date" else value
+            raw[name] = _shift_year(value) if known.type == "date" else value
         for name in ("annee_debut", "annee_fin"):
             if name in names and str(raw.get(name, "")).isdigit():
                 raw[name] = str(int(raw[name]) + 1)

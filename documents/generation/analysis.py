@@ -64,6 +64,8 @@ def _make_docx_template(data: bytes, *, property_env: _Sandbox | None = None,
 
     class _DocxTemplate(DocxTemplate):  # type: ignore[misc]
         last_source = ""
+        docx: Any
+        is_rendered: bool
 
         def init_docx(self, reload: bool = True) -> None:
             if parsed is None:
@@ -87,7 +89,7 @@ def _make_docx_template(data: bytes, *, property_env: _Sandbox | None = None,
 
         def render_xml_part(self, src_xml: str, part: Any, context: Any, jinja_env: Any = None) -> str:
             self.last_source = src_xml  # kept to name the faulty tag of a render error
-            return super().render_xml_part(src_xml, part, context, jinja_env)
+            return str(super().render_xml_part(src_xml, part, context, jinja_env))
 
         def render_properties(self, context: Any, jinja_env: Any = None) -> None:
             # Core properties are plain text set through python-docx, which escapes them:
@@ -377,12 +379,12 @@ def _check_part(tpl: Any, env: _Sandbox, where: str, xml: str) -> tuple[list[Tem
         ast = env.parse(source)
     except jinja_exceptions.TemplateSyntaxError as exc:
         tags = _tags_on_line(source, exc.lineno or 0)
-        tag = tags[0] if tags else None
+        faulty = tags[0] if tags else None
         return [
             TemplateError(
-                f"Erreur de syntaxe dans la balise « {tag or '?'} » ({where}) : "
+                f"Erreur de syntaxe dans la balise « {faulty or '?'} » ({where}) : "
                 f"{_french_syntax_detail(exc.message or '')}.",
-                tag=tag,
+                tag=faulty,
             )
         ], None
     errors = _construct_errors(env, ast, source, where)

@@ -225,7 +225,8 @@ def _analyse_isolated(data: bytes, *, timeout: float) -> dict[str, Any]:
         max_memory=DEFAULT_MAX_MEMORY,
         max_output=DEFAULT_MAX_BYTES,
     )
-    return json.loads(payload.decode("utf-8"))
+    result: dict[str, Any] = json.loads(payload.decode("utf-8"))
+    return result
 
 
 def render(

@@ -8,7 +8,7 @@ import traceback
 from typing import Any
 
 from jinja2 import exceptions as jinja_exceptions
-from jinja2.sandbox import SecurityError
+from jinja2.exceptions import SecurityError
 
 from documents.generation.analysis import (
     ParsedModel,

@@ -7,8 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 from jinja2 import StrictUndefined, Template
+from jinja2.exceptions import SecurityError
 from jinja2.runtime import LoopContext
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError, safe_range
+from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 
 from documents.formatting import (
     amount_in_words,

@@ -140,7 +140,7 @@ def _is_authenticated(self: User) -> bool:
     return True
 
 
-User.is_authenticated = property(_is_authenticated)  # type: ignore[attr-defined]
-User.is_anonymous = False  # type: ignore[attr-defined]
-User.is_active = property(lambda self: bool(self.active))  # type: ignore[attr-defined]
-User.get_id = lambda self: str(self.id)  # type: ignore[attr-defined]
+User.is_authenticated = property(_is_authenticated)
+User.is_anonymous = False
+User.is_active = property(lambda self: bool(self.active))
+User.get_id = lambda self: str(self.id)

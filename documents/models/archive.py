@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 import enum
 
 from sqlalchemy import (
@@ -266,7 +267,7 @@ class DocumentVersion(Base):
     #: SHA-256 of the searchable PDF copy (text layer added by OCR) in the store, beside the original.
     ocr_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     #: Where the file came from: e.g. {"source": "import", "path": "..."} or a generation's provenance.
-    origin: Mapped[dict] = mapped_column(JSON, default=dict)
+    origin: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     document: Mapped[Document] = relationship(back_populates="versions")
     created_by = relationship("User", lazy="joined")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -27,4 +28,4 @@ class AuditEvent(Base):
     object_id: Mapped[str] = mapped_column(String(64), default="")
     region_code: Mapped[str | None] = mapped_column(String(8), nullable=True)
     ip: Mapped[str] = mapped_column(String(64), default="")
-    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

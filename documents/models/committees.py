@@ -188,7 +188,7 @@ class CommitteeMember(Base):
     def display_name(self) -> str:
         """The user's name, or the contact's name."""
         if self.user is not None:
-            return self.user.display_name
+            return str(self.user.display_name)
         return self.name or self.email
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 import enum
 
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
@@ -65,7 +66,7 @@ class Generation(Base):
     region_code: Mapped[str | None] = mapped_column(String(8), nullable=True)
     year: Mapped[int | None] = mapped_column(Integer, nullable=True)
     #: The exact values typed (before formatting), as JSON.
-    input_values: Mapped[dict] = mapped_column(JSON, default=dict)
+    input_values: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     batch_id: Mapped[int | None] = mapped_column(
         ForeignKey("drafting_batch.id", ondelete="SET NULL"), nullable=True
     )
@@ -108,9 +109,9 @@ class DraftingBatch(Base):
     done: Mapped[int] = mapped_column(Integer, default=0)
     message: Mapped[str] = mapped_column(Text, default="")
     #: What was asked: {"common": {...}, "rows": {region_code: {...}}}.
-    inputs: Mapped[dict] = mapped_column(JSON, default=dict)
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     #: Per-region outcome: [{"region": "11", "status": "ok", "document_id": 3, ...}].
-    report: Mapped[list] = mapped_column(JSON, default=list)
+    report: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     zip_name: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

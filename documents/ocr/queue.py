@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from documents.db import utcnow
@@ -53,7 +53,7 @@ def enqueue_ocr(session: Session, version: DocumentVersion, *, force: bool = Fal
     return job
 
 
-def _claimable(now: dt.datetime) -> object:
+def _claimable(now: dt.datetime) -> ColumnElement[bool]:
     return or_(OcrJob.state == OcrState.PENDING.value,
                and_(OcrJob.state == OcrState.RUNNING.value, OcrJob.lease_until < now))
 
@@ -168,4 +168,4 @@ def missing_versions(session: Session) -> list[int]:
 
 def queue_counts(session: Session) -> dict[str, int]:
     """Jobs per state."""
-    return dict(session.execute(select(OcrJob.state, func.count()).group_by(OcrJob.state)).all())  # type: ignore[arg-type]
+    return {state: count for state, count in session.execute(select(OcrJob.state, func.count()).group_by(OcrJob.state))}

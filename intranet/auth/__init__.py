@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, request, session, url_for
+from flask import Blueprint, Request, redirect, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user
 
 from documents import accounts
+from documents.models import User
 from intranet.extensions import db
 
 bp = Blueprint("auth", __name__)
@@ -21,14 +23,14 @@ def init_login(manager: LoginManager) -> None:
     manager.session_protection = "basic"
 
     @manager.user_loader
-    def load_user(user_id: str):  # type: ignore[no-untyped-def]
+    def load_user(user_id: str) -> User | None:
         user = accounts.load_session_user(db.session, session.get("sid"))
         if user is None or str(user.id) != user_id:
             return None
         return user
 
     @manager.request_loader
-    def load_from_token(req):  # type: ignore[no-untyped-def]
+    def load_from_token(req: Request) -> User | None:
         header = req.headers.get("Authorization", "")
         if not req.path.startswith("/api/") or not header.startswith("Bearer "):
             return None
@@ -44,7 +46,7 @@ _BEFORE_NEW_PASSWORD = {"auth.password", "auth.logout", "static", "main.health"}
 
 
 @bp.before_app_request
-def require_new_password():  # type: ignore[no-untyped-def]
+def require_new_password() -> ResponseReturnValue | None:
     """Send an account with a one-time password to the password form before anything else."""
     # API calls are left alone: scripts authenticate with personal tokens, not with a browser login.
     if request.endpoint in _BEFORE_NEW_PASSWORD or request.path.startswith("/api/"):

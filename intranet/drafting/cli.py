@@ -49,7 +49,7 @@ def templates_group() -> None:
 def list_cmd(as_json: bool) -> None:
     """Liste les modèles et leurs champs."""
     session = _session()
-    items = []
+    items: list[dict[str, Any]] = []
     for info in drafting.list_templates(session, _storage()):
         fields = drafting.template_fields(session, info)
         items.append({
