@@ -153,7 +153,8 @@ def put_amounts(document_id: int) -> Any:
     if not isinstance(data, dict):
         raise ValidationError("Corps JSON invalide : envoyez un objet.")
     values: dict[str, object] = {key: None for key in A.LINE_KEYS}
-    values.update(data)
+    # A browser session may send its CSRF token in the form rather than in the header: not a line.
+    values.update({key: value for key, value in data.items() if key != "csrf_token"})
     A.set_amounts(db.session, doc, actor=current_actor(), amounts=values, ip=client_ip())
     db.session.commit()
     return jsonify(_amounts_json(doc))
