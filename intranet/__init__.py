@@ -75,6 +75,7 @@ def register_guards(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """One blueprint per feature."""
     from intranet.admin import bp as admin_bp
+    from intranet.agreements import bp as agreements_bp
     from intranet.api import bp as api_bp
     from intranet.auth import bp as auth_bp
     from intranet.committees import bp as committees_bp
@@ -93,6 +94,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(search_bp, url_prefix="/recherche")
     app.register_blueprint(drafting_bp, url_prefix="/modeles")
     app.register_blueprint(committees_bp, url_prefix="/comites")
+    app.register_blueprint(agreements_bp)
     # The API checks CSRF itself for cookie sessions; token calls need none.
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")

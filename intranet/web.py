@@ -97,6 +97,7 @@ NAVIGATION = [
     ("search.index", "Recherche"),
     ("drafting.index", "Modèles"),
     ("committees.index", "Comités"),
+    ("agreements.index", "Conventions"),
     ("reference.regions", "Référentiel"),
 ]
 

@@ -1,6 +1,7 @@
 """All models, imported here so that ``Base.metadata`` knows every table."""
 
 from documents.models.accounts import ApiToken, LoginAttempt, Role, User, UserSession
+from documents.models.agreements import AgreementAmount
 from documents.models.archive import (
     DocStatus,
     DocType,
@@ -27,6 +28,7 @@ from documents.models.ocr import OcrJob, OcrState
 from documents.models.reference import Organisation, OrganisationKind, Quartier, Region
 
 __all__ = [
+    "AgreementAmount",
     "ActionItem", "ActionStatus", "AgendaItem", "Attendance", "AttendanceStatus", "CalendarToken", "Committee",
     "CommitteeLevel", "CommitteeMember", "Decision", "DecisionKind", "Meeting", "MeetingDocument", "MeetingStatus",
     "MemberRole", "MinutesComment", "MinutesStatus",

@@ -39,7 +39,7 @@ NOT_PAGES = {
     "committees.actions_csv", "committees.decisions_csv", "committees.calendar_feed", "committees.minutes_feed",
     "committees.minutes_feed_token", "committees.meeting_calendar", "reference.organisations_export",
     "drafting.pdf", "drafting.download", "drafting.batch_zip", "drafting.batch_status",
-    "library.download_copy", "library.inline_copy",
+    "library.download_copy", "library.inline_copy", "agreements.national_csv",
 }
 
 
@@ -112,7 +112,7 @@ def _seed(server: LiveServer) -> dict[str, Any]:
         return {
             "document_id": docx, "number": 1, "template_id": convention.id, "name": field.name,
             "batch_id": batch.id, "committee_id": committee.id, "meeting_id": meeting.id,
-            "decision_id": decision.id, "user_id": who("idf").id,
+            "decision_id": decision.id, "user_id": who("idf").id, "region_code": "11",
             # Routes whose id must be of a particular row: a trashed document, a draft.
             "library.purge": {"document_id": trashed}, "drafting.draft_page": {"document_id": draft.document.id},
             "org_id": session.scalar(select(Organisation.id).order_by(Organisation.id)),

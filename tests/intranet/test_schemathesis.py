@@ -108,7 +108,7 @@ def seed(app: Any, session: Any) -> dict[str, Any]:
                                                      title="Comité", place="Salle"))
     session.commit()
     first, second = sorted(models)[:2]
-    return {"id": models[second], "n": 1, "meeting_id": meeting.id, "slug": first}
+    return {"id": models[second], "n": 1, "meeting_id": meeting.id, "slug": first, "code": "11"}
 
 
 @pytest.mark.parametrize("who", ["admin", "idf"])
