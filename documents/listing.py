@@ -291,6 +291,7 @@ def completeness(session: Session, user: User | None, *, doc_type: str, first_ye
 CHANGE_ACTIONS: tuple[str, ...] = (
     "document.upload", "document.version", "document.metadata", "document.link", "document.unlink",
     "document.trash", "document.restore", "document.unlock", "document.lock", "document.deadline",
+    "document.signature_send", "document.signature", "document.signature_return", "document.signature_reminder",
 )
 
 

@@ -79,7 +79,7 @@ def awaiting_signature(session: Session, user: User | None, *, doc_type: str | N
                        limit: int = MAX_ROWS) -> list[Awaiting]:
     """Documents ``user`` may read that wait for a signature, the longest wait first."""
     today = today or dt.date.today()
-    limit = max(1, min(limit, MAX_ROWS))
+    limit = max(1, min(limit, MAX_ROWS + 1))  # one more than shown: the page says the list goes on
     last_step = (select(SignatureStep.document_id, func.max(SignatureStep.step_date).label("since"))
                  .group_by(SignatureStep.document_id).subquery())
     stmt = (archive.visible_documents(user)
