@@ -14,6 +14,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from documents import archive, audit, locking, permissions
@@ -80,7 +81,15 @@ def _add(session: Session, document: Document, track: Track, kind: StepKind, *, 
                          signatory=signatory, organisation_id=organisation.id if organisation else None,
                          recipient_id=recipient.id if recipient else None, step_date=on, reason=reason,
                          actor_id=actor.id if actor else None)
-    session.add(step)
+    try:
+        # A savepoint: if another request recorded this place of the track meanwhile, the unique key
+        # refuses this row and only this row is undone.
+        with session.begin_nested():
+            session.add(step)
+            session.flush()
+    except IntegrityError:
+        raise SignatureError("Une autre personne vient d'enregistrer une étape de ce circuit : "
+                             "rechargez la page pour voir où il en est.") from None
     document.updated_at = utcnow()
     document.updated_by_id = actor.id if actor else None
     return step

@@ -379,3 +379,32 @@ def test_a_reminder_without_any_active_recipient_is_reported(db_session: Any, st
     assert report.sent == 0 and report.skipped == [(doc.id, "aucun destinataire actif avec une adresse valide")]
     assert outbox(db_session) == []
     assert isinstance(idf, User)
+
+
+def test_two_people_recording_the_same_step_at_once_get_a_409(app: Any, db_session: Any, store: LocalStorage,
+                                                               tmp_path: Path) -> None:
+    from sqlalchemy import event
+
+    doc = file_doc(db_session, store, tmp_path, "Convention disputée")
+    send(db_session, doc)
+    db_session.commit()
+    other = app.extensions["db_factory"]()
+
+    def the_other_one_first(session: Any, _context: Any, _instances: Any) -> None:
+        # Between this request's reading of the track and its write, another request records the same step.
+        row = signatures.track_of(other, other.get(Document, doc.id))
+        other.add(SignatureStep(document_id=doc.id, cycle=row.cycle, seq=2, kind="coordination",
+                                step_date=dt.date(2026, 3, 5), signatory="", reason=""))
+        other.commit()
+
+    event.listen(db_session, "before_flush", the_other_one_first, once=True)
+    try:
+        with pytest.raises(signatures.SignatureError, match="Une autre personne") as info:
+            signatures.record_signature(db_session, store, doc, actor=user(db_session, "idf"), kind="coordination",
+                                        on=dt.date(2026, 3, 6), today=TODAY)
+        assert info.value.status == 409
+        db_session.rollback()
+    finally:
+        other.close()
+    assert steps(db_session, doc) == [(1, 1, "envoi"), (1, 2, "coordination")]
+    assert signatures.track_of(db_session, doc).steps[-1].step_date == dt.date(2026, 3, 5)
