@@ -46,11 +46,20 @@ def step_label(kind: StepKind, document: Document, organisation: Organisation | 
     return kind.label
 
 
-def national_signatories(session: Session, document: Document) -> list[Organisation]:
-    """Who signs a protocole: its parties that are national signatories, else every current one."""
+def national_signatories(session: Session, document: Document, *,
+                          current: list[Organisation] | None = None) -> list[Organisation]:
+    """Who signs a protocole: its parties that are national signatories, else every current one.
+
+    ``current`` is ``current_signatories(session)`` when the caller reads many protocoles at once.
+    """
     own = [p for p in document.parties if p.kind == OrganisationKind.SIGNATAIRE.value]
     if own:
         return by_name(own, lambda o: o.short_name or o.name)
+    return list(current) if current is not None else current_signatories(session)
+
+
+def current_signatories(session: Session) -> list[Organisation]:
+    """The national signatories of the référentiel still in office, in French order."""
     current = session.scalars(select(Organisation).where(Organisation.kind == OrganisationKind.SIGNATAIRE.value,
                                                          Organisation.valid_until.is_(None)))
     return by_name(current, lambda o: o.short_name or o.name)
@@ -131,8 +140,9 @@ def current_cycle(document: Document, history: list[SignatureStep]) -> tuple[int
     return last, steps
 
 
-def build(session: Session, document: Document, history: list[SignatureStep]) -> Track:
-    """The track of ``document`` from its steps."""
+def build(session: Session, document: Document, history: list[SignatureStep], *,
+          signatories: list[Organisation] | None = None) -> Track:
+    """The track of ``document`` from its steps (``signatories``: see ``national_signatories``)."""
     cycle, steps = current_cycle(document, history)
     track = Track(document=document, cycle=cycle, steps=steps, history=history)
     if not is_signable(document) or document.in_trash:
@@ -145,7 +155,8 @@ def build(session: Session, document: Document, history: list[SignatureStep]) ->
         return track
     if document.doc_type == DocType.PROTOCOLE.value:
         signed = {s.organisation_id for s in steps if s.kind == StepKind.SIGNATAIRE.value}
-        remaining = tuple(o for o in national_signatories(session, document) if o.id not in signed)
+        remaining = tuple(o for o in national_signatories(session, document, current=signatories)
+                          if o.id not in signed)
         if remaining:
             track.next = NextStep(StepKind.SIGNATAIRE, "Signé par un signataire national",
                                   final=len(remaining) == 1, signatories=remaining)

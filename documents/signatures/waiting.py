@@ -21,7 +21,7 @@ from documents.errors import ValidationError
 from documents.mail import Message, valid_address
 from documents.models import DocStatus, DocType, Document, SignatureStep, StepKind, User
 from documents.regions import covered_codes
-from documents.signatures.track import SIGNABLE_TYPES, Track, build, steps_of
+from documents.signatures.track import SIGNABLE_TYPES, Track, build, current_signatories, steps_of
 
 #: Days a document may wait at one step before a reminder, by type (settings may change them).
 DEFAULT_REMINDER_DAYS: dict[str, int] = {
@@ -96,7 +96,8 @@ def awaiting_signature(session: Session, user: User | None, *, doc_type: str | N
     stmt = stmt.order_by(last_step.c.since.asc().nulls_first(), Document.updated_at, Document.id).limit(limit)
     documents = cast(list[Document], list(session.scalars(stmt)))
     steps = steps_of(session, [d.id for d in documents])
-    rows = [_awaiting(session, d, build(session, d, steps[d.id]), today) for d in documents]
+    current = current_signatories(session)  # once, not once per protocole
+    rows = [_awaiting(session, d, build(session, d, steps[d.id], signatories=current), today) for d in documents]
     return sorted(rows, key=lambda r: (bool(r.track.steps), r.since, r.document.id))
 
 
@@ -154,6 +155,7 @@ def signature_reminders(session: Session, today: dt.date, *, delays: Mapping[str
     """Queue one reminder per document that waited its type's delay since its last step (or its last reminder)."""
     table = reminder_delays(delays)
     report = ReminderReport()
+    current = current_signatories(session)
     after = 0
     while True:
         batch = list(session.scalars(
@@ -166,7 +168,7 @@ def signature_reminders(session: Session, today: dt.date, *, delays: Mapping[str
         after = batch[-1].id
         steps = steps_of(session, [d.id for d in batch])
         for doc in batch:
-            track = build(session, doc, steps[doc.id])
+            track = build(session, doc, steps[doc.id], signatories=current)
             if not track.open:
                 continue
             waiting_at = track.steps[-1]
