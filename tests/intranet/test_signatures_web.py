@@ -79,8 +79,16 @@ def test_a_convention_goes_through_the_forms_to_signed(app: Any, db_session: Any
     page = client.get(f"/documents/{doc_id}").get_data(as_text=True)
     assert "Signé le" in page and "version signée n° 2" in page and "Document verrouillé" in page
     assert 'action="/signatures/documents' not in page, "no form once signed"
-    # The history names the steps in French.
-    assert "Envoyé pour signature" in page and "Signature enregistrée" in page
+    # The history (as a regional user sees it: changes only) names the steps in French.
+    assert "<td>Envoyé pour signature</td>" in page and page.count("<td>Signature enregistrée</td>") == 2
+
+
+def test_a_document_signed_before_the_track_says_so(app: Any, db_session: Any, tmp_path: Path) -> None:
+    doc_id = file_doc(app, db_session, tmp_path, "Convention signée en 2019", status="signe",
+                      signature_date=dt.date(2019, 5, 2))
+    page = login_client(app, "idf").get(f"/documents/{doc_id}").get_data(as_text=True)
+    assert "Aucune étape du circuit n'a été enregistrée dans l'intranet pour ce document signé le 2 mai 2019" in page
+    assert 'action="/signatures/documents' not in page
 
 
 def test_forms_refuse_bad_input_with_4xx_and_change_nothing(app: Any, db_session: Any, tmp_path: Path) -> None:
