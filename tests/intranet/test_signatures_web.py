@@ -122,6 +122,12 @@ def test_forms_refuse_bad_input_with_4xx_and_change_nothing(app: Any, db_session
                 ).status_code == 302
     no_scan = post(client, f"{url}/signature", "sig", {"step": "drac", "date": today.isoformat()})
     assert no_scan.status_code == 422 and "Joignez le scan" in no_scan.get_data(as_text=True)
+    fake = post(client, f"{url}/signature", "sig", {"step": "drac", "date": today.isoformat(),
+                                                    "file": (io.BytesIO(b"<html><script>x</script></html>"),
+                                                             "scan.pdf")}, content_type="multipart/form-data")
+    # HTML renamed .pdf: the archive's own check refuses it (415), its message beside the form.
+    assert fake.status_code == 415 and 'id="signature-erreur"' in fake.get_data(as_text=True)
+    assert not [p for p in Path(app.config["STORAGE_DIR"]).rglob("*") if p.is_file() and p.stat().st_size < 100]
     no_reason = post(client, f"{url}/retour", "retour", {"reason": "  "})
     assert no_reason.status_code == 422
     assert steps(db_session, doc_id) == ["envoi", "coordination"]
