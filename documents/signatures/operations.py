@@ -81,12 +81,12 @@ def _add(session: Session, document: Document, track: Track, kind: StepKind, *, 
                          signatory=signatory, organisation_id=organisation.id if organisation else None,
                          recipient_id=recipient.id if recipient else None, step_date=on, reason=reason,
                          actor_id=actor.id if actor else None)
+    session.add(step)
     try:
-        # A savepoint: if another request recorded this place of the track meanwhile, the unique key
-        # refuses this row and only this row is undone.
-        with session.begin_nested():
-            session.add(step)
-            session.flush()
+        # No savepoint here: on SQLite (pysqlite) a SAVEPOINT that opens the transaction is committed by
+        # its RELEASE, so a later refusal (a bad scan) would leave this step behind. A clash on the unique
+        # key leaves the session to be rolled back, which every edge does on a refusal.
+        session.flush()
     except IntegrityError:
         raise SignatureError("Une autre personne vient d'enregistrer une étape de ce circuit : "
                              "rechargez la page pour voir où il en est.") from None
