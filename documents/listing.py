@@ -290,6 +290,7 @@ CHANGE_ACTIONS: tuple[str, ...] = (
     "document.upload", "document.version", "document.metadata", "document.link", "document.unlink",
     "document.trash", "document.restore", "document.unlock", "document.lock", "document.deadline",
     "document.amounts",
+    "document.signature_send", "document.signature", "document.signature_return", "document.signature_reminder",
 )
 
 

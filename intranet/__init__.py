@@ -85,6 +85,7 @@ def register_blueprints(app: Flask) -> None:
     from intranet.main import bp as main_bp
     from intranet.reference import bp as reference_bp
     from intranet.search import bp as search_bp
+    from intranet.signatures import bp as signatures_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
@@ -95,6 +96,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(drafting_bp, url_prefix="/modeles")
     app.register_blueprint(committees_bp, url_prefix="/comites")
     app.register_blueprint(agreements_bp)
+    app.register_blueprint(signatures_bp, url_prefix="/signatures")
     # The API checks CSRF itself for cookie sessions; token calls need none.
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")

@@ -204,10 +204,12 @@ def register(app: Flask) -> None:
     from intranet.ocr import cli as ocr_cli
     from intranet.reference import cli as reference_cli
     from intranet.search import cli as search_cli
+    from intranet.signatures import cli as signatures_cli
 
     for command in [*COMMANDS, *library_cli.COMMANDS, *search_cli.COMMANDS, *drafting_cli.COMMANDS,
                     *committees_cli.COMMANDS, *reference_cli.COMMANDS,
-                    *ocr_cli.COMMANDS, *mailworker.COMMANDS, *agreements_cli.COMMANDS]:
+                    *ocr_cli.COMMANDS, *mailworker.COMMANDS, *agreements_cli.COMMANDS,
+                    *signatures_cli.COMMANDS]:
         app.cli.add_command(command)
 
 

@@ -94,6 +94,7 @@ def _security_headers(response: Response) -> Response:
 NAVIGATION = [
     ("main.index", "Accueil"),
     ("library.index", "Documents"),
+    ("signatures.index", "En signature"),
     ("search.index", "Recherche"),
     ("drafting.index", "Modèles"),
     ("committees.index", "Comités"),

@@ -26,6 +26,7 @@ from documents.models.mail import MailOutbox, MailState
 from documents.models.drafting import BatchStatus, DraftingBatch, DraftingTemplate, FieldOverride, Generation
 from documents.models.ocr import OcrJob, OcrState
 from documents.models.reference import Organisation, OrganisationKind, Quartier, Region
+from documents.models.signatures import SignatureStep, StepKind
 
 __all__ = [
     "AgreementAmount",
@@ -58,6 +59,8 @@ __all__ = [
     "Role",
     "User",
     "UserSession",
+    "SignatureStep",
+    "StepKind",
 ]
 
 # Registers the flush hook that keeps the stored deadlines current (imported last: it needs the models).

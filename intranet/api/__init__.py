@@ -113,4 +113,6 @@ def require_auth() -> None:
             abort(400, "Jeton CSRF manquant ou invalide : utilisez un jeton d'API ou l'en-tête X-CSRFToken.")
 
 
-from intranet.api import agreements, deadlines, documents, locks, meetings, search, templates, views  # noqa: E402,F401
+from intranet.api import (  # noqa: E402,F401
+    agreements, deadlines, documents, locks, meetings, search, signatures, templates, views,
+)

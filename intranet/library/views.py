@@ -60,6 +60,8 @@ ACTION_LABELS = {
     "document.link": "Lien ajouté", "document.unlink": "Lien retiré", "document.trash": "Mis à la corbeille",
     "document.restore": "Restauré", "document.unlock": "Déverrouillé", "document.lock": "Reverrouillé",
     "document.deadline": "Échéance traitée",
+    "document.signature_send": "Envoyé pour signature", "document.signature": "Signature enregistrée",
+    "document.signature_return": "Renvoyé en brouillon", "document.signature_reminder": "Relance de signature",
     "document.view": "Consultation", "document.download": "Téléchargement",
     "document.preview": "Aperçu PDF", "access.denied": "Accès refusé",
 }

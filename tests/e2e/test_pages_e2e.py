@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import select
 
 import samplefiles as sf
-from documents import archive, drafting
+from documents import archive, drafting, signatures
 from documents import committees as C
 from documents.models import Committee, Document, Organisation, Quartier, User
 from documents.storage import LocalStorage
@@ -78,6 +78,10 @@ def _seed(server: LiveServer) -> dict[str, Any]:
                                              "Ateliers de programmation à l'hôpital et en prison."]))
         archive.add_version(session, store, session.get(Document, docx), actor=who("admin"), path=path,
                             filename="convention-idf-2025-v2.docx")
+        session.commit()
+        # Its signature track is open at the coordination's signature (the panel shows its forms).
+        signatures.send_for_signature(session, session.get(Document, docx), actor=who("admin"),
+                                      recipient="DRAC Île-de-France", on=dt.date.today())
         session.commit()
 
         drafting.load_builtin_models(session, store)
@@ -144,7 +148,8 @@ def _page_urls(server: LiveServer, ids: dict[str, Any]) -> list[str]:
             urls.append(url_for(rule.endpoint, **{k: values[k] for k in rule.arguments}))
     assert not missing, f"routes without seeded ids (extend _seed): {missing}"
     # Search with results (facets shown) and the 404 page are pages too.
-    urls += ["/recherche/?q=convention", "/documents/?modeles=1", "/page-introuvable"]
+    urls += ["/recherche/?q=convention", "/documents/?modeles=1", "/page-introuvable",
+             "/signatures/?type=convention&region=11"]
     return urls
 
 
