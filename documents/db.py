@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 # Stable constraint names, so that Alembic migrations can name what they alter or drop.
@@ -45,6 +45,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.create_function(SQLITE_FOLD_FUNCTION, 1, fold_for_sql, deterministic=True)
 
 
+def _sqlite_begin_before_savepoint(conn: Connection, _name: str | None) -> None:
+    # Python's sqlite3 module opens a transaction (BEGIN) only before INSERT, UPDATE or DELETE. When
+    # a SAVEPOINT is the first write of a unit of work, SQLite makes that savepoint the transaction
+    # itself, and releasing it COMMITS: a later rollback of the unit of work would leave its rows
+    # behind. Open the real transaction first, so that the savepoint nests inside it.
+    raw = conn.connection.driver_connection
+    if raw is not None and not raw.in_transaction:
+        raw.execute("BEGIN")
+
+
 def normalise_url(url: str) -> str:
     """Map plain ``postgresql://`` URLs to the psycopg 3 driver."""
     if url.startswith("postgres://"):
@@ -60,6 +70,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 15}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "savepoint", _sqlite_begin_before_savepoint)
     else:
         engine = create_engine(url, pool_pre_ping=True, **kwargs)
     return engine

@@ -47,6 +47,28 @@ def test_two_verbs_in_one_unit_of_work_roll_back_together(app: Any, db_session: 
     assert list(store.keys()) == []
 
 
+def test_a_verb_whose_savepoint_is_the_first_write_rolls_back_with_its_unit_of_work(
+        app: Any, db_session: Any, tmp_path: Path) -> None:
+    # archive_document writes inside a savepoint; as the first write of the transaction, SQLite used
+    # to treat that savepoint as the transaction and commit it on release.
+    factory = app.extensions["db_factory"]
+    store = LocalStorage(tmp_path / "files")
+    path = write_sample(tmp_path / "note.docx", make_docx(["Note de cadrage du comité."]))
+    idf = user(db_session, "idf")
+    db_session.commit()
+    audit_before = count(db_session, AuditEvent)
+    with pytest.raises(Boom):
+        with unit_of_work(factory) as session:
+            actor = session.get(type(idf), idf.id)
+            archive.archive_document(session, store, actor=actor, path=path, filename="note.docx",
+                                     meta=archive.Metadata(title="Note de cadrage", region_code="11"))
+            raise Boom
+    db_session.rollback()
+    assert count(db_session, Document) == 0
+    assert count(db_session, AuditEvent) == audit_before
+    assert list(store.keys()) == []
+
+
 def test_two_verbs_in_one_unit_of_work_commit_together(app: Any, db_session: Any, tmp_path: Path) -> None:
     with_committees(db_session)
     factory = app.extensions["db_factory"]
