@@ -11,7 +11,8 @@ from pathlib import Path
 from lxml import etree
 
 from documents import filetypes
-from documents.intake import file_properties, title_from_name
+from documents.intake.guessing import title_from_name
+from documents.intake.properties import file_properties
 
 logger = logging.getLogger(__name__)
 

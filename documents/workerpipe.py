@@ -10,20 +10,20 @@ from __future__ import annotations
 import os
 import select
 import time
-from typing import BinaryIO
+from typing import IO
 
 
 class Deadline(Exception):
     """The child did not answer before the deadline."""
 
 
-def write_frame(stream: BinaryIO, payload: bytes) -> None:
+def write_frame(stream: IO[bytes], payload: bytes) -> None:
     """Send one frame and flush it."""
     stream.write(len(payload).to_bytes(8, "big") + payload)
     stream.flush()
 
 
-def read_exact(stream: BinaryIO, size: int) -> bytes | None:
+def read_exact(stream: IO[bytes], size: int) -> bytes | None:
     """``size`` bytes from a blocking stream, or None at end of stream."""
     chunks: list[bytes] = []
     while size:
@@ -35,7 +35,7 @@ def read_exact(stream: BinaryIO, size: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def read_frame(stream: BinaryIO) -> bytes | None:
+def read_frame(stream: IO[bytes]) -> bytes | None:
     """One frame from a blocking stream (the child's side), or None at end of stream."""
     head = read_exact(stream, 8)
     if head is None:

@@ -57,6 +57,17 @@ def _own_text(element: _Element) -> str:
     return "".join(parts)
 
 
+def _check_archive(archive: zipfile.ZipFile, path: Path) -> None:
+    """The upload's zip checks (bomb, truncation, password) again: the worker may be given any file."""
+    from documents.errors import DomainError
+    from documents.filetypes import check_zip_archive
+
+    try:
+        check_zip_archive(archive, path.stat().st_size)
+    except DomainError as exc:
+        raise Failed(f"{exc.message} Texte non indexé.") from exc
+
+
 def _natural_key(name: str) -> list[int | str]:
     return [int(token) if token.isdigit() else token for token in re.split(r"(\d+)", name)]
 
@@ -112,10 +123,8 @@ def _walk_ooxml(element: _Element, paragraphs: list[str], current: list[str] | N
 
 
 def docx_text(path: Path) -> str:
-    from documents.filetypes import check_zip_archive
-
     with zipfile.ZipFile(path) as archive:
-        check_zip_archive(archive, path.stat().st_size)
+        _check_archive(archive, path)
         types_blob = _read_part(archive, "[Content_Types].xml")
         if types_blob is None:
             raise Failed("Document Word endommagé (description interne absente) : texte non indexé")
@@ -187,10 +196,8 @@ def _count(value: str | None) -> int:
 
 
 def odt_text(path: Path) -> str:
-    from documents.filetypes import check_zip_archive
-
     with zipfile.ZipFile(path) as archive:
-        check_zip_archive(archive, path.stat().st_size)
+        _check_archive(archive, path)
         content = _read_part(archive, "content.xml")
         if content is None:
             raise Failed("Document OpenDocument endommagé (content.xml absent) : texte non indexé")

@@ -364,6 +364,8 @@ def configure(settings: PoolSettings) -> None:
     """Settings of this process's shared pool (the web app's, from its configuration)."""
     global _SHARED_SETTINGS
     with _SHARED_LOCK:
+        if settings == _SHARED_SETTINGS:
+            return
         _SHARED_SETTINGS = settings
         old = _SHARED.pop(os.getpid(), None)
     if old is not None:
