@@ -14,27 +14,7 @@ from samplefiles import make_docx, make_long_pdf, make_pdf, make_truncated_pdf, 
 
 from documents.extraction import Extraction, ExtractionPool, PoolSettings
 from documents.extraction.pool import CRASH_REASON
-
-
-def children_of(pid: int) -> set[int]:
-    """Live (not zombie) child processes of ``pid``, read from /proc."""
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.add(int(stat.parent.name))
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
+from testkit import alive, children_of
 
 
 def wait_until(condition, *, timeout: float = 20.0) -> None:
