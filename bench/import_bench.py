@@ -220,6 +220,39 @@ def intranet(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str
     return subprocess.run(command, env=env, capture_output=True, text=True, check=False)
 
 
+def in_process_split(corpus: Path, work: Path) -> tuple[float, float, float]:
+    """(wall s, CPU s of the importing process, CPU s of its extraction workers) of ``import_folder`` run here.
+
+    The command's CPU mixes both; the importing process is the serial part (one file filed after
+    the other), the workers' part spreads over the cores.
+    """
+    from documents import accounts, intake, migrate, reference
+    from documents.db import make_engine, make_session_factory
+    from documents.storage import LocalStorage
+
+    url = f"sqlite:///{work / 'split.sqlite3'}"
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    session = make_session_factory(engine)()
+    reference.load_reference(session)
+    accounts.create_user(session, email="bench@passeurs.local", role="admin", region_code=None,
+                         password="Banc-d-essai-import-2009", name="Bench")
+    session.commit()
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    intake.import_folder(session, LocalStorage(work / "split-files"), corpus, actor=intake.default_actor(session),
+                         checkpoint=session.commit)
+    wall = time.perf_counter() - start
+    own2, kids2 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    session.close()
+    engine.dispose()
+    main_cpu = own2.ru_utime + own2.ru_stime - own.ru_utime - own.ru_stime
+    workers_cpu = kids2.ru_utime + kids2.ru_stime - kids.ru_utime - kids.ru_stime
+    print(f"  import_folder dans ce processus : {wall:.1f} s (CPU {main_cpu:.1f} s + travailleurs "
+          f"{workers_cpu:.1f} s)", file=sys.stderr)
+    return wall, main_cpu, workers_cpu
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=300, help="taille du corpus (défaut 300)")
@@ -288,6 +321,7 @@ def main() -> int:
             return chars
 
         bare_s, chars = timed("extraction nue", bare)
+        split = in_process_split(corpus, work)
 
         backend = (args.database_url or "sqlite").split(":", 1)[0]
         n = len(files)
@@ -313,6 +347,14 @@ def main() -> int:
                   f"{1000 * cpu / n:.0f} |")
         print()
         print(f"Démarrage de la commande (dossier vide) : {start_s:.1f} s.")
+        split_wall, main_cpu, workers_cpu = split
+        cores = os.cpu_count() or 1
+        ceiling = min(n / main_cpu, cores * n / (main_cpu + workers_cpu))
+        print(f"Répartition du temps CPU (`import_folder` lancé dans le banc, {n / split_wall:.1f} docs/s) : "
+              f"processus qui importe {1000 * main_cpu / n:.1f} ms/doc (la partie en série), travailleurs "
+              f"d'extraction {1000 * workers_cpu / n:.1f} ms/doc (répartis sur les cœurs) ; plafond sur "
+              f"{cores} cœurs libres, déduit de ces temps CPU (projection, pas une mesure) : {ceiling:.0f} docs/s ; "
+              f"extraction nue : {n / CPU['extraction nue']:.0f} docs/s par cœur.")
         print(f"Rapport : la commande complète prend {import_s / bare_s:.2f} fois la durée de l'extraction nue "
               f"({CPU['intranet import'] / CPU['extraction nue']:.2f} fois son temps CPU).")
         load = os.getloadavg()
