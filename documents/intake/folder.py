@@ -177,6 +177,7 @@ class _Staged:
     relative: PurePosixPath
     row: Mapping[str, str] | None
     outcome: FileOutcome | None = None
+    kind: str = ""
     extraction: Future[Extraction] | None = None
 
 
@@ -204,6 +205,7 @@ def _stage(session: Session, pool: ExtractionPool, path: Path, relative: PurePos
         else:
             # Extracted from the file in the folder; ``put_file`` later checks that the stored bytes
             # still have the hash checked here, so text and file cannot disagree.
+            staged.kind = check.kind
             staged.extraction = pool.submit(path, check.kind)
     return staged
 
@@ -247,10 +249,10 @@ class _Filing:
         session, path, rel = self.session, staged.path, str(staged.relative)
         try:
             extracted = staged.extraction.result()
-            check = filetypes.check_upload(path, path.name)
             with session.begin_nested():
+                # The kind is a hint for the metadata guesses only: archive_document checks the file again.
                 meta, sources = _metadata(
-                    session, path, staged.relative, check.kind, actor=self.actor, row=staged.row or {},
+                    session, path, staged.relative, staged.kind, actor=self.actor, row=staged.row or {},
                     keys=self.keys, root_name=self.root_name, region_given=self.region_given,
                     default_region=self.default_region, default_type=self.default_type)
                 doc = archive_document(
