@@ -146,3 +146,14 @@ def test_a_closed_pool_kills_a_busy_worker_and_its_file_fails(tmp_path: Path) ->
     pool.close()
     assert future.result(timeout=10).status == "failed"
     assert not alive(pid)
+
+
+def test_uploads_reuse_this_process_pool(tmp_path: Path, good: Path) -> None:
+    from documents.extraction import extract_text, shared_pool
+
+    pool = shared_pool()
+    assert extract_text(good, "docx").text == "Convention régionale de Bretagne."
+    starts, pids = pool.starts, pool.pids
+    for _ in range(5):
+        assert extract_text(good, "docx").status == "ok"
+    assert pids and (pool.starts, pool.pids) == (starts, pids), "the same long-lived workers read every file"
