@@ -95,6 +95,8 @@ class _Worker:
         self.cpu_budget = cpu_budget
         self.jobs = 0
         self.cpu = 0.0
+        # ``kill`` may be called by the pool's owner (close) and by the thread using the worker.
+        self._lock = threading.Lock()
         self.proc = self._start()
 
     def _start(self) -> subprocess.Popen[bytes]:
@@ -127,18 +129,21 @@ class _Worker:
 
     def kill(self) -> int | None:
         """Stop the child and its process group at once; its exit status."""
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        code = self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout):
-            if stream is not None:
+        with self._lock:
+            if self.proc.returncode is None:
+                # Only while the child is not reaped: its pid (the group's id) cannot have been reused.
                 try:
-                    stream.close()
-                except OSError:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
                     pass
-        return code
+            code = self.proc.wait()
+            for stream in (self.proc.stdin, self.proc.stdout):
+                if stream is not None:
+                    try:
+                        stream.close()
+                    except OSError:
+                        pass
+            return code
 
 
 class ExtractionPool:
@@ -157,6 +162,8 @@ class ExtractionPool:
         self._idle: list[_Worker] = []
         self._all: set[_Worker] = set()
         self._busy = 0
+        #: Workers being started: counted against the size before they join ``_all``.
+        self._starting = 0
         self._closed = False
         self._executor: ThreadPoolExecutor | None = None
         #: Workers started so far (a test sees a worker replaced after a limit hit or ``max_files``).
@@ -235,7 +242,11 @@ class ExtractionPool:
     # ------------------------------------------------------------------ workers
 
     def _spawn(self, memory_mb: int) -> _Worker:
-        worker = _Worker(max(memory_mb, self.settings.memory_mb), self.settings.cpu_budget)
+        try:
+            worker = _Worker(max(memory_mb, self.settings.memory_mb), self.settings.cpu_budget)
+        finally:
+            with self._cond:
+                self._starting -= 1
         with self._cond:
             self.starts += 1
             if self._closed:  # closed while we were starting it
@@ -261,8 +272,9 @@ class ExtractionPool:
                         # Died while idle (killed, CPU budget) or too small for this job: replace it.
                         self._all.discard(worker)
                         stale.append(worker)
-                    if len(self._all) < self.size:
+                    if len(self._all) + self._starting < self.size:
                         self._busy += 1
+                        self._starting += 1
                         break
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
