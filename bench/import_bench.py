@@ -1,19 +1,23 @@
-"""Benchmark of the folder import: documents.intake throughput against bare text extraction.
+"""Benchmark of the folder import: ``intranet import`` throughput against bare text extraction.
 
 Generates a corpus of realistic French .docx (python-docx: headings, articles, a table of
-amounts over the four lines of a convention) and .pdf (fpdf2: bilans and comptes rendus),
-a few pages each, laid out like a shared folder (region / year / file). Then, in the same run:
+amounts over the four lines of a convention), .pdf (fpdf2: bilans and comptes rendus, a few
+pages each) and .txt (notes), laid out like a shared folder (region / year / file). Then, in
+the same run:
 
-1. imports it with ``documents.intake.import_folder`` into a scratch database and store
-   (checks, hashing, dedup, atomic store, bounded extraction in a subprocess, metadata
-   guesses, one commit per file, audit and outbox rows);
-2. imports the same folder again (everything is a duplicate: the cost of a rerun or resume);
-3. extracts the text of the same files bare, in this process, with python-docx and pypdf;
-4. extracts it with ``documents.extraction.extract_text`` alone (the bounded subprocess),
-   to show where the import's time goes.
+1. runs the product's command, ``intranet import <dossier> --json``, in a fresh data folder
+   (``intranet bootstrap`` first): checks, hashing, dedup, atomic store, bounded extraction in
+   the pool of long-lived workers, metadata guesses, one commit per file, audit and outbox rows;
+   the command's fixed start-up cost is measured apart (the same command on an empty folder);
+2. runs the same command again (everything is a duplicate: the cost of a rerun or resume);
+3. extracts the text of the same files bare, in this process, with python-docx, pypdf and a
+   plain read: the floor an import cannot beat on one core.
 
-    .venv/bin/python bench/import_bench.py --files 200
-    .venv/bin/python bench/import_bench.py --files 200 --database-url postgresql://postgres@127.0.0.1:5432/bench
+CPU times include the child processes (the command and its extraction workers). The command
+and the bare extraction alternate for ``--repeat`` rounds and the best round of each is kept.
+
+    .venv/bin/python bench/import_bench.py --files 300 --repeat 3
+    .venv/bin/python bench/import_bench.py --files 300 --repeat 1 --database-url postgresql://postgres@127.0.0.1:5432/bench
 
 Not part of ``make test``.
 """
@@ -21,10 +25,12 @@ Not part of ``make test``.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -37,10 +43,6 @@ import docx  # noqa: E402
 from docx.shared import Pt  # noqa: E402
 from pypdf import PdfReader  # noqa: E402
 
-from documents import accounts, extraction, intake, migrate, reference  # noqa: E402
-from documents.db import make_engine, make_session_factory  # noqa: E402
-from documents.filetypes import check_upload  # noqa: E402
-from documents.storage import LocalStorage  # noqa: E402
 
 FONT = next((p for p in (Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
                          Path("/usr/share/fonts/dejavu/DejaVuSans.ttf")) if p.exists()), None)
@@ -142,8 +144,15 @@ def make_pdf(path: Path, rng: random.Random, kind: str, region: str, year: int, 
     pdf.output(str(path))
 
 
+def make_txt(path: Path, rng: random.Random, region: str, year: int) -> None:
+    """Notes of a local committee, as staff type them in a text editor (UTF-8)."""
+    lines = [f"Notes du comité local — {region} — {year}", ""]
+    lines += [paragraph(rng, rng.randint(3, 6)) + "\n" for _ in range(rng.randint(4, 8))]
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
 def build_corpus(root: Path, count: int, seed: int) -> list[Path]:
-    """``count`` files, half .docx conventions, half .pdf bilans and comptes rendus, in region/year folders."""
+    """``count`` files: 2/5 .docx conventions, 2/5 .pdf bilans and comptes rendus, 1/5 .txt notes."""
     rng = random.Random(seed)
     files: list[Path] = []
     for index in range(count):
@@ -151,11 +160,14 @@ def build_corpus(root: Path, count: int, seed: int) -> list[Path]:
         year = 2009 + (index // len(REGIONS)) % 8
         folder = root / region / str(year)
         folder.mkdir(parents=True, exist_ok=True)
-        if index % 2 == 0:
+        if index % 5 in (0, 2):
             path = folder / f"Convention DRAC {index:04d}.docx"
             make_convention(path, rng, region, year, index)
+        elif index % 5 == 4:
+            path = folder / f"Notes comité local {index:04d}.txt"
+            make_txt(path, rng, region, year)
         else:
-            kind = "Bilan" if index % 4 == 1 else "Compte rendu du comité de pilotage"
+            kind = "Bilan" if index % 5 == 1 else "Compte rendu du comité de pilotage"
             path = folder / f"{kind} {index:04d}.pdf"
             make_pdf(path, rng, kind, region, year, pages=rng.randint(2, 4))
         files.append(path)
@@ -180,133 +192,190 @@ def bare_pdf(path: Path) -> tuple[str, int]:
         return "\n".join(page.extract_text() or "" for page in reader.pages), len(reader.pages)
 
 
+def bare_txt(path: Path) -> str:
+    return path.read_bytes().decode("utf-8")
+
+
 def _cpu() -> float:
-    # This process plus the extraction subprocesses it waited for: steady even on a busy machine.
+    # This process plus the children it waited for (the command, which waited for its workers).
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 CPU: dict[str, float] = {}
+WALL: dict[str, float] = {}
 
 
 def timed(label: str, func: Callable[[], object]) -> tuple[float, object]:
+    """Run ``func``; keep the best wall time and the best CPU time seen for ``label``."""
     start, cpu = time.perf_counter(), _cpu()
     result = func()
     elapsed = time.perf_counter() - start
-    CPU[label] = _cpu() - cpu
-    print(f"  {label} : {elapsed:.1f} s (CPU {CPU[label]:.1f} s)", file=sys.stderr)
+    used = _cpu() - cpu
+    WALL[label] = min(WALL.get(label, elapsed), elapsed)
+    CPU[label] = min(CPU.get(label, used), used)
+    print(f"  {label} : {elapsed:.1f} s (CPU {used:.1f} s)", file=sys.stderr)
     return elapsed, result
+
+
+def intranet(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """The product's command line, as an administrator runs it."""
+    command = [str(Path(sys.executable).with_name("intranet")), *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+
+
+def in_process_split(corpus: Path, work: Path) -> tuple[float, float, float]:
+    """(wall s, CPU s of the importing process, CPU s of its extraction workers) of ``import_folder`` run here.
+
+    The command's CPU mixes both; the importing process is the serial part (one file filed after
+    the other), the workers' part spreads over the cores.
+    """
+    from documents import accounts, intake, migrate, reference
+    from documents.db import make_engine, make_session_factory
+    from documents.storage import LocalStorage
+
+    url = f"sqlite:///{work / 'split.sqlite3'}"
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    session = make_session_factory(engine)()
+    reference.load_reference(session)
+    accounts.create_user(session, email="bench@passeurs.local", role="admin", region_code=None,
+                         password="Banc-d-essai-import-2009", name="Bench")
+    session.commit()
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    intake.import_folder(session, LocalStorage(work / "split-files"), corpus, actor=intake.default_actor(session),
+                         checkpoint=session.commit)
+    wall = time.perf_counter() - start
+    own2, kids2 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    session.close()
+    engine.dispose()
+    main_cpu = own2.ru_utime + own2.ru_stime - own.ru_utime - own.ru_stime
+    workers_cpu = kids2.ru_utime + kids2.ru_stime - kids.ru_utime - kids.ru_stime
+    print(f"  import_folder dans ce processus : {wall:.1f} s (CPU {main_cpu:.1f} s + travailleurs "
+          f"{workers_cpu:.1f} s)", file=sys.stderr)
+    return wall, main_cpu, workers_cpu
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--files", type=int, default=200, help="taille du corpus (défaut 200)")
+    parser.add_argument("--files", type=int, default=300, help="taille du corpus (défaut 300)")
     parser.add_argument("--seed", type=int, default=2009)
     parser.add_argument("--database-url", default=None,
-                        help="base vide à utiliser (défaut : SQLite dans un dossier temporaire)")
-    parser.add_argument("--no-subprocess", action="store_true", help="sans la mesure de l'extraction bornée seule")
-    parser.add_argument("--subprocess-sample", type=int, default=50,
-                        help="fichiers pour la mesure de l'extraction bornée seule (défaut 50)")
+                        help="base vide à utiliser (défaut : SQLite dans le dossier de données temporaire)")
+    parser.add_argument("--corpus", type=Path, default=None,
+                        help="dossier du corpus : réutilisé s'il existe, créé sinon (défaut : temporaire)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="tours (commande puis extraction nue) ; le meilleur de chaque est gardé (défaut 3)")
     parser.add_argument("--keep", action="store_true", help="garde le dossier de travail")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="import-bench-"))
     try:
         print(f"Dossier de travail : {work}", file=sys.stderr)
-        corpus = work / "partage"
-        gen_s, files = timed("génération du corpus", lambda: build_corpus(corpus, args.files, args.seed))
-        assert isinstance(files, list)
+        corpus = args.corpus or work / "partage"
+        gen_s = 0.0
+        if corpus.is_dir() and any(corpus.rglob("*.*")):
+            files = sorted(p for p in corpus.rglob("*") if p.is_file())
+        else:
+            gen_s, built = timed("génération du corpus", lambda: build_corpus(corpus, args.files, args.seed))
+            assert isinstance(built, list)
+            files = built
         size = sum(p.stat().st_size for p in files)
-        docx_files = [p for p in files if p.suffix == ".docx"]
-        pdf_files = [p for p in files if p.suffix == ".pdf"]
+        by_kind = {kind: [p for p in files if p.suffix == f".{kind}"] for kind in ("docx", "pdf", "txt")}
 
-        url = args.database_url or f"sqlite:///{work / 'bench.sqlite3'}"
-        migrate.upgrade(url)
-        engine = make_engine(url)
-        session = make_session_factory(engine)()
-        reference.load_reference(session)
-        accounts.create_user(session, email="bench@passeurs.local", role="admin", region_code=None,
-                             password="Banc-d-essai-import-2009", name="Bench")
-        session.commit()
-        store = LocalStorage(work / "files")
+        if args.database_url and args.repeat > 1:
+            parser.error("--repeat demande une base SQLite neuve par tour : sans --database-url")
+        empty = work / "vide"
+        empty.mkdir()
 
-        admin = intake.default_actor(session)
-        import_s, report = timed("import (documents.intake)", lambda: intake.import_folder(
-            session, store, corpus, actor=admin))
-        assert isinstance(report, intake.ImportReport)
-        if report.counts["imported"] != len(files):
-            print(f"Attention : {report.counts}", file=sys.stderr)
-            for outcome in report.of("rejected"):
-                print(f"  {outcome.path} : {outcome.reason}", file=sys.stderr)
-
-        rerun_s, rerun = timed("second import, same folder", lambda: intake.import_folder(
-            session, store, corpus, actor=admin))
-        assert isinstance(rerun, intake.ImportReport)
+        def run_import(env: dict[str, str]) -> dict[str, object]:
+            done = intranet(env, "import", str(corpus), "--json")
+            if done.returncode not in (0, 1):
+                raise SystemExit(f"intranet import a échoué ({done.returncode}) : {done.stderr[-2000:]}")
+            return json.loads(done.stdout)
 
         pages = 0
 
         def bare() -> int:
             nonlocal pages
-            chars = 0
-            for path in docx_files:
+            chars, pages = 0, 0
+            for path in by_kind["docx"]:
                 chars += len(bare_docx(path))
-            for path in pdf_files:
+            for path in by_kind["pdf"]:
                 text, count = bare_pdf(path)
                 chars += len(text)
                 pages += count
+            for path in by_kind["txt"]:
+                chars += len(bare_txt(path))
             return chars
 
-        bare_s, chars = timed("extraction nue (python-docx / pypdf)", bare)
+        # Rounds alternate the command and the bare extraction, so that both see the same load;
+        # the best round of each is kept (as ``timeit`` does): load only ever adds time.
+        for round_no in range(args.repeat):
+            print(f"Tour {round_no + 1}/{args.repeat}", file=sys.stderr)
+            env = {**os.environ, "INTRANET_DATA_DIR": str(work / f"data{round_no}"), "INTRANET_LOG_LEVEL": "WARNING"}
+            if args.database_url:
+                env["DATABASE_URL"] = args.database_url
+            boot = intranet(env, "bootstrap")
+            if boot.returncode != 0:
+                print(boot.stdout, boot.stderr, file=sys.stderr)
+                return 1
+            timed("démarrage de la commande (dossier vide)", lambda: intranet(env, "import", str(empty), "--json"))
+            _, report = timed("intranet import", lambda: run_import(env))
+            _, rerun = timed("intranet import, second passage", lambda: run_import(env))
+            _, chars = timed("extraction nue", bare)
+        start_s, import_s = WALL["démarrage de la commande (dossier vide)"], WALL["intranet import"]
+        rerun_s, bare_s = WALL["intranet import, second passage"], WALL["extraction nue"]
+        assert isinstance(report, dict) and isinstance(rerun, dict)
+        counts, rerun_counts = report["counts"], rerun["counts"]
+        assert isinstance(counts, dict) and isinstance(rerun_counts, dict)
+        if counts["imported"] != len(files):
+            print(f"Attention : {counts}", file=sys.stderr)
+            for outcome in report["rejected"]:  # type: ignore[union-attr]
+                print(f"  {outcome}", file=sys.stderr)
+        split = in_process_split(corpus, work)
 
-        sub_s = None
-        if not args.no_subprocess:
-            sample = files[: args.subprocess_sample]
-
-            def bounded() -> int:
-                ok = 0
-                for path in sample:
-                    kind = check_upload(path, path.name).kind
-                    ok += extraction.extract_text(path, kind).status == "ok"
-                return ok
-
-            sub_s, _ok = timed("extraction bornée seule (documents.extraction)", bounded)
-        session.close()
-        engine.dispose()
-
-        backend = url.split(":", 1)[0]
+        backend = (args.database_url or "sqlite").split(":", 1)[0]
+        n = len(files)
         print()
-        docx_chars = sum(len(bare_docx(p)) for p in docx_files) // max(len(docx_files), 1)
-        print(f"Corpus : {len(files)} fichiers — {len(docx_files)} .docx (conventions, {docx_chars} caractères "
-              f"en moyenne, soit 5 à 6 pages), {len(pdf_files)} .pdf (bilans et comptes rendus, "
-              f"{pages / max(len(pdf_files), 1):.1f} pages en moyenne) ; {size / 1e6:.1f} Mo ; "
-              f"{chars} caractères de texte ; base {backend} ; corpus généré en {gen_s:.0f} s")
+        print(f"Corpus : {n} fichiers — {len(by_kind['docx'])} .docx (conventions de 5 à 6 pages), "
+              f"{len(by_kind['pdf'])} .pdf (bilans et comptes rendus, {pages / max(len(by_kind['pdf']), 1):.1f} pages "
+              f"en moyenne), {len(by_kind['txt'])} .txt (notes) ; {size / 1e6:.1f} Mo ; {chars} caractères de texte ; "
+              f"base {backend}" + (f" ; corpus généré en {gen_s:.0f} s" if gen_s else " ; corpus réutilisé"))
         print()
-        rows = [("Import complet (documents.intake)", import_s, CPU["import (documents.intake)"]),
-                ("Second import du même dossier (tout en doublon)", rerun_s, CPU["second import, same folder"]),
-                ("Extraction nue (python-docx / pypdf, même processus)", bare_s,
-                 CPU["extraction nue (python-docx / pypdf)"])]
+        net_s = import_s - start_s
+        rows = [
+            ("`intranet import` (commande complète)", import_s, CPU["intranet import"]),
+            ("`intranet import`, hors démarrage de la commande", net_s,
+             CPU["intranet import"] - CPU["démarrage de la commande (dossier vide)"]),
+            ("Second `intranet import` du même dossier (tout en doublon)", rerun_s,
+             CPU["intranet import, second passage"]),
+            ("Extraction nue (python-docx / pypdf / lecture, un processus)", bare_s, CPU["extraction nue"]),
+        ]
         print("| Étape | Fichiers | Durée (s) | docs/s | ms/doc | CPU ms/doc |")
         print("|---|---:|---:|---:|---:|---:|")
         for label, seconds, cpu in rows:
-            print(f"| {label} | {len(files)} | {seconds:.1f} | {len(files) / seconds:.1f} | "
-                  f"{1000 * seconds / len(files):.0f} | {1000 * cpu / len(files):.0f} |")
-        sub_cpu_per_doc = None
-        if sub_s is not None:
-            n = min(args.subprocess_sample, len(files))
-            sub_cpu_per_doc = CPU["extraction bornée seule (documents.extraction)"] / n
-            print(f"| Extraction bornée seule (un sous-processus par fichier) | {n} | {sub_s:.1f} | "
-                  f"{n / sub_s:.1f} | {1000 * sub_s / n:.0f} | {1000 * sub_cpu_per_doc:.0f} |")
-        import_cpu, bare_cpu = CPU["import (documents.intake)"], CPU["extraction nue (python-docx / pypdf)"]
+            print(f"| {label} | {n} | {seconds:.1f} | {n / seconds:.1f} | {1000 * seconds / n:.0f} | "
+                  f"{1000 * cpu / n:.0f} |")
         print()
-        print(f"Rapport : l'import traite {import_s / bare_s:.1f} fois moins de documents par seconde que "
-              f"l'extraction nue ({import_cpu / bare_cpu:.1f} fois plus de temps CPU)"
-              + (f" ; l'extraction bornée représente environ {100 * sub_cpu_per_doc * len(files) / import_cpu:.0f} %"
-                 " du temps CPU de l'import." if sub_cpu_per_doc is not None else "."))
+        print(f"Démarrage de la commande (dossier vide) : {start_s:.1f} s.")
+        split_wall, main_cpu, workers_cpu = split
+        cores = os.cpu_count() or 1
+        ceiling = min(n / main_cpu, cores * n / (main_cpu + workers_cpu))
+        print(f"Répartition du temps CPU (`import_folder` lancé dans le banc, {n / split_wall:.1f} docs/s) : "
+              f"processus qui importe {1000 * main_cpu / n:.1f} ms/doc (la partie en série), travailleurs "
+              f"d'extraction {1000 * workers_cpu / n:.1f} ms/doc (répartis sur les cœurs) ; plafond sur "
+              f"{cores} cœurs libres, déduit de ces temps CPU (projection, pas une mesure) : {ceiling:.0f} docs/s ; "
+              f"extraction nue : {n / CPU['extraction nue']:.0f} docs/s par cœur.")
+        print(f"Rapport : la commande complète prend {import_s / bare_s:.2f} fois la durée de l'extraction nue "
+              f"({CPU['intranet import'] / CPU['extraction nue']:.2f} fois son temps CPU).")
         load = os.getloadavg()
         print(f"Charge de la machine pendant la mesure : {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
-              f"({os.cpu_count()} CPU) ; relancez sur une machine au repos pour des chiffres stables.")
-        print(f"Bilan de l'import : {report.counts} ; second passage : {rerun.counts}")
+              f"({os.cpu_count()} CPU), machine partagée avec d'autres travaux : relancez au repos pour des "
+              "chiffres stables.")
+        print(f"Bilan de l'import : {counts} ; second passage : {rerun_counts}")
     finally:
         if args.keep:
             print(f"Dossier conservé : {work}", file=sys.stderr)

@@ -342,6 +342,13 @@ def _sniff_ole(source: _Source) -> str:
 _HTML_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<script", b"<meta", b"<iframe")
 _CP1252_UNDEFINED = frozenset(b"\x81\x8d\x8f\x90\x9d")
 _ALLOWED_CONTROLS = frozenset(b"\t\n\r\f\x1a")
+# As byte strings for ``bytes.translate``, which scans in C: a per-byte Python loop took ~7 ms per text file.
+_FORBIDDEN_CONTROL_BYTES = bytes(byte for byte in range(0x20) if byte not in _ALLOWED_CONTROLS)
+_CP1252_UNDEFINED_BYTES = bytes(sorted(_CP1252_UNDEFINED))
+
+
+def _contains_any(data: bytes, forbidden: bytes) -> bool:
+    return len(data.translate(None, forbidden)) != len(data)
 
 
 def _looks_like_markup(head: bytes) -> str | None:
@@ -358,7 +365,7 @@ def _looks_like_markup(head: bytes) -> str | None:
 def _is_text(head: bytes) -> bool:
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return True  # UTF-16 with BOM
-    if any(byte < 0x20 and byte not in _ALLOWED_CONTROLS for byte in head):
+    if _contains_any(head, _FORBIDDEN_CONTROL_BYTES):
         return False
     try:
         head.decode("utf-8")
@@ -367,7 +374,7 @@ def _is_text(head: bytes) -> bool:
         # The head may stop in the middle of a multi-byte character.
         if exc.start >= len(head) - 3 and exc.reason == "unexpected end of data":
             return True
-    return not any(byte in _CP1252_UNDEFINED for byte in head)
+    return not _contains_any(head, _CP1252_UNDEFINED_BYTES)
 
 
 # ---------------------------------------------------------------- PDF

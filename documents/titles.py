@@ -11,8 +11,8 @@ from pathlib import Path
 from lxml import etree
 
 from documents import filetypes
-from documents.intake import file_properties
-from documents.intake import title_from_name as title_from_name  # re-exported for archive
+from documents.intake.guessing import title_from_name as title_from_name  # re-exported for archive
+from documents.intake.properties import file_properties
 
 logger = logging.getLogger(__name__)
 

@@ -62,6 +62,10 @@ def register_extensions(app: Flask) -> None:
     from intranet import web
 
     web.init_app(app)
+    from documents import extraction
+
+    # Uploads and the API extract through this process's pool of bounded workers.
+    extraction.configure(app.config["EXTRACTION_SETTINGS"])
 
 
 def register_guards(app: Flask) -> None:

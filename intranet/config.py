@@ -91,6 +91,7 @@ def load_config(environ: dict[str, str] | None = None) -> dict[str, Any]:
                                  or env.get("MAIL_FROM", "intranet@passeurs.local"),
         "TRUSTED_PROXIES": int(env.get("INTRANET_TRUSTED_PROXIES") or 0),
         "OCR_SETTINGS": _ocr_settings(env),
+        "EXTRACTION_SETTINGS": _extraction_settings(env),
     }
 
 
@@ -144,6 +145,26 @@ def _ocr_settings(env: dict[str, str]) -> Any:
         lease_s=number("INTRANET_OCR_LEASE", 60.0),
         interval=number("INTRANET_OCR_INTERVAL", 1.0),
     )
+
+
+def _extraction_settings(env: dict[str, str]) -> Any:
+    """Text extraction workers: ``INTRANET_EXTRACTION_WORKERS`` (0: one per CPU), ``INTRANET_EXTRACTION_MAX_FILES``."""
+    from documents.extraction import DEFAULT_MAX_FILES, PoolSettings
+
+    def count(name: str, default: int, minimum: int) -> int:
+        raw = (env.get(name) or "").strip()
+        if not raw:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"{name} doit être un nombre entier (reçu « {raw[:40]} »).") from None
+        if not minimum <= value <= 1000:
+            raise ConfigError(f"{name} doit être compris entre {minimum} et 1000 (reçu {value}).")
+        return value
+
+    return PoolSettings(workers=count("INTRANET_EXTRACTION_WORKERS", 0, 0),
+                        max_files=count("INTRANET_EXTRACTION_MAX_FILES", DEFAULT_MAX_FILES, 1))
 
 
 def deploy_problems(config: dict[str, Any]) -> list[str]:

@@ -1,4 +1,4 @@
-"""Helpers shared by the tests: standard accounts, CSRF, login."""
+"""Helpers shared by the tests: standard accounts, CSRF, login, child processes."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -241,3 +242,27 @@ def deliver_mail(session: Any, folder: Any) -> list[Any]:
     session.commit()
     mailqueue.deliver_due(sessionmaker(bind=session.get_bind()), OutboxMailer(folder), base_delay=0)
     return list_outbox(folder)
+
+
+# ------------------------------------------------------------------ processes
+
+
+def children_of(pid: int) -> set[int]:
+    """Live (not zombie) child processes of ``pid``, read from /proc."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.add(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

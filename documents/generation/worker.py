@@ -30,6 +30,7 @@ from documents.generation.rendering import (
 )
 from documents.generation.sandbox import _Sandbox
 from documents.generation.values import plain_context
+from documents.workerpipe import Deadline, read_before, read_exact, read_frame, write_frame
 
 # --------------------------------------------------------------------------- reusable worker
 #
@@ -95,32 +96,16 @@ class _CachingSandbox(_Sandbox):
         return compiled
 
 
-def _write_frame(stream: Any, payload: bytes) -> None:
-    stream.write(len(payload).to_bytes(8, "big") + payload)
-    stream.flush()
-
-
-def _read_exact(stream: Any, size: int) -> bytes | None:
-    chunks: list[bytes] = []
-    while size:
-        chunk = stream.read(size)
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        size -= len(chunk)
-    return b"".join(chunks)
-
-
-def _read_frame(stream: Any) -> bytes | None:
-    head = _read_exact(stream, 8)
-    if head is None:
-        return None
-    return _read_exact(stream, int.from_bytes(head, "big"))
+# The frame helpers are shared with the extraction pool (documents.workerpipe).
+_write_frame = write_frame
+_read_exact = read_exact
+_read_frame = read_frame
 
 
 def _docx_plain_text(data: bytes) -> tuple[str | None, str]:
     """Text of a rendered .docx, as the archive's extraction would read it (inside the worker)."""
-    from documents import extraction
+    from documents.extraction.inline import clean_text
+    from documents.extraction.office import docx_text
 
     class _InMemory(io.BytesIO):
         name = "brouillon.docx"
@@ -129,7 +114,7 @@ def _docx_plain_text(data: bytes) -> tuple[str | None, str]:
             return os.stat_result((0, 0, 0, 0, 0, 0, len(self.getvalue()), 0, 0, 0))
 
     try:
-        text = extraction._clean(extraction._docx_text(_InMemory(data)))  # type: ignore[arg-type]
+        text = clean_text(docx_text(_InMemory(data)))  # type: ignore[arg-type]
     except Exception as exc:  # noqa: BLE001 - the draft is kept; only its text is missing
         return None, f"Extraction impossible ({type(exc).__name__}) : texte non indexé."
     return text, ""
@@ -277,23 +262,12 @@ class RenderWorker:
                 stream.close()
 
     def _read(self, proc: subprocess.Popen[bytes], size: int, deadline: float) -> bytes | None:
-        """``size`` bytes from the worker, or None if it died or the deadline passed."""
-        import select
-        import time
-
+        """``size`` bytes from the worker, or None if it died; TimeoutError once the deadline passed."""
         assert proc.stdout is not None
-        fd = proc.stdout.fileno()
-        chunks: list[bytes] = []
-        while size:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
-                raise TimeoutError
-            chunk = os.read(fd, min(size, 1 << 20))
-            if not chunk:
-                return None
-            chunks.append(chunk)
-            size -= len(chunk)
-        return b"".join(chunks)
+        try:
+            return read_before(proc.stdout.fileno(), size, deadline)
+        except Deadline:
+            raise TimeoutError from None
 
     def _exchange(self, request: dict[str, Any], *, timeout: float, max_bytes: int) -> tuple[dict[str, Any], bytes]:
         import time

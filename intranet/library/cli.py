@@ -12,7 +12,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from documents.bounds import MAX_ID
-from documents import consistency, intake
+from documents import consistency, extraction, intake
 from documents.errors import DomainError
 
 
@@ -51,10 +51,13 @@ def import_cmd(folder: Path, manifest: Path | None, region: str | None, doc_type
     if actor is None:
         _fail("aucun administrateur actif : précisez le compte avec --as EMAIL.")
     files = intake.collect_files(folder)
+    # The import's own pool of bounded extraction workers, stopped when the import ends.
+    pool = extraction.ExtractionPool(current_app.config["EXTRACTION_SETTINGS"])
     try:
         if as_json:
             report = intake.import_folder(session, storage(), folder, actor=actor, manifest=manifest,
-                                          region=region, doc_type=doc_type, files=files, checkpoint=session.commit)
+                                          region=region, doc_type=doc_type, files=files, checkpoint=session.commit,
+                                          pool=pool)
         else:
             with click.progressbar(length=len(files), label="Import", file=sys.stderr,
                                    item_show_func=lambda o: o.path[-40:] if o else None) as bar:
@@ -62,11 +65,13 @@ def import_cmd(folder: Path, manifest: Path | None, region: str | None, doc_type
                     session, storage(), folder, actor=actor, manifest=manifest, region=region,
                     doc_type=doc_type, files=files, progress=lambda outcome: bar.update(1, outcome),
                     # Each file is committed on its own: a killed import resumes where it stopped.
-                    checkpoint=session.commit)
+                    checkpoint=session.commit, pool=pool)
     except DomainError as exc:
         session.rollback()
         _fail(exc.message)
         return
+    finally:
+        pool.close()
     session.commit()
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))

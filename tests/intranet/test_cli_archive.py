@@ -7,6 +7,7 @@ import os
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 import samplefiles as sf
@@ -125,3 +126,88 @@ def test_check_reports_then_repairs(app, runner, db_session, tmp_path) -> None:
     assert not store.exists(sha)
     still = json.loads(runner.invoke(args=["check", "--json"]).stdout)
     assert [p["kind"] for p in still["problems"]] == ["missing_file"]
+
+
+# ------------------------------------------------------------------ the extraction pool behind ``intranet import``
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def mixed_share(root: Path) -> Path:
+    """.docx, .pdf and .txt files, and three hostile ones (zip bomb, truncated PDF, NUL bytes in a .txt)."""
+    for index in range(6):
+        sf.write_sample(root / f"Bretagne/{2010 + index}/Convention {index}.docx",
+                        sf.make_docx([f"Convention régionale numéro {index}."]))
+        sf.write_sample(root / f"Bretagne/{2010 + index}/Bilan {index}.pdf", sf.make_pdf([f"Bilan numéro {index}."]))
+        sf.write_sample(root / f"Bretagne/{2010 + index}/Notes {index}.txt", f"Notes numéro {index}.".encode())
+    sf.write_sample(root / "Bretagne/piégés/bombe.docx", sf.make_zip_bomb("ratio"))
+    sf.write_sample(root / "Bretagne/piégés/coupé.pdf", sf.make_truncated_pdf())
+    sf.write_sample(root / "Bretagne/piégés/nuls.txt", b"Notes\0du\0comit\xc3\xa9")
+    return root
+
+
+def extraction_workers() -> set[int]:
+    """Extraction workers of this checkout that run anywhere but under this test process."""
+    found = set()
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().split(b"\0")
+            ppid = int((cmdline.parent / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if any(b"documents.extraction.child" in arg for arg in argv) and str(REPO).encode() in argv \
+                and ppid != os.getpid():
+            found.add(int(cmdline.parent.name))
+    return found
+
+
+def check_mixed_import(summary: dict, db_session) -> None:
+    assert summary["counts"] == {"imported": 18, "duplicate": 0, "rejected": 3, "ignored": 0}
+    assert {o["path"] for o in summary["rejected"]} == {
+        "Bretagne/piégés/bombe.docx", "Bretagne/piégés/coupé.pdf", "Bretagne/piégés/nuls.txt"}
+    assert all(o["reason"] for o in summary["rejected"])
+    texts = {d.current.filename: d.current.text for d in docs(db_session)}
+    assert texts["Convention 3.docx"] == "Convention régionale numéro 3."
+    assert "Bilan numéro 4." in texts["Bilan 4.pdf"]
+    assert texts["Notes 5.txt"] == "Notes numéro 5."
+    assert all(d.current.text_status == "ok" for d in docs(db_session))
+
+
+def test_import_of_a_mixed_folder_through_the_worker_pool(app, runner, db_session, tmp_path) -> None:
+    from testkit import children_of
+
+    before = children_of(os.getpid())
+    result = runner.invoke(args=["import", str(mixed_share(tmp_path / "partage")), "--json"])
+    assert result.exit_code == 1, result.output  # 1: some files were refused
+    check_mixed_import(json.loads(result.stdout), db_session)
+    assert children_of(os.getpid()) <= before, "the command stops its extraction workers"
+
+
+def test_the_real_command_imports_a_mixed_folder_and_leaves_no_worker(app, db_session, database_url, data_dir,
+                                                                       tmp_path) -> None:
+    import subprocess
+    import sys
+
+    env = {**os.environ, "INTRANET_DATA_DIR": str(data_dir), "DATABASE_URL": database_url,
+           "INTRANET_EXTRACTION_WORKERS": "2", "INTRANET_EXTRACTION_MAX_FILES": "4"}
+    done = subprocess.run([str(Path(sys.executable).with_name("intranet")), "import",
+                           str(mixed_share(tmp_path / "partage")), "--json"],
+                          env=env, capture_output=True, text=True, timeout=300, cwd=REPO, check=False)
+    assert done.returncode == 1, done.stderr
+    check_mixed_import(json.loads(done.stdout), db_session)
+    assert extraction_workers() == set(), "no extraction worker outlives the command"
+
+
+def test_extraction_settings_are_checked() -> None:
+    from intranet.config import ConfigError, _extraction_settings
+
+    settings = _extraction_settings({"INTRANET_EXTRACTION_WORKERS": "3", "INTRANET_EXTRACTION_MAX_FILES": "50"})
+    assert (settings.size, settings.max_files) == (3, 50)
+    assert _extraction_settings({}).size == (os.cpu_count() or 1)
+    for env, message in [
+        ({"INTRANET_EXTRACTION_WORKERS": "beaucoup"}, "INTRANET_EXTRACTION_WORKERS doit être un nombre entier"),
+        ({"INTRANET_EXTRACTION_MAX_FILES": "0"}, "INTRANET_EXTRACTION_MAX_FILES doit être compris entre 1 et 1000"),
+        ({"INTRANET_EXTRACTION_WORKERS": "99999999999999999999"}, "compris entre 0 et 1000"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            _extraction_settings(env)
