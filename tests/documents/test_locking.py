@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 import samplefiles as sf
 from documents import archive, listing, locking
-from documents import committees as C
+from documents.committees.meetings import MeetingInput, schedule_meeting
+from documents.committees.minutes import approve_minutes, submit_minutes, upload_minutes
 from documents.errors import DomainError, NotFound, PermissionDenied, ValidationError
 from documents.models import AuditEvent, Document, Organisation, Quartier
 from documents.storage import LocalStorage
@@ -206,13 +207,13 @@ def approved_minutes(session: Any, store: LocalStorage, tmp_path: Path) -> Any:
     """A regional meeting whose uploaded minutes the committee approved."""
     with_committees(session)
     idf = user(session, "idf")
-    meeting = C.schedule_meeting(session, committee(session, "regional-11"), actor=idf, data=C.MeetingInput(
+    meeting = schedule_meeting(session, committee(session, "regional-11"), actor=idf, data=MeetingInput(
         starts_at=dt.datetime(2026, 3, 12, 13, tzinfo=dt.timezone.utc), title="Comité de printemps",
         place="DRAC, Paris", agenda=["Bilan"]))
     path = sf.write_sample(tmp_path / "cr.docx", sf.make_docx(["Compte rendu : les projets sont validés."]))
-    C.upload_minutes(session, store, meeting, actor=idf, path=path, filename="cr.docx")
-    C.submit_minutes(session, meeting, actor=idf)
-    C.approve_minutes(session, meeting, actor=idf)
+    upload_minutes(session, store, meeting, actor=idf, path=path, filename="cr.docx")
+    submit_minutes(session, meeting, actor=idf)
+    approve_minutes(session, meeting, actor=idf)
     return meeting
 
 
@@ -232,7 +233,7 @@ def test_approved_minutes_are_locked_even_if_their_status_was_changed_by_hand(
     v2 = sf.write_sample(tmp_path / "cr2.docx", sf.make_docx(["Autre texte"]))
     db_session.commit()
     with pytest.raises(locking.LockedDocument, match="compte rendu approuvé"):
-        C.upload_minutes(db_session, store, meeting, actor=user(db_session, "idf"), path=v2, filename="cr2.docx")
+        upload_minutes(db_session, store, meeting, actor=user(db_session, "idf"), path=v2, filename="cr2.docx")
     db_session.rollback()
     db_session.expire_all()
     assert (meeting.minutes_status, len(meeting.minutes_document.versions)) == ("approuve", 1)

@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 import samplefiles as sf
 from documents import archive, locking
-from documents import committees as C
+from documents.committees.meetings import MeetingInput, schedule_meeting
+from documents.committees.minutes import approve_minutes, submit_minutes, upload_minutes
 from documents.models import AuditEvent, Document
 from documents.storage import LocalStorage
 from testkit import AuthActions, committee, file_builtin_models, user, with_committees
@@ -199,17 +200,17 @@ def approved_meeting(app: Any, session: Any) -> Any:
     """A regional meeting whose uploaded minutes the committee approved."""
     with_committees(session)
     idf = user(session, "idf")
-    meeting = C.schedule_meeting(session, committee(session, "regional-11"), actor=idf, data=C.MeetingInput(
+    meeting = schedule_meeting(session, committee(session, "regional-11"), actor=idf, data=MeetingInput(
         starts_at=dt.datetime(2026, 3, 12, 13, tzinfo=dt.timezone.utc), title="Comité de printemps",
         place="DRAC, Paris", agenda=["Bilan"]))
     session.commit()
     path = Path(app.config["DATA_DIR"]) / "cr.docx"
     path.write_bytes(sf.make_docx(["Compte rendu : les projets sont validés."]))
-    C.upload_minutes(session, store_of(app), meeting, actor=idf, path=path, filename="cr.docx")
+    upload_minutes(session, store_of(app), meeting, actor=idf, path=path, filename="cr.docx")
     session.commit()
-    C.submit_minutes(session, meeting, actor=idf)
+    submit_minutes(session, meeting, actor=idf)
     session.commit()
-    C.approve_minutes(session, meeting, actor=idf)
+    approve_minutes(session, meeting, actor=idf)
     session.commit()
     return meeting
 

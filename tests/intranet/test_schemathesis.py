@@ -28,7 +28,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from documents import accounts
-from documents import committees as C
+from documents.committees.dates import paris_datetime
+from documents.committees.meetings import MeetingInput, schedule_meeting
 from testkit import committee, file_builtin_models, user, with_committees
 
 #: Generated requests per operation and generation mode; the CI budget is a few minutes per backend.
@@ -103,8 +104,8 @@ def seed(app: Any, session: Any) -> dict[str, Any]:
     """Real objects (models, a document of region 11, a meeting of region 11); their path values."""
     models = file_builtin_models(app, session)
     with_committees(session)
-    meeting = C.schedule_meeting(session, committee(session, "regional-11"), actor=user(session, "admin"),
-                                 data=C.MeetingInput(starts_at=C.paris_datetime(dt.date(2026, 3, 12), dt.time(14)),
+    meeting = schedule_meeting(session, committee(session, "regional-11"), actor=user(session, "admin"),
+                                 data=MeetingInput(starts_at=paris_datetime(dt.date(2026, 3, 12), dt.time(14)),
                                                      title="Comité", place="Salle"))
     session.commit()
     first, second = sorted(models)[:2]
