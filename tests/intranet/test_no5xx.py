@@ -19,7 +19,15 @@ from documents.committees.meetings import MeetingInput, schedule_meeting
 from documents.errors import ValidationError
 from intranet.extensions import storage
 from intranet.guards import IdConverter
-from testkit import committee, csrf_token, file_builtin_models, login_client, sqlite_only, user, with_committees
+from testkit import (
+    committee,
+    csrf_token,
+    file_builtin_models,
+    login_client,
+    sqlite_only,
+    user,
+    with_committees,
+)
 
 HUGE_IDS = [MAX_ID + 1, 2**31 * 10, 99999999999, 10**30]
 
