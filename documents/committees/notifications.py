@@ -50,7 +50,7 @@ def _meeting_lines(meeting: Meeting, url: str) -> list[str]:
 
 
 def notify(session: Session, meeting: Meeting, notifier: Notifier | None, kind: str, *,
-            actor: User | None, only: list[str] | None = None) -> int:
+           actor: User | None, only: list[str] | None = None) -> int:
     """Queue one notification about ``meeting`` (to everyone, or ``only`` these addresses); count recipients."""
     if notifier is None:
         return 0

@@ -19,6 +19,7 @@ from documents.models import Committee, Meeting, User
 
 
 def scoped(stmt: Select[Any], column: Any, user: User | None) -> Select[Any]:
+    """``stmt`` limited to rows whose region ``column`` (None: national) ``user`` may see."""
     allowed = permissions.visible_regions(user)
     if allowed is None:
         return stmt
@@ -52,6 +53,7 @@ def can_comment(user: User | None, meeting: Meeting) -> bool:
 
 
 def require_manage(user: User | None, obj: Committee | Meeting) -> None:
+    """NotFound if ``user`` may not see ``obj``, PermissionDenied if they may only read it."""
     if not can_read(user, obj):
         raise NotFound("Comité ou réunion introuvable.")
     if not can_manage(user, obj):

@@ -176,11 +176,11 @@ def create_meeting() -> Any:
     if not isinstance(agenda, list) or not all(isinstance(a, str) for a in agenda):
         raise ValidationError("Ordre du jour invalide.", errors={"agenda": "Une liste de chaînes est attendue."})
     data = MeetingInput(starts_at=_datetime(payload.get("starts_at"), "starts_at"),
-                          ends_at=_datetime(payload.get("ends_at"), "ends_at"), title=_text(payload, "title"),
-                          place=_text(payload, "place"), visio_url=_text(payload, "visio_url"),
-                          notes=_text(payload, "notes"), agenda=agenda)
+                        ends_at=_datetime(payload.get("ends_at"), "ends_at"), title=_text(payload, "title"),
+                        place=_text(payload, "place"), visio_url=_text(payload, "visio_url"),
+                        notes=_text(payload, "notes"), agenda=agenda)
     meeting = schedule_meeting(db.session, com, actor=current_actor(), data=data, notifier=notifier(),
-                                 ip=client_ip())
+                               ip=client_ip())
     response = jsonify(meeting_detail(meeting))
     response.status_code = 201
     response.headers["Location"] = url_for("api.get_meeting", meeting_id=meeting.id)

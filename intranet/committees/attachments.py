@@ -23,7 +23,7 @@ def attach(meeting_id: int) -> Any:
     if form.validate_on_submit():
         attempt(lambda: attachments.attach_document(db.session, m, actor=current_actor(), document_id=form.document_id.data,
                                            ip=client_ip()),
-                 "Document joint.")
+                "Document joint.")
     else:
         flash("Indiquez le numéro d'un document de l'archive.", "error")
     return to_meeting_page(m, "documents")

@@ -33,7 +33,7 @@ def attendance(meeting_id: int) -> Any:
         if status is not None:
             entries[row.id] = (status, request.form.get(f"rep-{row.id}", ""))
     attempt(lambda: convocation.record_attendance(db.session, m, actor=current_actor(), entries=entries, ip=client_ip()),
-             "Présences enregistrées.", ValidationError)
+            "Présences enregistrées.", ValidationError)
     return to_meeting_page(m, "presences")
 
 
@@ -65,8 +65,8 @@ def invite_guest(meeting_id: int) -> Any:
     attempt(lambda: convocation.invite_guest(db.session, m, actor=current_actor(), name=form.name.data or "",
                                     organisation=form.organisation.data or "", email=form.email.data or "",
                                     notifier=notifier(), ip=client_ip()),
-             lambda row: f"{row.name} est invité(e) à cette réunion"
-             + (" ; la convocation lui est envoyée." if row.email else "."))
+            lambda row: f"{row.name} est invité(e) à cette réunion"
+            + (" ; la convocation lui est envoyée." if row.email else "."))
     return to_meeting_page(m, "presences")
 
 
@@ -76,5 +76,5 @@ def remove_guest(meeting_id: int, attendance_id: int) -> Any:
     """Withdraw a guest's invitation."""
     m = load_meeting(meeting_id, write=True)
     attempt(lambda: convocation.remove_guest(db.session, m, actor=current_actor(), attendance_id=attendance_id, ip=client_ip()),
-             "Invitation retirée.", errors.CommitteeError)
+            "Invitation retirée.", errors.CommitteeError)
     return to_meeting_page(m, "presences")

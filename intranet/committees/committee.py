@@ -76,8 +76,8 @@ def create() -> Any:
     if form.validate_on_submit():
         try:
             committee = create_committee(db.session, actor=user, name=form.name.data or "",
-                                           region_code=form.region.data, description=form.description.data or "",
-                                           ip=client_ip())
+                                         region_code=form.region.data, description=form.description.data or "",
+                                         ip=client_ip())
         except ValidationError as exc:
             db.session.rollback()
             show_errors(form, exc, "name", {"region_code": "region"})
@@ -125,8 +125,8 @@ def edit_committee(committee_id: int) -> Any:
     if form.validate_on_submit():
         try:
             update_committee(db.session, com, actor=current_actor(), name=form.name.data or "",
-                               description=form.description.data or "", active=bool(form.active.data),
-                               ip=client_ip())
+                             description=form.description.data or "", active=bool(form.active.data),
+                             ip=client_ip())
         except ValidationError as exc:
             db.session.rollback()
             show_errors(form, exc, "name")
@@ -150,7 +150,7 @@ def add_member(committee_id: int) -> Any:
                                       user_id=int(form.user_id.data) if form.user_id.data else None,
                                       name=form.name.data or "", organisation=form.organisation.data or "",
                                       email=form.email.data or "", ip=client_ip()),
-                 "Membre ajouté.", ValidationError)
+                "Membre ajouté.", ValidationError)
     else:
         flash("Le membre n'a pas été ajouté : " + form_errors(form), "error")
     return redirect(url_for("committees.committee", committee_id=com.id) + "#membres")

@@ -52,7 +52,7 @@ def add_decision(meeting_id: int) -> Any:
     if not form.csrf_token.errors:
         attempt(lambda: decisions.add_decision(db.session, m, actor=current_actor(), ip=client_ip(),
                                         data=_decision_input(form)),
-                 "Décision enregistrée.", ValidationError)
+                "Décision enregistrée.", ValidationError)
     return to_meeting_page(m, "decisions")
 
 
@@ -62,7 +62,7 @@ def delete_decision(meeting_id: int, decision_id: int) -> Any:
     """Remove a decision entered by mistake."""
     m = load_meeting(meeting_id, write=True)
     attempt(lambda: decisions.delete_decision(db.session, m, actor=current_actor(), decision_id=decision_id, ip=client_ip()),
-             "Décision supprimée.", errors.CommitteeError)
+            "Décision supprimée.", errors.CommitteeError)
     return to_meeting_page(m, "decisions")
 
 
@@ -117,7 +117,7 @@ def add_action(meeting_id: int) -> Any:
                      due_date=form.due_date.data,
                      decision_id=int(form.decision_id.data) if (form.decision_id.data or "").isdigit() else None,
                      ip=client_ip()),
-                 "Action enregistrée.", ValidationError)
+                "Action enregistrée.", ValidationError)
     else:
         flash("L'action n'a pas été enregistrée : " + form_errors(form), "error")
     return to_meeting_page(m, "actions")
@@ -155,5 +155,5 @@ def delete_action(action_id: int) -> Any:
     assert action is not None
     m = load_meeting(action.meeting_id, write=True)
     attempt(lambda: actions.delete_action(db.session, action, actor=current_actor(), ip=client_ip()),
-             "Action supprimée.", errors.CommitteeError)
+            "Action supprimée.", errors.CommitteeError)
     return to_meeting_page(m, "actions")

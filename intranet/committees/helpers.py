@@ -71,7 +71,7 @@ def flash_error(exc: DomainError) -> None:
 
 
 def attempt(verb: Callable[[], Any], success: str | Callable[[Any], str],
-             errors: type[DomainError] = DomainError) -> None:
+            errors: type[DomainError] = DomainError) -> None:
     """Run a committee verb for a POST: on ``errors`` roll back and flash the French
     message, otherwise flash ``success`` (a text, or made from the verb's result)."""
     try:

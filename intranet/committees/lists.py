@@ -23,9 +23,9 @@ from intranet.web import current_actor
 def _list_filters() -> lists.ListFilters:
     region = (request.args.get("region") or "").strip() or None
     return lists.ListFilters(committee_id=int_arg("comite"), region_code=region, year=year_arg(),
-                         kind=(request.args.get("type") or "").strip() or None,
-                         status=(request.args.get("statut") or "").strip() or None,
-                         overdue_on=dt.datetime.now(dates.PARIS).date() if request.args.get("en_retard") else None)
+                             kind=(request.args.get("type") or "").strip() or None,
+                             status=(request.args.get("statut") or "").strip() or None,
+                             overdue_on=dt.datetime.now(dates.PARIS).date() if request.args.get("en_retard") else None)
 
 
 def _filter_context() -> dict[str, Any]:

@@ -27,8 +27,8 @@ def draft_minutes(meeting_id: int) -> Any:
     """Draft the minutes from the compte-rendu model, pre-filled with the meeting."""
     m = load_meeting(meeting_id, write=True)
     attempt(lambda: minutes.draft_minutes(db.session, storage(), m, actor=current_actor(), ip=client_ip()),
-             lambda doc: f"Projet de compte rendu rédigé (version {doc.current.number if doc.current else 1}) : "
-             "téléchargez-le, complétez-le dans Word et déposez la version revue.")
+            lambda doc: f"Projet de compte rendu rédigé (version {doc.current.number if doc.current else 1}) : "
+            "téléchargez-le, complétez-le dans Word et déposez la version revue.")
     return to_meeting_page(m, "compte-rendu")
 
 

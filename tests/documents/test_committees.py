@@ -6,21 +6,21 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from committeekit import audits, count, schedule
 from sqlalchemy import select
+from testkit import committee, user, with_committees
 
-from documents.committees.committee import create_committee, ensure_committees, update_committee
+from documents.committees.committee import (
+    create_committee,
+    ensure_committees,
+    update_committee,
+)
 from documents.committees.errors import CommitteeError
 from documents.committees.meetings import MeetingInput, update_meeting
 from documents.committees.members import add_member, remove_member, set_member_role
 from documents.committees.scope import get_committee, get_meeting, visible_committees
 from documents.errors import NotFound, PermissionDenied, ValidationError
-from documents.models import (
-    Committee,
-    IndexOutbox,
-    Meeting,
-)
-from committeekit import audits, count, schedule
-from testkit import committee, user, with_committees
+from documents.models import Committee, IndexOutbox, Meeting
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ def test_members_users_and_contacts(session: Any) -> None:
     member = add_member(session, com, actor=idf, user_id=user(session, "lecteur_idf").id, role="membre")
     assert member.contact_email == "lecteur.idf@test.fr"
     contact = add_member(session, com, actor=idf, name="Nadia Benali", organisation="Cinéma Le Méliès",
-                           email="N.Benali@melies.example", role="invite")
+                         email="N.Benali@melies.example", role="invite")
     assert (contact.email, contact.role_label) == ("n.benali@melies.example", "Invité")
     session.commit()
     with pytest.raises(ValidationError) as err:
@@ -113,7 +113,7 @@ def test_other_region_and_read_only_national_are_refused(session: Any) -> None:
     assert get_meeting(session, user(session, "idf"), national.id) is national
     with pytest.raises(PermissionDenied):
         update_meeting(session, national, actor=user(session, "idf"),
-                         data=MeetingInput(starts_at=national.starts_at, place="Ailleurs"))
+                       data=MeetingInput(starts_at=national.starts_at, place="Ailleurs"))
 
 
 def test_update_committee(session: Any) -> None:
@@ -123,7 +123,7 @@ def test_update_committee(session: Any) -> None:
     session.execute(IndexOutbox.__table__.delete())
     session.commit()
     update_committee(session, com, actor=idf, name="  Comité   régional IDF ", description="Réunit la DRAC.\r\nEt la Région.",
-                       active=False)
+                     active=False)
     assert (com.name, com.description, com.active) == ("Comité régional IDF", "Réunit la DRAC.\nEt la Région.", False)
     [event] = audits(session, "committee.update")
     assert event.details["changed"] == ["active", "description", "name"]

@@ -7,26 +7,32 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from committeekit import audits, count, schedule
 from sqlalchemy import select
+from testkit import user, with_committees
 
-from documents.committees.actions import add_action, delete_action, get_action, set_action_status
+from documents.committees.actions import (
+    add_action,
+    delete_action,
+    get_action,
+    set_action_status,
+)
 from documents.committees.compliance import compliance
 from documents.committees.dashboard import dashboard_counts
-from documents.committees.decisions import DecisionInput, add_decision, delete_decision, update_decision
+from documents.committees.decisions import (
+    DecisionInput,
+    add_decision,
+    delete_decision,
+    update_decision,
+)
 from documents.committees.errors import CommitteeError
 from documents.committees.exports import actions_csv, decisions_csv
 from documents.committees.indexing import index_entry_for_meeting
 from documents.committees.lists import ListFilters, actions_query, decisions_query
 from documents.committees.minutes import approve_minutes, draft_minutes, submit_minutes
 from documents.errors import NotFound, PermissionDenied, ValidationError
-from documents.models import (
-    ActionItem,
-    IndexOutbox,
-    Quartier,
-)
+from documents.models import ActionItem, IndexOutbox, Quartier
 from documents.storage import LocalStorage
-from committeekit import audits, count, schedule
-from testkit import user, with_committees
 
 
 @pytest.fixture
@@ -98,10 +104,10 @@ def test_update_decision_and_delete_action(session: Any, storage: LocalStorage) 
         update_decision(session, meeting, actor=idf, decision_id=999999, data=DecisionInput(text="X"))
     with pytest.raises(PermissionDenied):
         update_decision(session, meeting, actor=user(session, "lecteur_idf"), decision_id=first.id,
-                          data=DecisionInput(text="Intrus"))
+                        data=DecisionInput(text="Intrus"))
     with pytest.raises(NotFound):
         update_decision(session, meeting, actor=user(session, "paca"), decision_id=first.id,
-                          data=DecisionInput(text="Intrus"))
+                        data=DecisionInput(text="Intrus"))
     with pytest.raises(NotFound):
         delete_action(session, action, actor=user(session, "paca"))
     with pytest.raises(PermissionDenied):
@@ -137,7 +143,7 @@ def test_decision_and_action_lists_are_scoped_and_export_csv(session: Any) -> No
         commune="Montreuil", actions_concerned="Ateliers de pratique"))
     add_decision(session, m_paca, actor=paca, data=DecisionInput(text="Décision marseillaise"))
     late = add_action(session, m_idf, actor=idf, title="Envoyer le bilan", owner="Coordination",
-                        due_date=dt.date(2026, 1, 15))
+                      due_date=dt.date(2026, 1, 15))
     add_action(session, m_paca, actor=paca, title="Action paca", due_date=dt.date(2026, 1, 15))
 
     idf_decisions = session.scalars(decisions_query(idf)).all()

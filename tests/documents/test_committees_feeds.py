@@ -7,17 +7,20 @@ import hashlib
 from typing import Any
 
 import pytest
+from committeekit import schedule
 from sqlalchemy import select
+from testkit import committee, user, with_committees
 
 from documents.committees.decisions import DecisionInput, add_decision
-from documents.committees.feeds import create_feed_token, my_meetings, revoke_feed_tokens, user_for_feed_token
+from documents.committees.feeds import (
+    create_feed_token,
+    my_meetings,
+    revoke_feed_tokens,
+    user_for_feed_token,
+)
 from documents.committees.indexing import index_entry_for_meeting
 from documents.committees.members import add_member
-from documents.models import (
-    CalendarToken,
-)
-from committeekit import schedule
-from testkit import committee, user, with_committees
+from documents.models import CalendarToken
 
 
 @pytest.fixture

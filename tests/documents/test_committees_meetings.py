@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from committeekit import at, audits, docx_file, schedule
 from sqlalchemy import select
+from testkit import committee, deliver_mail, user, with_committees
 
 from documents import archive
 from documents.calendar import aware
@@ -18,7 +20,11 @@ from documents.committees.attachments import (
     readable_attachments,
     upload_attachment,
 )
-from documents.committees.attendance import invite_guest, record_attendance, remove_guest
+from documents.committees.attendance import (
+    invite_guest,
+    record_attendance,
+    remove_guest,
+)
 from documents.committees.decisions import DecisionInput, add_decision
 from documents.committees.errors import CommitteeError
 from documents.committees.meetings import (
@@ -33,13 +39,8 @@ from documents.committees.minutes import minutes_values
 from documents.committees.notifications import Notifier, recipients
 from documents.errors import NotFound, PermissionDenied, ValidationError
 from documents.mail import read_outbox
-from documents.models import (
-    Document,
-    IndexOutbox,
-)
+from documents.models import Document, IndexOutbox
 from documents.storage import LocalStorage
-from committeekit import at, audits, docx_file, schedule
-from testkit import committee, deliver_mail, user, with_committees
 
 
 @pytest.fixture
@@ -85,7 +86,7 @@ def test_meeting_input_is_checked(session: Any) -> None:
     com = committee(session, "regional-11")
     idf = user(session, "idf")
     bad = MeetingInput(starts_at=at(dt.date(2026, 3, 12)), ends_at=at(dt.date(2026, 3, 12), 10),
-                         visio_url="javascript:alert(1)")
+                       visio_url="javascript:alert(1)")
     session.commit()
     with pytest.raises(ValidationError) as err:
         schedule_meeting(session, com, actor=idf, data=bad)
@@ -177,7 +178,7 @@ def test_attached_documents_are_scoped(session: Any, storage: LocalStorage, tmp_
     assert [d.title for d in readable_attachments(idf, meeting)] == ["note-idf", "note-nationale"]
     path = docx_file(tmp_path / "diaporama.docx", ["Présentation du bilan"])
     uploaded = upload_attachment(session, storage, meeting, actor=idf, path=path, filename="diaporama.docx",
-                                   title="Diaporama du bilan")
+                                 title="Diaporama du bilan")
     assert (uploaded.region_code, uploaded.year) == ("11", 2026)
     assert len(meeting.attachments) == 3
     detach_document(session, meeting, actor=idf, document_id=nat.id)
@@ -192,7 +193,7 @@ def test_guest_of_one_meeting(session: Any, notifier: Notifier, outbox: Path) ->
     other = schedule(session, day=dt.date(2026, 6, 1))
     assert len(deliver_mail(session, outbox)) == 1
     guest = invite_guest(session, meeting, actor=idf, name=" Léa   Durand ", organisation="Rectorat de Créteil",
-                           email="Lea.Durand@ac-creteil.example", notifier=notifier)
+                         email="Lea.Durand@ac-creteil.example", notifier=notifier)
     assert (guest.name, guest.email, guest.role, guest.guest, guest.member_id) == (
         "Léa Durand", "lea.durand@ac-creteil.example", "invite", True, None)
     # She is on this meeting's list only, and alone gets the convocation now.

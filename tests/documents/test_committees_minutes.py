@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from committeekit import docx_file, schedule
 from sqlalchemy import select
+from testkit import committee, deliver_mail, user, with_committees
 
 from documents.committees.actions import add_action
 from documents.committees.agenda import set_agenda_notes
@@ -31,13 +33,8 @@ from documents.committees.minutes import (
 from documents.committees.notifications import Notifier
 from documents.errors import NotFound, PermissionDenied, ValidationError
 from documents.locking import LockedDocument, unlock_document
-from documents.models import (
-    AuditEvent,
-    Quartier,
-)
+from documents.models import AuditEvent, Quartier
 from documents.storage import LocalStorage
-from committeekit import docx_file, schedule
-from testkit import committee, deliver_mail, user, with_committees
 
 
 @pytest.fixture
@@ -82,7 +79,7 @@ def test_minutes_values_are_prefilled(session: Any) -> None:
         kind="validation_projet", project_name="Ciné-plein-air", porteur="Association Cinéma & Cité",
         quartier_code=quartier.code, actions_concerned="Projections en plein air gratuites"))
     add_action(session, meeting, actor=idf, title="Signer la convention", owner="Coordination",
-                 due_date=dt.date(2026, 4, 30), decision_id=decision.id)
+               due_date=dt.date(2026, 4, 30), decision_id=decision.id)
     following = schedule(session, day=dt.date(2026, 10, 8))
     values = minutes_values(session, meeting, redacteur="Idf")
     assert values["presents"] == [

@@ -101,7 +101,7 @@ LEGAL_CHANGES: dict[str, Any] = {
 
 @pytest.mark.parametrize("name", sorted(LEGAL_CHANGES))
 def test_legal_fields_of_a_locked_document_do_not_change(db_session: Any, store: LocalStorage, tmp_path: Path,
-                                                        name: str) -> None:
+                                                         name: str) -> None:
     first, second = organisations(db_session)
     doc = file_doc(db_session, store, tmp_path, "Convention signée", party_ids=[first.id])
     before = snapshot(db_session, doc.id)
@@ -118,7 +118,7 @@ def test_legal_fields_of_a_locked_document_do_not_change(db_session: Any, store:
 
 
 def test_title_keywords_notes_and_quartiers_stay_editable_and_audited(db_session: Any, store: LocalStorage,
-                                                                     tmp_path: Path) -> None:
+                                                                      tmp_path: Path) -> None:
     first, second = organisations(db_session)
     doc = file_doc(db_session, store, tmp_path, "Convention signée", party_ids=[second.id, first.id],
                    signature_date=dt.date(2024, 3, 4))

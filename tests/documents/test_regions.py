@@ -251,9 +251,9 @@ def test_committees_of_an_occitanie_user(db_session: Any, archive: dict[str, Doc
     # A meeting of today's committee takes the predecessors' documents, never another region's.
     day = dt.date(2026, 3, 12)
     meeting = schedule_meeting(db_session, committee(db_session, "regional-76"), actor=occ, notifier=None,
-                                 data=MeetingInput(starts_at=paris_datetime(day, dt.time(14)),
-                                                     ends_at=paris_datetime(day, dt.time(16)),
-                                                     title="Comité Occitanie", place="DRAC, Montpellier", agenda=[]))
+                               data=MeetingInput(starts_at=paris_datetime(day, dt.time(14)),
+                                                 ends_at=paris_datetime(day, dt.time(16)),
+                                                 title="Comité Occitanie", place="DRAC, Montpellier", agenda=[]))
     attached = attach_document(db_session, meeting, actor=occ, document_id=archive["lr"].id)
     assert attached.document_id == archive["lr"].id
     assert {m.title for m in my_meetings(db_session, occ, since=paris_datetime(dt.date(2026, 1, 1), dt.time()))} \

@@ -77,13 +77,13 @@ def test_a_notification_is_written_in_the_transaction_of_its_change(app: Any, db
     with_committees(db_session)
     com_id = committee(db_session, "regional-11").id
     add_member(db_session, committee(db_session, "regional-11"), actor=user(db_session, "idf"), name="Nadia",
-                 email="nadia@melies.example")
+               email="nadia@melies.example")
     db_session.commit()
     factory = app.extensions["db_factory"]
     with pytest.raises(Boom):
         with unit_of_work(factory) as session:
             schedule_meeting(session, session.get(Committee, com_id), actor=user(session, "idf"),
-                               data=_meeting_input(), notifier=Notifier())
+                             data=_meeting_input(), notifier=Notifier())
             assert count(session, MailOutbox) == 1, "the message is a row of the same transaction"
             raise Boom
     db_session.rollback()
@@ -91,7 +91,7 @@ def test_a_notification_is_written_in_the_transaction_of_its_change(app: Any, db
 
     with unit_of_work(factory) as session:
         schedule_meeting(session, session.get(Committee, com_id), actor=user(session, "idf"),
-                           data=_meeting_input(), notifier=Notifier())
+                         data=_meeting_input(), notifier=Notifier())
     db_session.rollback()
     [row] = db_session.scalars(select(MailOutbox)).all()
     assert (row.state, row.attempts, row.recipients) == ("pending", 0, ["nadia@melies.example"])

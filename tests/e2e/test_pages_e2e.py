@@ -108,7 +108,7 @@ def _seed(server: LiveServer) -> dict[str, Any]:
             starts_at=paris_datetime(dt.date.today() + dt.timedelta(days=20), dt.time(14)),
             title="Comité de pilotage régional", place="DRAC, salle 2", agenda=["Bilan 2025", "Projets 2026"]))
         decision = add_decision(session, meeting, actor=who("admin"),
-                                  data=DecisionInput(text="Le bilan 2025 est adopté."))
+                                data=DecisionInput(text="Le bilan 2025 est adopté."))
         session.commit()
         mail_dir = Path(app.config["MAIL_OUTBOX_DIR"])
         mails = sorted(p.name for p in mail_dir.glob("*")) if mail_dir.exists() else []

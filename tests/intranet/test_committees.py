@@ -198,8 +198,8 @@ def test_members_attendance_decision_action(client: Any, auth: AuthActions, sess
     auth.login("idf")
     page = f"/comites/{com.id}"
     assert client.post(f"{page}/membres", data={"csrf_token": token(client, page), "user_id": "",
-                                                 "name": "Nadia Benali", "organisation": "Cinéma Le Méliès",
-                                                 "email": "nadia@melies.example", "role": "membre"}).status_code == 302
+                                                "name": "Nadia Benali", "organisation": "Cinéma Le Méliès",
+                                                "email": "nadia@melies.example", "role": "membre"}).status_code == 302
     html = client.get(page).get_data(as_text=True)
     assert "Nadia Benali" in html and "nadia@melies.example" in html
     # Accounts of another region are not offered as members: they could not open the committee.
@@ -322,7 +322,7 @@ def test_decisions_and_actions_pages_and_csv_are_scoped(client: Any, auth: AuthA
     add_decision(session, m_paca, actor=user(session, "paca"), data=DecisionInput(text="Décision marseillaise"))
     session.commit()
     add_action(session, m_idf, actor=user(session, "idf"), title="Action francilienne",
-                 due_date=dt.date(2020, 5, 1))
+               due_date=dt.date(2020, 5, 1))
     session.commit()
     add_action(session, m_paca, actor=user(session, "paca"), title="Action marseillaise")
     session.commit()
@@ -491,7 +491,7 @@ def _edit_posts(ids: dict[str, Any]) -> dict[str, dict[str, str]]:
         f"/comites/reunions/{mid}/invites": {"guest-name": "Intrus", "guest-email": "intrus@example.org"},
         f"/comites/reunions/{mid}/invites/{ids['guest']}/retirer": {},
         f"/comites/reunions/{mid}/decisions/{ids['decision']}/modifier": {"decision-kind": "decision",
-                                                                         "decision-text": "Intrusion"},
+                                                                          "decision-text": "Intrusion"},
         f"/comites/actions/{ids['action']}/supprimer": {},
     }
 
@@ -543,7 +543,7 @@ def test_national_committee_edits_are_403_for_regional_staff(app: Any, session: 
     national = committee(session, "national")
     meeting = schedule(session, "national", "national")
     decision = add_decision(session, meeting, actor=user(session, "national"),
-                              data=DecisionInput(text="Orientations 2026."))
+                            data=DecisionInput(text="Orientations 2026."))
     session.commit()
     idf = login_client(app, "idf")
     html = idf.get(f"/comites/{national.id}").get_data(as_text=True)
@@ -611,7 +611,7 @@ def test_member_role_and_removal_through_forms(client: Any, auth: AuthActions, s
     session.expire_all()
     assert [m.display_name for m in session.get(Committee, com.id).members] == ["DRAC Île-de-France"]
     assert audit_actions(session, "committee.member_") == ["committee.member_add", "committee.member_role",
-                                                          "committee.member_remove"]
+                                                           "committee.member_remove"]
 
 
 def test_guest_through_form(client: Any, auth: AuthActions, session: Any, data_dir: Path) -> None:

@@ -230,7 +230,7 @@ def test_api_approved_minutes_refuse_delete_version_and_legal_patch(app: Any, ap
                             data={"file": (io.BytesIO(sf.make_docx(["Autre"])), "autre.docx")})
     assert version.status_code == 409 and "nouvelle version" in version.get_json()["error"]["message"]
     patched = national.patch(f"{API}/documents/{doc_id}", json={"status": "brouillon", "region": "93",
-                                                                 "title": "Autre titre"})
+                                                                "title": "Autre titre"})
     assert patched.status_code == 409
     assert set(patched.get_json()["error"]["fields"]) == {"status", "region"}
     assert snapshot(db_session, doc_id) == before

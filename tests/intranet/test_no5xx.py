@@ -154,8 +154,8 @@ def test_nul_bytes_are_refused_by_the_verbs_too(app: Any, db_session: Any) -> No
     with_committees(db_session)
     with pytest.raises(ValidationError) as caught:
         schedule_meeting(db_session, committee(db_session, "regional-11"), actor=user(db_session, "admin"),
-                           data=MeetingInput(starts_at=paris_datetime(dt.date(2026, 3, 12), dt.time(14)),
-                                               title="Comité\x00", place="Salle"))
+                         data=MeetingInput(starts_at=paris_datetime(dt.date(2026, 3, 12), dt.time(14)),
+                                           title="Comité\x00", place="Salle"))
         db_session.commit()
     assert "caractère nul" in caught.value.message and "title" in caught.value.errors
 

@@ -105,8 +105,8 @@ def seed(app: Any, session: Any) -> dict[str, Any]:
     models = file_builtin_models(app, session)
     with_committees(session)
     meeting = schedule_meeting(session, committee(session, "regional-11"), actor=user(session, "admin"),
-                                 data=MeetingInput(starts_at=paris_datetime(dt.date(2026, 3, 12), dt.time(14)),
-                                                     title="Comité", place="Salle"))
+                               data=MeetingInput(starts_at=paris_datetime(dt.date(2026, 3, 12), dt.time(14)),
+                                                 title="Comité", place="Salle"))
     session.commit()
     first, second = sorted(models)[:2]
     return {"id": models[second], "n": 1, "meeting_id": meeting.id, "slug": first}
@@ -114,7 +114,7 @@ def seed(app: Any, session: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize("who", ["admin", "idf"])
 def test_api_answers_no_5xx_and_matches_its_openapi_description(app: Any, db_session: Any, who: str,
-                                                               database_url: str) -> None:
+                                                                database_url: str) -> None:
     known = seed(app, db_session)
     _token, plaintext = accounts.create_token(db_session, user(db_session, who), "schemathesis")
     db_session.commit()
