@@ -18,7 +18,7 @@ from documents import audit
 from documents.db import utcnow
 from documents.errors import DomainError, NotFound, ValidationError
 from documents.models import ApiToken, LoginAttempt, Region, Role, User, UserSession
-from documents.tokens import token_hash
+from documents.tokens import new_token, token_hash
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
@@ -364,13 +364,13 @@ def create_token(session: Session, user: User, name: str) -> tuple[ApiToken, str
     name = name.strip()[:100]
     if not name:
         raise ValidationError("Donnez un nom au jeton.", errors={"name": "Nom obligatoire."})
-    plaintext = "pi_" + secrets.token_urlsafe(32)
-    token = ApiToken(user_id=user.id, name=name, token_hash=token_hash(plaintext), prefix=plaintext[:10])
+    issued = new_token("pi_")
+    token = ApiToken(user_id=user.id, name=name, token_hash=issued.hash, prefix=issued.prefix)
     session.add(token)
     session.flush()
     audit.record(session, "token.create", actor=user, object_type="token", object_id=token.id,
                  details={"name": name})
-    return token, plaintext
+    return token, issued.plaintext
 
 
 def revoke_token(session: Session, user: User, token_id: int) -> None:

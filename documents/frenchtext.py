@@ -10,8 +10,7 @@ from typing import Any, TypeVar
 from babel.numbers import format_decimal
 from sqlalchemy import String
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import InstrumentedAttribute
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnElement, SQLCoreOperations
 from sqlalchemy.sql.functions import FunctionElement
 
 T = TypeVar("T")
@@ -137,7 +136,7 @@ def fold_for_sql(text: str | None) -> str | None:
     return None if text is None else fold(text)
 
 
-def french_order(column: ColumnElement[str] | InstrumentedAttribute[str]) -> ColumnElement[str]:
+def french_order(column: SQLCoreOperations[str]) -> ColumnElement[str]:
     """SQL sort expression for French alphabetical order of ``column`` (SQLite and PostgreSQL alike)."""
     return french_fold(column)
 

@@ -29,7 +29,7 @@ SIGNED_AGREEMENTS = {
     DocType.AVENANT.value: "avenant signé",
     DocType.CONTRAT_OBJECTIFS.value: "contrat d'objectifs signé",
     DocType.PROTOCOLE.value: "protocole signé",
-    # A compte rendu is « signé » exactly when its committee approved it (committees.DOC_STATUS_OF_MINUTES).
+    # A compte rendu is « signé » exactly when its committee approved it (documents.committees.minutes.DOC_STATUS_OF_MINUTES).
     DocType.COMPTE_RENDU.value: "compte rendu approuvé",
 }
 

@@ -1,10 +1,30 @@
-"""Bearer tokens (API and calendar feeds): what is stored instead of the token itself."""
+"""Bearer tokens (API and calendar feeds): how they are made, and what is stored instead of them."""
 
 from __future__ import annotations
 
 import hashlib
+import secrets
+from dataclasses import dataclass
+
+#: Characters of the plaintext kept to show which token is which (kind marker included).
+SHOWN_PREFIX = 10
+
+
+@dataclass(frozen=True)
+class NewToken:
+    """A token just made: the plaintext is shown once; only ``hash`` and ``prefix`` are stored."""
+
+    plaintext: str
+    hash: str
+    prefix: str
 
 
 def token_hash(plaintext: str) -> str:
     """SHA-256 of a token, hex: tokens are long random strings, so a fast unsalted hash suffices."""
     return hashlib.sha256(plaintext.encode("utf-8")).hexdigest()
+
+
+def new_token(kind: str) -> NewToken:
+    """A new random token starting with ``kind`` (``"pi_"`` for the API, ``"cal_"`` for feeds)."""
+    plaintext = kind + secrets.token_urlsafe(32)
+    return NewToken(plaintext=plaintext, hash=token_hash(plaintext), prefix=plaintext[:SHOWN_PREFIX])

@@ -142,9 +142,9 @@ def make_app(database_url: str, data_dir: Any, **overrides: Any) -> Any:
 
 def with_committees(session: Any) -> Any:
     """The session's database with the national and regional committees of the reference data."""
-    from documents import committees
+    from documents.committees.committee import ensure_committees
 
-    committees.ensure_committees(session)
+    ensure_committees(session)
     session.commit()
     return session
 

@@ -11,14 +11,20 @@ from typing import Any
 
 from flask import abort, jsonify, request, url_for
 
-from documents import committees as C
 from documents.bounds import MAX_ID, YEAR_MAX, YEAR_MIN, parse_year, row_id
-from documents.regions import covered_codes
+from documents.calendar import aware
+from documents.committees import minutes
+from documents.committees.attachments import readable_attachments
+from documents.committees.dates import paris_datetime
+from documents.committees.decisions import decision_sentence
+from documents.committees.meetings import MeetingInput, schedule_meeting
+from documents.committees.scope import can_comment, can_manage, visible_meetings
 from documents.errors import ValidationError
 from documents.models import Meeting
+from documents.regions import covered_codes
 from intranet.api import ID_SCHEMA, bp, document, query_param
 from intranet.api.views import PAGE_PARAMS, page_payload
-from intranet.committees.views import _committee, _meeting, notifier
+from intranet.committees.helpers import load_committee, load_meeting, notifier
 from intranet.extensions import db
 from intranet.pagination import paginate, parse_page_args
 from intranet.web import client_ip, current_actor, deny
@@ -29,7 +35,7 @@ _ERRORS = {"400": {"description": "Requête invalide"}, "404": {"description": "
 
 
 def _iso(value: dt.datetime | None) -> str | None:
-    return C.aware(value).astimezone(dt.timezone.utc).isoformat() if value else None
+    return aware(value).astimezone(dt.timezone.utc).isoformat() if value else None
 
 
 def meeting_summary(m: Meeting) -> dict[str, Any]:
@@ -54,8 +60,8 @@ def meeting_detail(m: Meeting) -> dict[str, Any]:
         "attendance": [{"id": a.id, "name": a.name, "organisation": a.organisation, "role": a.role,
                         "status": a.status, "represented_by": a.represented_by} for a in m.attendance],
         "documents": [{"id": d.id, "title": d.title, "type": d.doc_type}
-                      for d in C.readable_attachments(user, m)],
-        "decisions": [{"id": d.id, "kind": d.kind, "text": d.text, "sentence": C.decision_sentence(d),
+                      for d in readable_attachments(user, m)],
+        "decisions": [{"id": d.id, "kind": d.kind, "text": d.text, "sentence": decision_sentence(d),
                        "project_name": d.project_name, "porteur": d.porteur, "commune": d.commune,
                        "quartier": d.quartier_code, "actions_concerned": d.actions_concerned}
                       for d in m.decisions],
@@ -71,7 +77,7 @@ def meeting_detail(m: Meeting) -> dict[str, Any]:
             "approved_at": _iso(m.minutes_approved_at),
             "comments": len(m.comments),
         },
-        "can_manage": C.can_manage(user, m),
+        "can_manage": can_manage(user, m),
     })
     return data
 
@@ -94,7 +100,7 @@ def _datetime(value: Any, field: str) -> dt.datetime | None:
     if not YEAR_MIN <= parsed.year <= YEAR_MAX:
         raise ValidationError("Date invalide.", errors={field: f"Année entre {YEAR_MIN} et {YEAR_MAX} attendue."})
     # A time without offset is a Paris wall-clock time, as in the forms.
-    return parsed if parsed.tzinfo else C.paris_datetime(parsed.date(), parsed.time())
+    return parsed if parsed.tzinfo else paris_datetime(parsed.date(), parsed.time())
 
 
 def _text(payload: dict[str, Any], key: str) -> str:
@@ -116,7 +122,7 @@ document("/meetings", "get", "Réunions des comités visibles, paginées", param
 @bp.get("/meetings")
 def meetings() -> Any:
     """Meetings the caller may see, newest first."""
-    stmt = C.visible_meetings(current_actor())
+    stmt = visible_meetings(current_actor())
     args = request.args
     if args.get("committee"):
         committee_id = row_id(args["committee"])
@@ -131,8 +137,8 @@ def meetings() -> Any:
         year = parse_year(args["year"])
         if year is None:
             abort(400, f"Paramètre « year » invalide : année entre {YEAR_MIN} et {YEAR_MAX} attendue.")
-        stmt = stmt.where(Meeting.starts_at >= C.paris_datetime(dt.date(year, 1, 1), dt.time()),
-                          Meeting.starts_at < C.paris_datetime(dt.date(year + 1, 1, 1), dt.time()))
+        stmt = stmt.where(Meeting.starts_at >= paris_datetime(dt.date(year, 1, 1), dt.time()),
+                          Meeting.starts_at < paris_datetime(dt.date(year + 1, 1, 1), dt.time()))
     if args.get("minutes_status"):
         stmt = stmt.where(Meeting.minutes_status == args["minutes_status"])
     page_no, per_page = parse_page_args(args, strict=True)
@@ -165,16 +171,16 @@ def create_meeting() -> Any:
         raise ValidationError("Comité manquant.", errors={"committee_id": "Identifiant entier du comité attendu."})
     if row_id(committee_id) is None:
         abort(404)
-    com = _committee(committee_id, write=True)
+    com = load_committee(committee_id, write=True)
     agenda = payload.get("agenda") or []
     if not isinstance(agenda, list) or not all(isinstance(a, str) for a in agenda):
         raise ValidationError("Ordre du jour invalide.", errors={"agenda": "Une liste de chaînes est attendue."})
-    data = C.MeetingInput(starts_at=_datetime(payload.get("starts_at"), "starts_at"),
-                          ends_at=_datetime(payload.get("ends_at"), "ends_at"), title=_text(payload, "title"),
-                          place=_text(payload, "place"), visio_url=_text(payload, "visio_url"),
-                          notes=_text(payload, "notes"), agenda=agenda)
-    meeting = C.schedule_meeting(db.session, com, actor=current_actor(), data=data, notifier=notifier(),
-                                 ip=client_ip())
+    data = MeetingInput(starts_at=_datetime(payload.get("starts_at"), "starts_at"),
+                        ends_at=_datetime(payload.get("ends_at"), "ends_at"), title=_text(payload, "title"),
+                        place=_text(payload, "place"), visio_url=_text(payload, "visio_url"),
+                        notes=_text(payload, "notes"), agenda=agenda)
+    meeting = schedule_meeting(db.session, com, actor=current_actor(), data=data, notifier=notifier(),
+                               ip=client_ip())
     response = jsonify(meeting_detail(meeting))
     response.status_code = 201
     response.headers["Location"] = url_for("api.get_meeting", meeting_id=meeting.id)
@@ -190,7 +196,7 @@ document("/meetings/{meeting_id}", "get", "Une réunion : ordre du jour, présen
 @bp.get("/meetings/<id:meeting_id>")
 def get_meeting(meeting_id: int) -> Any:
     """One meeting."""
-    return jsonify(meeting_detail(_meeting(meeting_id)))
+    return jsonify(meeting_detail(load_meeting(meeting_id)))
 
 
 document("/meetings/{meeting_id}/minutes/submit", "post", "Soumettre le compte rendu (brouillon) aux membres",
@@ -200,8 +206,8 @@ document("/meetings/{meeting_id}/minutes/submit", "post", "Soumettre le compte r
 @bp.post("/meetings/<id:meeting_id>/minutes/submit")
 def submit_minutes(meeting_id: int) -> Any:
     """Submit the draft minutes to the members."""
-    m = _meeting(meeting_id, write=True)
-    C.submit_minutes(db.session, m, actor=current_actor(), notifier=notifier(), ip=client_ip())
+    m = load_meeting(meeting_id, write=True)
+    minutes.submit_minutes(db.session, m, actor=current_actor(), notifier=notifier(), ip=client_ip())
     return jsonify(meeting_detail(m))
 
 
@@ -212,8 +218,8 @@ document("/meetings/{meeting_id}/minutes/reopen", "post", "Repasser le compte re
 @bp.post("/meetings/<id:meeting_id>/minutes/reopen")
 def reopen_minutes(meeting_id: int) -> Any:
     """Take submitted minutes back to draft."""
-    m = _meeting(meeting_id, write=True)
-    C.reopen_minutes(db.session, m, actor=current_actor(), ip=client_ip())
+    m = load_meeting(meeting_id, write=True)
+    minutes.reopen_minutes(db.session, m, actor=current_actor(), ip=client_ip())
     return jsonify(meeting_detail(m))
 
 
@@ -225,8 +231,8 @@ document("/meetings/{meeting_id}/minutes/approve", "post",
 @bp.post("/meetings/<id:meeting_id>/minutes/approve")
 def approve_minutes(meeting_id: int) -> Any:
     """Approve the submitted version."""
-    m = _meeting(meeting_id, write=True)
-    C.approve_minutes(db.session, m, actor=current_actor(), notifier=notifier(), ip=client_ip())
+    m = load_meeting(meeting_id, write=True)
+    minutes.approve_minutes(db.session, m, actor=current_actor(), notifier=notifier(), ip=client_ip())
     return jsonify(meeting_detail(m))
 
 
@@ -242,7 +248,7 @@ def _comment(c: Any) -> dict[str, Any]:
 @bp.get("/meetings/<id:meeting_id>/minutes/comments")
 def minutes_comments(meeting_id: int) -> Any:
     """Comments on the minutes, oldest first."""
-    m = _meeting(meeting_id)
+    m = load_meeting(meeting_id)
     items = [_comment(c) for c in m.comments]
     return jsonify({"items": items, "total": len(items)})
 
@@ -258,11 +264,11 @@ document("/meetings/{meeting_id}/minutes/comments", "post",
 @bp.post("/meetings/<id:meeting_id>/minutes/comments")
 def add_minutes_comment(meeting_id: int) -> Any:
     """A member's remark on the submitted minutes."""
-    m = _meeting(meeting_id)
+    m = load_meeting(meeting_id)
     payload = _body()
-    if not C.can_comment(current_actor(), m):
+    if not can_comment(current_actor(), m):
         deny("meeting", m.id, region_code=m.region_code, status=403)
-    comment = C.comment_minutes(db.session, m, actor=current_actor(), body=_text(payload, "body"), ip=client_ip())
+    comment = minutes.comment_minutes(db.session, m, actor=current_actor(), body=_text(payload, "body"), ip=client_ip())
     response = jsonify(_comment(comment))
     response.status_code = 201
     return response

@@ -7,13 +7,16 @@ from typing import Any
 import click
 from flask.cli import with_appcontext
 
-from documents import committees
+from documents.committees.committee import ensure_committees
+from documents.committees.compliance import compliance
+from documents.committees.dates import local
+from documents.committees.limits import DEFAULT_DRAFT_DAYS
 from intranet.cli import BOOTSTRAP_HOOKS
 
 
 def bootstrap_committees(session: Any) -> None:
     """Bootstrap step: the national committee and one regional committee per region (idempotent)."""
-    committees.ensure_committees(session)
+    ensure_committees(session)
 
 
 if bootstrap_committees not in BOOTSTRAP_HOOKS:
@@ -26,27 +29,27 @@ def committees_init_cmd() -> None:
     """Crée le comité national et un comité régional par région (idempotent)."""
     from intranet.extensions import db
 
-    created = committees.ensure_committees(db.session)
+    created = ensure_committees(db.session)
     db.session.commit()
     click.echo(f"Comités créés : {created}.")
 
 
 @click.command("committees-compliance")
-@click.option("--draft-days", default=committees.DEFAULT_DRAFT_DAYS, show_default=True,
+@click.option("--draft-days", default=DEFAULT_DRAFT_DAYS, show_default=True,
               help="Délai (jours) au-delà duquel un compte rendu en brouillon est en retard.")
 @with_appcontext
 def committees_compliance_cmd(draft_days: int) -> None:
     """Affiche les comités sans réunion cette année, les comptes rendus et actions en retard."""
     from intranet.extensions import db
 
-    report = committees.compliance(db.session, _everyone(), draft_days=draft_days)
+    report = compliance(db.session, _everyone(), draft_days=draft_days)
     click.echo(f"Comités sans réunion en {report.year} : {len(report.not_met)}")
     for committee, planned in report.not_met:
-        suffix = f" (prévue le {committees.local(planned.starts_at):%d/%m/%Y})" if planned else ""
+        suffix = f" (prévue le {local(planned.starts_at):%d/%m/%Y})" if planned else ""
         click.echo(f"  - {committee.name}{suffix}")
     click.echo(f"Comptes rendus en retard (> {draft_days} jours) : {len(report.minutes_late)}")
     for meeting in report.minutes_late:
-        click.echo(f"  - {meeting.committee.name}, réunion du {committees.local(meeting.starts_at):%d/%m/%Y} "
+        click.echo(f"  - {meeting.committee.name}, réunion du {local(meeting.starts_at):%d/%m/%Y} "
                    f"({meeting.minutes_status_label})")
     click.echo(f"Actions en retard : {len(report.actions_overdue)}")
     for action in report.actions_overdue:

@@ -8,7 +8,7 @@ from flask import current_app, flash, redirect, render_template, url_for
 
 from documents import mail, mailqueue
 from documents.models import MailState
-from intranet.committees import bp
+from intranet.committees.blueprint import bp
 from intranet.extensions import db
 from intranet.web import admin_required, client_ip, current_actor
 

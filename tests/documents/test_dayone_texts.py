@@ -10,8 +10,12 @@ from typing import Any
 
 import pytest
 
-from documents import committees as C
 from documents import generation
+from documents.committees.attendance import record_attendance
+from documents.committees.dates import paris_datetime
+from documents.committees.meetings import MeetingInput, schedule_meeting
+from documents.committees.members import add_member
+from documents.committees.minutes import render_minutes
 from testkit import committee, docx_text, user, with_committees
 
 LINE = "____________"
@@ -56,16 +60,16 @@ def test_minutes_have_no_empty_parentheses(db_session: Any) -> None:
     session = with_committees(db_session)
     idf = user(session, "idf")
     com = committee(session, "regional-11")
-    C.add_member(session, com, actor=idf, name="Paul Martin", organisation="")
-    C.add_member(session, com, actor=idf, name="Nadia Benali", organisation="Méliès")
+    add_member(session, com, actor=idf, name="Paul Martin", organisation="")
+    add_member(session, com, actor=idf, name="Nadia Benali", organisation="Méliès")
     day = dt.date(2026, 3, 12)
-    meeting = C.schedule_meeting(session, com, actor=idf, data=C.MeetingInput(
-        starts_at=C.paris_datetime(day, dt.time(14)), ends_at=C.paris_datetime(day, dt.time(16)),
+    meeting = schedule_meeting(session, com, actor=idf, data=MeetingInput(
+        starts_at=paris_datetime(day, dt.time(14)), ends_at=paris_datetime(day, dt.time(16)),
         title="Comité de printemps", place="Paris", agenda=["Bilan"]))
     by_name = {a.name: a for a in meeting.attendance}
-    C.record_attendance(session, meeting, actor=idf, entries={
+    record_attendance(session, meeting, actor=idf, entries={
         by_name["Paul Martin"].id: ("excuse", ""), by_name["Nadia Benali"].id: ("excuse", "")})
-    text = docx_text(C.render_minutes(session, meeting))
+    text = docx_text(render_minutes(session, meeting))
     assert "Paul Martin, Membre\n" in text + "\n"
     assert "Nadia Benali, Membre (Méliès)" in text
     assert "()" not in text and ", ()" not in text

@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 import samplefiles as sf
 from documents import archive, listing, locking
-from documents import committees as C
+from documents.committees.meetings import MeetingInput, schedule_meeting
+from documents.committees.minutes import approve_minutes, submit_minutes, upload_minutes
 from documents.errors import DomainError, NotFound, PermissionDenied, ValidationError
 from documents.models import AuditEvent, Document, Organisation, Quartier
 from documents.storage import LocalStorage
@@ -100,7 +101,7 @@ LEGAL_CHANGES: dict[str, Any] = {
 
 @pytest.mark.parametrize("name", sorted(LEGAL_CHANGES))
 def test_legal_fields_of_a_locked_document_do_not_change(db_session: Any, store: LocalStorage, tmp_path: Path,
-                                                        name: str) -> None:
+                                                         name: str) -> None:
     first, second = organisations(db_session)
     doc = file_doc(db_session, store, tmp_path, "Convention signée", party_ids=[first.id])
     before = snapshot(db_session, doc.id)
@@ -117,7 +118,7 @@ def test_legal_fields_of_a_locked_document_do_not_change(db_session: Any, store:
 
 
 def test_title_keywords_notes_and_quartiers_stay_editable_and_audited(db_session: Any, store: LocalStorage,
-                                                                     tmp_path: Path) -> None:
+                                                                      tmp_path: Path) -> None:
     first, second = organisations(db_session)
     doc = file_doc(db_session, store, tmp_path, "Convention signée", party_ids=[second.id, first.id],
                    signature_date=dt.date(2024, 3, 4))
@@ -206,13 +207,13 @@ def approved_minutes(session: Any, store: LocalStorage, tmp_path: Path) -> Any:
     """A regional meeting whose uploaded minutes the committee approved."""
     with_committees(session)
     idf = user(session, "idf")
-    meeting = C.schedule_meeting(session, committee(session, "regional-11"), actor=idf, data=C.MeetingInput(
+    meeting = schedule_meeting(session, committee(session, "regional-11"), actor=idf, data=MeetingInput(
         starts_at=dt.datetime(2026, 3, 12, 13, tzinfo=dt.timezone.utc), title="Comité de printemps",
         place="DRAC, Paris", agenda=["Bilan"]))
     path = sf.write_sample(tmp_path / "cr.docx", sf.make_docx(["Compte rendu : les projets sont validés."]))
-    C.upload_minutes(session, store, meeting, actor=idf, path=path, filename="cr.docx")
-    C.submit_minutes(session, meeting, actor=idf)
-    C.approve_minutes(session, meeting, actor=idf)
+    upload_minutes(session, store, meeting, actor=idf, path=path, filename="cr.docx")
+    submit_minutes(session, meeting, actor=idf)
+    approve_minutes(session, meeting, actor=idf)
     return meeting
 
 
@@ -232,7 +233,7 @@ def test_approved_minutes_are_locked_even_if_their_status_was_changed_by_hand(
     v2 = sf.write_sample(tmp_path / "cr2.docx", sf.make_docx(["Autre texte"]))
     db_session.commit()
     with pytest.raises(locking.LockedDocument, match="compte rendu approuvé"):
-        C.upload_minutes(db_session, store, meeting, actor=user(db_session, "idf"), path=v2, filename="cr2.docx")
+        upload_minutes(db_session, store, meeting, actor=user(db_session, "idf"), path=v2, filename="cr2.docx")
     db_session.rollback()
     db_session.expire_all()
     assert (meeting.minutes_status, len(meeting.minutes_document.versions)) == ("approuve", 1)

@@ -14,9 +14,14 @@ from sqlalchemy import select
 import samplefiles as sf
 import searchkit
 from documents import accounts, intake, listing, permissions, regions
-from documents import committees as C
-from documents.errors import NotFound, ValidationError
 from documents.archive import visible_documents
+from documents.committees.attachments import attach_document
+from documents.committees.committee import create_committee
+from documents.committees.dates import paris_datetime
+from documents.committees.feeds import my_meetings
+from documents.committees.meetings import MeetingInput, schedule_meeting
+from documents.committees.scope import visible_committees
+from documents.errors import NotFound, ValidationError
 from documents.models import Document, Region, User
 from documents.search import IndexEntry, SearchQueryError, SearchScope, open_index, search, writing
 from documents.storage import LocalStorage
@@ -236,25 +241,25 @@ def test_committees_of_an_occitanie_user(db_session: Any, archive: dict[str, Doc
     with_committees(db_session)
     occ = occitanie_user(db_session)
     # The 2009 regions have no committee of their own in a fresh database: one per current region.
-    visible = {c.slug for c in db_session.scalars(C.visible_committees(occ))}
+    visible = {c.slug for c in db_session.scalars(visible_committees(occ))}
     assert visible == {"national", "regional-76"}
     with pytest.raises(ValidationError) as info:
-        C.create_committee(db_session, actor=occ, name="Comité local", region_code="91")
+        create_committee(db_session, actor=occ, name="Comité local", region_code="91")
     assert "n'existe plus depuis 2016" in info.value.errors["region_code"]
-    local = C.create_committee(db_session, actor=occ, name="Comité local de Montpellier", region_code="76")
+    local = create_committee(db_session, actor=occ, name="Comité local de Montpellier", region_code="76")
     assert local.region_code == "76"
     # A meeting of today's committee takes the predecessors' documents, never another region's.
     day = dt.date(2026, 3, 12)
-    meeting = C.schedule_meeting(db_session, committee(db_session, "regional-76"), actor=occ, notifier=None,
-                                 data=C.MeetingInput(starts_at=C.paris_datetime(day, dt.time(14)),
-                                                     ends_at=C.paris_datetime(day, dt.time(16)),
-                                                     title="Comité Occitanie", place="DRAC, Montpellier", agenda=[]))
-    attached = C.attach_document(db_session, meeting, actor=occ, document_id=archive["lr"].id)
+    meeting = schedule_meeting(db_session, committee(db_session, "regional-76"), actor=occ, notifier=None,
+                               data=MeetingInput(starts_at=paris_datetime(day, dt.time(14)),
+                                                 ends_at=paris_datetime(day, dt.time(16)),
+                                                 title="Comité Occitanie", place="DRAC, Montpellier", agenda=[]))
+    attached = attach_document(db_session, meeting, actor=occ, document_id=archive["lr"].id)
     assert attached.document_id == archive["lr"].id
-    assert {m.title for m in C.my_meetings(db_session, occ, since=C.paris_datetime(dt.date(2026, 1, 1), dt.time()))} \
+    assert {m.title for m in my_meetings(db_session, occ, since=paris_datetime(dt.date(2026, 1, 1), dt.time()))} \
         == {"Comité Occitanie"}
     with pytest.raises(NotFound):
-        C.attach_document(db_session, meeting, actor=occ, document_id=archive["aq"].id)
+        attach_document(db_session, meeting, actor=occ, document_id=archive["aq"].id)
 
 
 def test_import_of_a_share_files_each_folder_in_its_region(app: Any, db_session: Any, tmp_path: Path) -> None:

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import MetaData, func, select, text
 
-from documents import committees, migrate, referencedata
+from documents import migrate, referencedata
 from documents.archive import visible_documents
+from documents.committees.scope import visible_committees, visible_meetings
 from documents.db import make_engine, make_session_factory
 from documents.models import AuditEvent, Committee, Region, User
 from testkit import empty_database
@@ -122,11 +123,11 @@ def test_upgrade_moves_users_and_committees_and_keeps_history(old_url: str) -> N
             "Brouillon Languedoc-Roussillon 2015", "Protocole national"}
         assert {d.title for d in session.scalars(visible_documents(who("aq@test.fr")))} == {
             "Convention Aquitaine 2012", "Protocole national"}
-        assert {m.title for m in session.scalars(committees.visible_meetings(lr_agent))} == {"Comité LR 2015"}
-        assert {m.title for m in session.scalars(committees.visible_meetings(who("aq@test.fr")))} == {
+        assert {m.title for m in session.scalars(visible_meetings(lr_agent))} == {"Comité LR 2015"}
+        assert {m.title for m in session.scalars(visible_meetings(who("aq@test.fr")))} == {
             "Comité Aquitaine 2015"}
         # Closed committees leave the lists; their meetings stay readable (above).
-        seen = {c.slug for c in session.scalars(committees.visible_committees(who("lecteur.lr@test.fr")))}
+        seen = {c.slug for c in session.scalars(visible_committees(who("lecteur.lr@test.fr")))}
         assert seen == {"national", "regional-76", None}
         assert {d.title for d in session.scalars(visible_documents(who("idf@test.fr")))} == {"Protocole national"}
     finally:

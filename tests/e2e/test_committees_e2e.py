@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from documents import committees as C
+from documents.committees.committee import ensure_committees
 from e2e.browser import LiveServer, login, logout
 
 pytestmark = pytest.mark.e2e
@@ -39,7 +39,7 @@ def _prepare(server: LiveServer) -> None:
     factory = server.app.extensions["db_factory"]
     session = factory()
     try:
-        C.ensure_committees(session)
+        ensure_committees(session)
         session.commit()
     finally:
         session.close()

@@ -21,7 +21,10 @@ from sqlalchemy import select
 
 import samplefiles as sf
 from documents import archive, drafting, signatures
-from documents import committees as C
+from documents.committees.committee import ensure_committees
+from documents.committees.dates import paris_datetime
+from documents.committees.decisions import DecisionInput, add_decision
+from documents.committees.meetings import MeetingInput, schedule_meeting
 from documents.models import Committee, Document, Organisation, Quartier, User
 from documents.storage import LocalStorage
 from e2e.browser import TIMEOUT_MS, LiveServer, login
@@ -102,14 +105,14 @@ def _seed(server: LiveServer) -> dict[str, Any]:
                                      region_codes=["11"], common={}, rows={})
         session.commit()
 
-        C.ensure_committees(session)
+        ensure_committees(session)
         session.commit()
         committee = session.scalar(select(Committee).where(Committee.slug == "regional-11"))
-        meeting = C.schedule_meeting(session, committee, actor=who("admin"), data=C.MeetingInput(
-            starts_at=C.paris_datetime(dt.date.today() + dt.timedelta(days=20), dt.time(14)),
+        meeting = schedule_meeting(session, committee, actor=who("admin"), data=MeetingInput(
+            starts_at=paris_datetime(dt.date.today() + dt.timedelta(days=20), dt.time(14)),
             title="Comité de pilotage régional", place="DRAC, salle 2", agenda=["Bilan 2025", "Projets 2026"]))
-        decision = C.add_decision(session, meeting, actor=who("admin"),
-                                  data=C.DecisionInput(text="Le bilan 2025 est adopté."))
+        decision = add_decision(session, meeting, actor=who("admin"),
+                                data=DecisionInput(text="Le bilan 2025 est adopté."))
         session.commit()
         mail_dir = Path(app.config["MAIL_OUTBOX_DIR"])
         mails = sorted(p.name for p in mail_dir.glob("*")) if mail_dir.exists() else []

@@ -9,7 +9,10 @@ import pytest
 from sqlalchemy import func, select
 
 from documents import accounts
-from documents import committees as C
+from documents.committees.dates import paris_datetime
+from documents.committees.meetings import MeetingInput, schedule_meeting
+from documents.committees.members import add_member
+from documents.committees.minutes import draft_minutes
 from documents.models import AuditEvent, Committee, Meeting, MinutesComment
 from documents.storage import LocalStorage
 from testkit import AuthActions, csrf_token, user, with_committees
@@ -32,8 +35,8 @@ def bearer(session: Any, who: str) -> dict[str, str]:
 
 def schedule(session: Any, slug: str, who: str, title: str = "Comité") -> Meeting:
     com = session.get(Committee, committee_id(session, slug))
-    meeting = C.schedule_meeting(session, com, actor=user(session, who), data=C.MeetingInput(
-        starts_at=C.paris_datetime(dt.date(2026, 3, 12), dt.time(14)), title=title, place="Salle du conseil"))
+    meeting = schedule_meeting(session, com, actor=user(session, who), data=MeetingInput(
+        starts_at=paris_datetime(dt.date(2026, 3, 12), dt.time(14)), title=title, place="Salle du conseil"))
     session.commit()  # the test is the edge of this change
     return meeting
 
@@ -124,7 +127,7 @@ def test_list_and_detail_are_scoped(app: Any, session: Any) -> None:
 def test_minutes_workflow_and_comments(app: Any, session: Any) -> None:
     meeting = schedule(session, "regional-11", "idf")
     com = session.get(Committee, meeting.committee_id)
-    C.add_member(session, com, actor=user(session, "idf"), user_id=user(session, "lecteur_idf").id)
+    add_member(session, com, actor=user(session, "idf"), user_id=user(session, "lecteur_idf").id)
     session.commit()
     client = app.test_client()
     idf, member = bearer(session, "idf"), bearer(session, "lecteur_idf")
@@ -132,7 +135,7 @@ def test_minutes_workflow_and_comments(app: Any, session: Any) -> None:
     base = f"/api/v1/meetings/{meeting.id}/minutes"
     no_minutes = client.post(f"{base}/submit", headers=idf)
     assert no_minutes.status_code == 409 and "compte rendu" in no_minutes.get_json()["error"]["message"]
-    C.draft_minutes(session, LocalStorage(app.config["STORAGE_DIR"]), meeting, actor=user(session, "idf"))
+    draft_minutes(session, LocalStorage(app.config["STORAGE_DIR"]), meeting, actor=user(session, "idf"))
     session.commit()
     assert client.post(f"{base}/submit", headers=paca).status_code == 404
     assert client.post(f"{base}/submit", headers=member).status_code == 403

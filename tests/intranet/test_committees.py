@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from documents import committees as C
+from documents.committees.actions import add_action
+from documents.committees.attendance import invite_guest
+from documents.committees.dates import local, paris_datetime
+from documents.committees.decisions import DecisionInput, add_decision
+from documents.committees.meetings import MeetingInput, schedule_meeting
+from documents.committees.members import add_member
+from documents.committees.minutes import approve_minutes, draft_minutes, submit_minutes
+from documents.committees.notifications import Notifier
 from documents.models import (
     AuditEvent,
     CalendarToken,
@@ -32,8 +39,8 @@ def session(db_session: Any) -> Any:
 def schedule(session: Any, slug: str = "regional-11", who: str = "idf", *, days: int = 10,
              title: str = "Comité de printemps") -> Meeting:
     day = dt.date.today() + dt.timedelta(days=days)
-    meeting = C.schedule_meeting(session, committee(session, slug), actor=user(session, who), data=C.MeetingInput(
-        starts_at=C.paris_datetime(day, dt.time(14)), title=title, place="DRAC, salle du conseil",
+    meeting = schedule_meeting(session, committee(session, slug), actor=user(session, who), data=MeetingInput(
+        starts_at=paris_datetime(day, dt.time(14)), title=title, place="DRAC, salle du conseil",
         agenda=["Bilan de l'année", "Validation des projets"]))
     session.commit()  # the test is the edge of this change
     return meeting
@@ -72,9 +79,9 @@ def test_index_lists_only_visible_committees(client: Any, auth: AuthActions, ses
 
 def test_other_region_gets_404_everywhere_and_nothing_changes(app: Any, session: Any) -> None:
     meeting = schedule(session)
-    C.add_decision(session, meeting, actor=user(session, "idf"), data=C.DecisionInput(text="Bilan adopté."))
+    add_decision(session, meeting, actor=user(session, "idf"), data=DecisionInput(text="Bilan adopté."))
     session.commit()
-    action = C.add_action(session, meeting, actor=user(session, "idf"), title="Relancer")
+    action = add_action(session, meeting, actor=user(session, "idf"), title="Relancer")
     session.commit()
     com_id, mid = meeting.committee_id, meeting.id
     paca = login_client(app, "paca")
@@ -151,7 +158,7 @@ def test_post_without_csrf_is_refused(client: Any, auth: AuthActions, session: A
 def test_schedule_edit_and_mail_through_forms(app: Any, client: Any, auth: AuthActions, session: Any,
                                               data_dir: Path) -> None:
     com = committee(session, "regional-11")
-    C.add_member(session, com, actor=user(session, "idf"), name="Nadia Benali", email="nadia@melies.example")
+    add_member(session, com, actor=user(session, "idf"), name="Nadia Benali", email="nadia@melies.example")
     session.commit()
     auth.login("idf")
     path = f"/comites/{com.id}/reunions/nouvelle"
@@ -168,7 +175,7 @@ def test_schedule_edit_and_mail_through_forms(app: Any, client: Any, auth: AuthA
     meeting = session.scalar(select(Meeting))
     assert response.headers["Location"].endswith(f"/comites/reunions/{meeting.id}")
     assert [i.title for i in meeting.agenda] == ["Bilan 2025", "Validation des projets"]
-    assert C.local(meeting.starts_at).strftime("%Y-%m-%d %H:%M") == "2026-03-12 14:00"
+    assert local(meeting.starts_at).strftime("%Y-%m-%d %H:%M") == "2026-03-12 14:00"
     html = client.get(f"/comites/reunions/{meeting.id}").get_data(as_text=True)
     assert "<script>alert" not in html and "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
     mails = deliver_mail(session, data_dir / "mail")
@@ -191,8 +198,8 @@ def test_members_attendance_decision_action(client: Any, auth: AuthActions, sess
     auth.login("idf")
     page = f"/comites/{com.id}"
     assert client.post(f"{page}/membres", data={"csrf_token": token(client, page), "user_id": "",
-                                                 "name": "Nadia Benali", "organisation": "Cinéma Le Méliès",
-                                                 "email": "nadia@melies.example", "role": "membre"}).status_code == 302
+                                                "name": "Nadia Benali", "organisation": "Cinéma Le Méliès",
+                                                "email": "nadia@melies.example", "role": "membre"}).status_code == 302
     html = client.get(page).get_data(as_text=True)
     assert "Nadia Benali" in html and "nadia@melies.example" in html
     # Accounts of another region are not offered as members: they could not open the committee.
@@ -251,7 +258,7 @@ def test_duplicate_through_form(client: Any, auth: AuthActions, session: Any) ->
     copy = session.scalar(select(Meeting).where(Meeting.id != meeting.id))
     assert response.headers["Location"].endswith(f"/comites/reunions/{copy.id}")
     assert [i.title for i in copy.agenda] == ["Bilan de l'année", "Validation des projets"]
-    assert C.local(copy.starts_at).strftime("%Y-%m-%d %H:%M") == "2026-10-08 09:30"
+    assert local(copy.starts_at).strftime("%Y-%m-%d %H:%M") == "2026-10-08 09:30"
 
 
 # --------------------------------------------------------------------------- minutes
@@ -260,7 +267,7 @@ def test_duplicate_through_form(client: Any, auth: AuthActions, session: Any) ->
 def test_minutes_workflow_through_pages(app: Any, client: Any, auth: AuthActions, session: Any,
                                         data_dir: Path) -> None:
     com = committee(session, "regional-11")
-    C.add_member(session, com, actor=user(session, "idf"), user_id=user(session, "lecteur_idf").id)
+    add_member(session, com, actor=user(session, "idf"), user_id=user(session, "lecteur_idf").id)
     session.commit()
     meeting = schedule(session)
     url = f"/comites/reunions/{meeting.id}"
@@ -309,15 +316,15 @@ def test_minutes_workflow_through_pages(app: Any, client: Any, auth: AuthActions
 def test_decisions_and_actions_pages_and_csv_are_scoped(client: Any, auth: AuthActions, session: Any) -> None:
     m_idf = schedule(session)
     m_paca = schedule(session, "regional-93", "paca")
-    C.add_decision(session, m_idf, actor=user(session, "idf"), data=C.DecisionInput(
+    add_decision(session, m_idf, actor=user(session, "idf"), data=DecisionInput(
         kind="validation_projet", project_name="Ciné-jeunes", porteur="MJC de Pantin"))
     session.commit()
-    C.add_decision(session, m_paca, actor=user(session, "paca"), data=C.DecisionInput(text="Décision marseillaise"))
+    add_decision(session, m_paca, actor=user(session, "paca"), data=DecisionInput(text="Décision marseillaise"))
     session.commit()
-    C.add_action(session, m_idf, actor=user(session, "idf"), title="Action francilienne",
-                 due_date=dt.date(2020, 5, 1))
+    add_action(session, m_idf, actor=user(session, "idf"), title="Action francilienne",
+               due_date=dt.date(2020, 5, 1))
     session.commit()
-    C.add_action(session, m_paca, actor=user(session, "paca"), title="Action marseillaise")
+    add_action(session, m_paca, actor=user(session, "paca"), title="Action marseillaise")
     session.commit()
     auth.login("idf")
     html = client.get("/comites/decisions").get_data(as_text=True)
@@ -394,11 +401,11 @@ def test_atom_feed_of_approved_minutes_is_scoped(app: Any, client: Any, auth: Au
     storage = LocalStorage(app.config["STORAGE_DIR"])
     for slug, who in (("regional-11", "idf"), ("regional-93", "paca")):
         meeting = schedule(session, slug, who, title=f"Réunion {who}")
-        C.draft_minutes(session, storage, meeting, actor=user(session, who))
+        draft_minutes(session, storage, meeting, actor=user(session, who))
         session.commit()
-        C.submit_minutes(session, meeting, actor=user(session, who))
+        submit_minutes(session, meeting, actor=user(session, who))
         session.commit()
-        C.approve_minutes(session, meeting, actor=user(session, who))
+        approve_minutes(session, meeting, actor=user(session, who))
         session.commit()
     auth.login("idf")
     response = client.get("/comites/flux/comptes-rendus.atom")
@@ -416,11 +423,11 @@ def test_atom_feed_of_approved_minutes_is_scoped(app: Any, client: Any, auth: Au
 
 def test_admin_outbox_page(app: Any, session: Any, data_dir: Path) -> None:
     com = committee(session, "regional-11")
-    C.add_member(session, com, actor=user(session, "idf"), name="Nadia", email="nadia@melies.example")
+    add_member(session, com, actor=user(session, "idf"), name="Nadia", email="nadia@melies.example")
     session.commit()
-    notifier = C.Notifier()
-    C.schedule_meeting(session, com, actor=user(session, "idf"), notifier=notifier, data=C.MeetingInput(
-        starts_at=C.paris_datetime(dt.date(2026, 3, 12), dt.time(14)), place="<b>DRAC</b>"))
+    notifier = Notifier()
+    schedule_meeting(session, com, actor=user(session, "idf"), notifier=notifier, data=MeetingInput(
+        starts_at=paris_datetime(dt.date(2026, 3, 12), dt.time(14)), place="<b>DRAC</b>"))
     session.commit()
     deliver_mail(session, data_dir / "mail")
     admin = login_client(app, "admin")
@@ -462,14 +469,14 @@ def audit_actions(session: Any, prefix: str) -> list[str]:
 def _edit_fixture(session: Any) -> dict[str, Any]:
     idf = user(session, "idf")
     com = committee(session, "regional-11")
-    nadia = C.add_member(session, com, actor=idf, name="Nadia Benali", email="nadia@melies.example")
+    nadia = add_member(session, com, actor=idf, name="Nadia Benali", email="nadia@melies.example")
     session.commit()
     meeting = schedule(session)
-    guest = C.invite_guest(session, meeting, actor=idf, name="Léa Durand", email="lea@ac-creteil.example")
+    guest = invite_guest(session, meeting, actor=idf, name="Léa Durand", email="lea@ac-creteil.example")
     session.commit()
-    decision = C.add_decision(session, meeting, actor=idf, data=C.DecisionInput(text="Bilan adopté."))
+    decision = add_decision(session, meeting, actor=idf, data=DecisionInput(text="Bilan adopté."))
     session.commit()
-    action = C.add_action(session, meeting, actor=idf, title="Relancer la mairie")
+    action = add_action(session, meeting, actor=idf, title="Relancer la mairie")
     session.commit()
     return {"com": com.id, "member": nadia.id, "mid": meeting.id, "guest": guest.id, "decision": decision.id,
             "action": action.id}
@@ -484,7 +491,7 @@ def _edit_posts(ids: dict[str, Any]) -> dict[str, dict[str, str]]:
         f"/comites/reunions/{mid}/invites": {"guest-name": "Intrus", "guest-email": "intrus@example.org"},
         f"/comites/reunions/{mid}/invites/{ids['guest']}/retirer": {},
         f"/comites/reunions/{mid}/decisions/{ids['decision']}/modifier": {"decision-kind": "decision",
-                                                                         "decision-text": "Intrusion"},
+                                                                          "decision-text": "Intrusion"},
         f"/comites/actions/{ids['action']}/supprimer": {},
     }
 
@@ -535,8 +542,8 @@ def test_edit_routes_refuse_other_region_read_only_and_lecteur(app: Any, session
 def test_national_committee_edits_are_403_for_regional_staff(app: Any, session: Any) -> None:
     national = committee(session, "national")
     meeting = schedule(session, "national", "national")
-    decision = C.add_decision(session, meeting, actor=user(session, "national"),
-                              data=C.DecisionInput(text="Orientations 2026."))
+    decision = add_decision(session, meeting, actor=user(session, "national"),
+                            data=DecisionInput(text="Orientations 2026."))
     session.commit()
     idf = login_client(app, "idf")
     html = idf.get(f"/comites/{national.id}").get_data(as_text=True)
@@ -581,7 +588,7 @@ def test_edit_committee_through_form(client: Any, auth: AuthActions, session: An
 
 def test_member_role_and_removal_through_forms(client: Any, auth: AuthActions, session: Any) -> None:
     com = committee(session, "regional-11")
-    nadia = C.add_member(session, com, actor=user(session, "idf"), name="Nadia Benali")
+    nadia = add_member(session, com, actor=user(session, "idf"), name="Nadia Benali")
     session.commit()
     auth.login("idf")
     page = f"/comites/{com.id}"
@@ -604,7 +611,7 @@ def test_member_role_and_removal_through_forms(client: Any, auth: AuthActions, s
     session.expire_all()
     assert [m.display_name for m in session.get(Committee, com.id).members] == ["DRAC Île-de-France"]
     assert audit_actions(session, "committee.member_") == ["committee.member_add", "committee.member_role",
-                                                          "committee.member_remove"]
+                                                           "committee.member_remove"]
 
 
 def test_guest_through_form(client: Any, auth: AuthActions, session: Any, data_dir: Path) -> None:
@@ -648,9 +655,9 @@ def test_guest_through_form(client: Any, auth: AuthActions, session: Any, data_d
 def test_edit_decision_and_delete_action_through_forms(client: Any, auth: AuthActions, session: Any) -> None:
     meeting = schedule(session)
     idf = user(session, "idf")
-    decision = C.add_decision(session, meeting, actor=idf, data=C.DecisionInput(text="Bilan adopté."))
+    decision = add_decision(session, meeting, actor=idf, data=DecisionInput(text="Bilan adopté."))
     session.commit()
-    action = C.add_action(session, meeting, actor=idf, title="Relancer la mairie", decision_id=decision.id)
+    action = add_action(session, meeting, actor=idf, title="Relancer la mairie", decision_id=decision.id)
     session.commit()
     auth.login("idf")
     url = f"/comites/reunions/{meeting.id}"

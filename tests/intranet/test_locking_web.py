@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 import samplefiles as sf
 from documents import archive, locking
-from documents import committees as C
+from documents.committees.meetings import MeetingInput, schedule_meeting
+from documents.committees.minutes import approve_minutes, submit_minutes, upload_minutes
 from documents.models import AuditEvent, Document
 from documents.storage import LocalStorage
 from testkit import AuthActions, committee, file_builtin_models, user, with_committees
@@ -199,17 +200,17 @@ def approved_meeting(app: Any, session: Any) -> Any:
     """A regional meeting whose uploaded minutes the committee approved."""
     with_committees(session)
     idf = user(session, "idf")
-    meeting = C.schedule_meeting(session, committee(session, "regional-11"), actor=idf, data=C.MeetingInput(
+    meeting = schedule_meeting(session, committee(session, "regional-11"), actor=idf, data=MeetingInput(
         starts_at=dt.datetime(2026, 3, 12, 13, tzinfo=dt.timezone.utc), title="Comité de printemps",
         place="DRAC, Paris", agenda=["Bilan"]))
     session.commit()
     path = Path(app.config["DATA_DIR"]) / "cr.docx"
     path.write_bytes(sf.make_docx(["Compte rendu : les projets sont validés."]))
-    C.upload_minutes(session, store_of(app), meeting, actor=idf, path=path, filename="cr.docx")
+    upload_minutes(session, store_of(app), meeting, actor=idf, path=path, filename="cr.docx")
     session.commit()
-    C.submit_minutes(session, meeting, actor=idf)
+    submit_minutes(session, meeting, actor=idf)
     session.commit()
-    C.approve_minutes(session, meeting, actor=idf)
+    approve_minutes(session, meeting, actor=idf)
     session.commit()
     return meeting
 
@@ -229,7 +230,7 @@ def test_api_approved_minutes_refuse_delete_version_and_legal_patch(app: Any, ap
                             data={"file": (io.BytesIO(sf.make_docx(["Autre"])), "autre.docx")})
     assert version.status_code == 409 and "nouvelle version" in version.get_json()["error"]["message"]
     patched = national.patch(f"{API}/documents/{doc_id}", json={"status": "brouillon", "region": "93",
-                                                                 "title": "Autre titre"})
+                                                                "title": "Autre titre"})
     assert patched.status_code == 409
     assert set(patched.get_json()["error"]["fields"]) == {"status", "region"}
     assert snapshot(db_session, doc_id) == before

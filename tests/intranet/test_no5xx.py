@@ -13,12 +13,21 @@ import pytest
 from werkzeug.routing import IntegerConverter
 
 from documents import accounts, drafting
-from documents import committees as C
 from documents.bounds import MAX_ID, has_nul, parse_year, row_id
+from documents.committees.dates import paris_datetime
+from documents.committees.meetings import MeetingInput, schedule_meeting
 from documents.errors import ValidationError
 from intranet.extensions import storage
 from intranet.guards import IdConverter
-from testkit import committee, csrf_token, file_builtin_models, login_client, sqlite_only, user, with_committees
+from testkit import (
+    committee,
+    csrf_token,
+    file_builtin_models,
+    login_client,
+    sqlite_only,
+    user,
+    with_committees,
+)
 
 HUGE_IDS = [MAX_ID + 1, 2**31 * 10, 99999999999, 10**30]
 
@@ -144,9 +153,9 @@ def test_nul_bytes_are_refused_by_the_verbs_too(app: Any, db_session: Any) -> No
     """The CLI reaches the verbs without the web guard: they refuse NUL bytes themselves."""
     with_committees(db_session)
     with pytest.raises(ValidationError) as caught:
-        C.schedule_meeting(db_session, committee(db_session, "regional-11"), actor=user(db_session, "admin"),
-                           data=C.MeetingInput(starts_at=C.paris_datetime(dt.date(2026, 3, 12), dt.time(14)),
-                                               title="Comité\x00", place="Salle"))
+        schedule_meeting(db_session, committee(db_session, "regional-11"), actor=user(db_session, "admin"),
+                         data=MeetingInput(starts_at=paris_datetime(dt.date(2026, 3, 12), dt.time(14)),
+                                           title="Comité\x00", place="Salle"))
         db_session.commit()
     assert "caractère nul" in caught.value.message and "title" in caught.value.errors
 

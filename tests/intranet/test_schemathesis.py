@@ -28,7 +28,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from documents import accounts
-from documents import committees as C
+from documents.committees.dates import paris_datetime
+from documents.committees.meetings import MeetingInput, schedule_meeting
 from testkit import committee, file_builtin_models, user, with_committees
 
 #: Generated requests per operation and generation mode; the CI budget is a few minutes per backend.
@@ -103,9 +104,9 @@ def seed(app: Any, session: Any) -> dict[str, Any]:
     """Real objects (models, a document of region 11, a meeting of region 11); their path values."""
     models = file_builtin_models(app, session)
     with_committees(session)
-    meeting = C.schedule_meeting(session, committee(session, "regional-11"), actor=user(session, "admin"),
-                                 data=C.MeetingInput(starts_at=C.paris_datetime(dt.date(2026, 3, 12), dt.time(14)),
-                                                     title="Comité", place="Salle"))
+    meeting = schedule_meeting(session, committee(session, "regional-11"), actor=user(session, "admin"),
+                               data=MeetingInput(starts_at=paris_datetime(dt.date(2026, 3, 12), dt.time(14)),
+                                                 title="Comité", place="Salle"))
     session.commit()
     first, second = sorted(models)[:2]
     return {"id": models[second], "n": 1, "meeting_id": meeting.id, "slug": first, "code": "11"}
@@ -113,7 +114,7 @@ def seed(app: Any, session: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize("who", ["admin", "idf"])
 def test_api_answers_no_5xx_and_matches_its_openapi_description(app: Any, db_session: Any, who: str,
-                                                               database_url: str) -> None:
+                                                                database_url: str) -> None:
     known = seed(app, db_session)
     _token, plaintext = accounts.create_token(db_session, user(db_session, who), "schemathesis")
     db_session.commit()
