@@ -54,4 +54,4 @@ def require_new_password():  # type: ignore[no-untyped-def]
     return None
 
 
-from intranet.auth import views  # noqa: E402,F401
+from intranet.auth import deadline_views, views  # noqa: E402,F401
