@@ -69,7 +69,8 @@ def user_for_feed_token(session: Session, plaintext: str) -> User | None:
         DeadlineFeedToken.token_hash == tokens.token_hash(plaintext)))
     if token is None or token.revoked_at is not None or token.user is None or not token.user.active:
         return None
-    return token.user
+    owner: User = token.user
+    return owner
 
 
 def feed_deadlines(session: Session, user: User, *, today: dt.date) -> list[deadline_lists.UpcomingDeadline]:
@@ -121,4 +122,5 @@ def deadlines_ics(items: Iterable[deadline_lists.UpcomingDeadline], *, document_
         event.add("transp", "TRANSPARENT")
         event.add("categories", ["Échéance"])
         cal.add_component(event)
-    return cal.to_ical()
+    data: bytes = cal.to_ical()
+    return data
