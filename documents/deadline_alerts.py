@@ -132,6 +132,10 @@ def notify_deadlines(session: Session, *, today: dt.date, links: AlertLinks) -> 
         report.messages += 1
         report.alerts += len(fresh)
         report.recipients.append(user.email)
+    if report.messages:
+        audit.record(session, "deadlines.notify", actor_email="planificateur", object_type="deadline_alerts",
+                     object_id=today.isoformat(), details={"messages": report.messages, "alerts": report.alerts})
+        session.flush()
     return report
 
 

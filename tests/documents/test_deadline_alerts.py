@@ -92,6 +92,8 @@ def test_each_user_gets_one_digest_of_their_scope(db_session: Any, docs: dict[st
     mails = outbox(db_session)
     assert sorted(mails) == sorted(USERS[k][0] for k in ("admin", "national", "idf", "paca", "lecteur_idf"))
     assert (report.messages, report.users) == (5, 5)
+    [notified] = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "deadlines.notify")).all()
+    assert notified.object_id == "2027-01-10" and notified.details == {"messages": 5, "alerts": 16}
 
     idf = mails["idf@test.fr"]
     assert sections(idf.body) == [("Dépassées (1)", ["Protocole national"]),
