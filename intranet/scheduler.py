@@ -16,7 +16,8 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -101,20 +102,44 @@ class Scheduler:
             logger.info("%s (%s): %s", job.name, day.isoformat(), line)
         return ran
 
-    def run(self, stop: threading.Event, *, interval: float, beat: Callable[[], None] | None = None) -> None:
-        """Look at the clock every ``interval`` seconds until ``stop`` is set."""
+    def run(self, stop: threading.Event, *, interval: float, beat: Callable[[], None] | None = None,
+            beat_every: float = 2.0) -> None:
+        """Look at the clock every ``interval`` seconds until ``stop`` is set; ``beat`` every ``beat_every`` s."""
         while not stop.is_set():
             if beat is not None:
                 beat()
-            self.tick()
+            with _beating(beat, beat_every):
+                self.tick()
             # Wake up often enough to beat: /sante calls a worker silent for 30 s stopped.
             waited = 0.0
             while waited < interval and not stop.is_set():
-                step = min(2.0, interval - waited)
+                step = min(beat_every, interval - waited)
                 stop.wait(step)
                 waited += step
                 if beat is not None:
                     beat()
+
+
+@contextmanager
+def _beating(beat: Callable[[], None] | None, every: float) -> Iterator[None]:
+    """Beat from a side thread while the block runs: a first run of the alerts can take a minute,
+    and /sante would otherwise call the scheduler stopped (no beat for 30 s)."""
+    if beat is None:
+        yield
+        return
+    done = threading.Event()
+
+    def loop() -> None:
+        while not done.wait(every):
+            beat()
+
+    thread = threading.Thread(target=loop, name="scheduler-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join(every + 1)
 
 
 @click.command("scheduler")

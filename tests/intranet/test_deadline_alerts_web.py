@@ -81,7 +81,9 @@ def test_ics_feed_of_deadlines_with_a_revocable_token(app: Any, db_session: Any,
                                                       auth: AuthActions) -> None:
     app.config["BASE_URL"] = "https://intranet.example"
     today = today_paris()
-    soon = add(db_session, "Convention <Île-de-France>", end_date=today + dt.timedelta(days=12), notice_months=1)
+    # Characters the iCalendar text format escapes, and a title long enough to be folded inside accents.
+    title = "Convention <Île-de-France> ; avenant, n° 2 \\ " + "é" * 60
+    soon = add(db_session, title, end_date=today + dt.timedelta(days=12), notice_months=1)
     add(db_session, "Convention PACA", region="93", end_date=today + dt.timedelta(days=15))
     national = add(db_session, "Protocole national", region=None, end_date=today - dt.timedelta(days=4))
     auth.login("idf")
@@ -112,7 +114,9 @@ def test_ics_feed_of_deadlines_with_a_revocable_token(app: Any, db_session: Any,
                            f"echeance-{soon.id}-0-preavis@intranet.passeurs-images",
                            f"echeance-{national.id}-0-echeance@intranet.passeurs-images"}, "no other region's date"
     due = events[f"echeance-{soon.id}-0-echeance@intranet.passeurs-images"]
-    assert str(due["summary"]) == "Échéance – Convention <Île-de-France>"
+    assert str(due["summary"]) == f"Échéance – {title}"
+    assert all(len(line) <= 75 for line in answer.data.split(b"\r\n")), "lines folded at 75 octets"
+    assert answer.data.endswith(b"END:VCALENDAR\r\n") and str(cal["x-wr-calname"]) == "Échéances – Passeurs d'images"
     assert due.decoded("dtstart") == today + dt.timedelta(days=12)
     assert due.decoded("dtend") == today + dt.timedelta(days=13), "an all-day event"
     assert str(due["url"]) == f"https://intranet.example/documents/{soon.id}"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -74,3 +76,22 @@ def test_the_alerts_job_queues_the_digests_once(app: Any, db_session: Any) -> No
     # A restarted scheduler (nothing remembered) runs the job again the same day: nothing is sent twice.
     assert Scheduler(app, daily_jobs({}), clock).tick() == ["deadlines-notify"]
     assert db_session.scalar(select(func.count()).select_from(MailOutbox)) == count
+
+
+def test_it_keeps_beating_during_a_long_job(app: Any) -> None:
+    stop = threading.Event()
+    beats: list[float] = []
+    spans: list[tuple[float, float]] = []
+
+    def job(_app: Any, _day: dt.date) -> str:
+        start = time.monotonic()
+        time.sleep(0.8)
+        spans.append((start, time.monotonic()))
+        stop.set()
+        return "ok"
+
+    Scheduler(app, [DailyJob("long", 0, job)], Clock(dt.date(2027, 1, 10), 9)).run(
+        stop, interval=5, beat=lambda: beats.append(time.monotonic()), beat_every=0.1)
+    [(start, end)] = spans
+    # /sante reads the heartbeat file: it must stay fresh while a first run of the alerts takes its time.
+    assert len([b for b in beats if start < b < end]) >= 4
