@@ -9,6 +9,7 @@ every few minutes costs no write.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable
 
 from sqlalchemy import select
@@ -27,6 +28,8 @@ FEED_DAYS = 2 * 366
 #: Events in one feed at most, the earliest first (a bound on the answer, whatever the archive holds).
 MAX_EVENTS = 3000
 FEED_NAME = "Échéances – Passeurs d'images"
+#: Control characters other than the line feed: not allowed in an iCalendar text value.
+_CONTROLS = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
 
 
 def create_feed_token(session: Session, user: User, *, ip: str = "") -> str:
@@ -94,14 +97,13 @@ def summary(item: deadline_lists.UpcomingDeadline) -> str:
 
 def _text(value: str) -> str:
     """An iCalendar TEXT value: backslash, semicolon, comma and line breaks escaped, other controls dropped."""
-    value = value.replace("\r\n", "\n").replace("\r", "\n")
-    value = "".join(ch if ch >= " " or ch == "\n" else " " for ch in value)
+    value = _CONTROLS.sub(" ", value.replace("\r\n", "\n").replace("\r", "\n"))
     return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
 
 def _fold(line: str) -> str:
     """``line`` folded at 75 octets (RFC 5545 § 3.1), never inside a UTF-8 character."""
-    if len(line.encode("utf-8")) <= 75:
+    if len(line) <= 37 or len(line.encode("utf-8")) <= 75:
         return line + "\r\n"
     parts, current, size = [], "", 0
     for ch in line:
