@@ -53,12 +53,14 @@ class Attachment:
 
 @dataclass
 class Message:
-    """A plain-text message to one or more recipients (sent as blind copies)."""
+    """A plain-text message to one or more recipients (sent as blind copies), with an optional HTML alternative."""
 
     to: Sequence[str]
     subject: str
     body: str
     attachments: list[Attachment] = field(default_factory=list)
+    #: HTML version of ``body``, escaped by whoever composed it; "" sends plain text only.
+    html: str = ""
 
 
 def one_line(value: str, *, limit: int = MAX_SUBJECT) -> str:
@@ -89,6 +91,8 @@ def build(message: Message, *, sender: str) -> EmailMessage:
     domain = sender.rsplit("@", 1)[-1] if "@" in sender else "intranet.local"
     msg["Message-ID"] = email.utils.make_msgid(domain=one_line(domain, limit=100))
     msg.set_content(message.body.replace("\r\n", "\n"), charset="utf-8")
+    if message.html:
+        msg.add_alternative(message.html.replace("\r\n", "\n"), subtype="html", charset="utf-8")
     for attachment in message.attachments:
         maintype, _, subtype = attachment.content_type.partition("/")
         msg.add_attachment(attachment.data, maintype=maintype, subtype=subtype or "octet-stream",

@@ -47,6 +47,7 @@ def enqueue(session: Session, message: Message, *, origin: str = "") -> MailOutb
         raise ValidationError("Aucun destinataire valide : le message n'a pas été mis en file.")
     row = MailOutbox(
         recipients=recipients, subject=one_line(message.subject, limit=MAX_SUBJECT), body=message.body,
+        html=message.html or "",
         attachments=[{"filename": a.filename, "content_type": a.content_type,
                       "data": base64.b64encode(a.data).decode("ascii")} for a in message.attachments],
         origin=origin[:100], state=MailState.PENDING.value, attempts=0, next_attempt_at=utcnow(),
@@ -61,7 +62,7 @@ def as_message(row: MailOutbox) -> Message:
     """The ``Message`` a mailer sends for this row."""
     return Message(to=list(row.recipients), subject=row.subject, body=row.body,
                    attachments=[Attachment(a["filename"], a["content_type"], base64.b64decode(a["data"]))
-                                for a in row.attachments])
+                                for a in row.attachments], html=row.html or "")
 
 
 def retry_delay(attempts: int, base: float = DEFAULT_BASE_DELAY) -> float:

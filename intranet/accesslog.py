@@ -12,7 +12,7 @@ from typing import Any
 from gunicorn.glogging import Logger
 
 #: Path segments that are secrets: what follows these prefixes is replaced.
-_SECRET_PATHS = re.compile(r"(/comites/(?:agenda|flux)/)[^/?\s]+")
+_SECRET_PATHS = re.compile(r"(/comites/(?:agenda|flux)/|/documents/echeances/flux/)[^/?\s]+")
 _SECRET_QUERY = re.compile(r"((?:^|[?&])(?:token|jeton)=)[^&\s]+", re.IGNORECASE)
 
 

@@ -53,4 +53,10 @@ WORKERS: tuple[BackgroundWorker, ...] = (
         description="Envoi des courriels : vide la file d'envoi, avec nouveaux essais espacés.",
         heartbeat=True,
     ),
+    BackgroundWorker(
+        name="scheduler",
+        command=("scheduler",),
+        description="Planificateur : tâches quotidiennes (alertes d'échéances par courriel, rattrapées après un arrêt).",
+        heartbeat=True,
+    ),
 )

@@ -196,10 +196,11 @@ COMMANDS = [db_group, load_reference_cmd, create_user_cmd, update_user_cmd, crea
 
 def register(app: Flask) -> None:
     """Attach every command (foundation and features) to ``app.cli``."""
-    from intranet import mailworker
+    from intranet import mailworker, scheduler
     from intranet.agreements import cli as agreements_cli
     from intranet.committees import cli as committees_cli
     from intranet.drafting import cli as drafting_cli
+    from intranet.library import alerts as alerts_cli
     from intranet.library import cli as library_cli
     from intranet.ocr import cli as ocr_cli
     from intranet.reference import cli as reference_cli
@@ -209,7 +210,7 @@ def register(app: Flask) -> None:
     for command in [*COMMANDS, *library_cli.COMMANDS, *search_cli.COMMANDS, *drafting_cli.COMMANDS,
                     *committees_cli.COMMANDS, *reference_cli.COMMANDS,
                     *ocr_cli.COMMANDS, *mailworker.COMMANDS, *agreements_cli.COMMANDS,
-                    *signatures_cli.COMMANDS]:
+                    *signatures_cli.COMMANDS, *alerts_cli.COMMANDS, *scheduler.COMMANDS]:
         app.cli.add_command(command)
 
 

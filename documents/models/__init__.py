@@ -16,7 +16,9 @@ from documents.models.archive import (
     document_quartier,
 )
 from documents.models.audit import AuditEvent
-from documents.models.deadlines import DeadlineHandling, DeadlineOutcome, DocumentDeadline
+from documents.models.deadlines import (
+    DeadlineAlert, DeadlineFeedToken, DeadlineHandling, DeadlineOutcome, DocumentDeadline,
+)
 from documents.models.committees import (
     ActionItem, ActionStatus, AgendaItem, Attendance, AttendanceStatus, CalendarToken, Committee, CommitteeLevel,
     CommitteeMember, Decision, DecisionKind, Meeting, MeetingDocument, MeetingStatus, MemberRole, MinutesComment,
@@ -35,7 +37,7 @@ __all__ = [
     "MemberRole", "MinutesComment", "MinutesStatus",
     "BatchStatus", "DraftingBatch", "DraftingTemplate", "FieldOverride", "Generation",
     "MailOutbox", "MailState",
-    "DeadlineHandling", "DeadlineOutcome", "DocumentDeadline",
+    "DeadlineAlert", "DeadlineFeedToken", "DeadlineHandling", "DeadlineOutcome", "DocumentDeadline",
     "DocStatus",
     "DocType",
     "Document",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from documents.db import Base, utcnow
@@ -55,6 +55,8 @@ class User(Base):
     last_login_at: Mapped[dt.datetime | None] = mapped_column(
         DateTime(timezone=True), nullable=True
     )
+    #: « Recevoir les alertes d'échéances par courriel » (profile; on unless the user unticks it).
+    deadline_alerts: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     region = relationship("Region", lazy="joined")
 

@@ -79,3 +79,46 @@ class DeadlineHandling(Base):
     def outcome_label(self) -> str:
         """French label of the outcome."""
         return DeadlineOutcome(self.outcome).label
+
+
+class DeadlineAlert(Base):
+    """One alert sent: a date of a term, at one threshold, to one user (written with its outbox row).
+
+    The unique key is what makes ``intranet deadlines-notify`` send each alert once, whatever
+    runs it and however often: a second run, a restart or a concurrent scheduler finds (or
+    collides with) the row and sends nothing twice. The date is part of the key: a date that
+    moves (the agreement was edited) is a new date, announced again.
+    """
+
+    __tablename__ = "deadline_alert"
+    __table_args__ = (
+        UniqueConstraint("user_id", "document_id", "term", "kind", "date", "threshold",
+                         name="uq_deadline_alert_user_id"),
+        Index("ix_deadline_alert_date", "date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    document_id: Mapped[int] = mapped_column(ForeignKey("document.id", ondelete="CASCADE"), index=True)
+    term: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    date: Mapped[dt.date] = mapped_column(Date)
+    #: « 90 », « 30 », « 7 » (days ahead) or « depassee ».
+    threshold: Mapped[str] = mapped_column(String(10))
+    sent_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("mail_outbox.id", ondelete="SET NULL"), nullable=True)
+
+
+class DeadlineFeedToken(Base):
+    """A personal, revocable secret for the ICS feed of deadlines; only its SHA-256 is kept."""
+
+    __tablename__ = "deadline_feed_token"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    user = relationship("User", lazy="joined")

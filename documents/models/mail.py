@@ -38,6 +38,8 @@ class MailOutbox(Base):
     recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, default="")
+    #: Optional HTML alternative of ``body`` (already escaped by whoever composed it); "" for plain text only.
+    html: Mapped[str] = mapped_column(Text, default="", server_default="")
     #: ``[{"filename", "content_type", "data" (base64)}]``: small files only (an invitation .ics).
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     #: What caused the message, e.g. « meeting:12:scheduled » (shown to administrators).

@@ -16,7 +16,8 @@ from intranet.api import bp, document, query_param
 from intranet.api.documents import _ID_PARAM, _load, _payload
 from intranet.extensions import db
 from intranet.library.views import today_paris
-from intranet.pagination import bounded_int_arg
+from intranet.api.views import PAGE_PARAMS, page_payload
+from intranet.pagination import MAX_PER_PAGE, Page, bounded_int_arg, parse_page_args
 from intranet.web import client_ip, current_actor, writer_required
 
 #: Largest look-ahead the list accepts (days).
@@ -33,16 +34,24 @@ _DEADLINE = {"type": "object", "properties": {
 
 document(
     "/deadlines", "get",
-    "Échéances, dates de tacite reconduction et de préavis des accords visibles par le compte, avec leur état",
+    "Échéances, dates de tacite reconduction et de préavis des accords visibles par le compte, avec leur état, "
+    "paginées",
     params=[
         query_param("state", "a_venir, depassee (passée depuis moins d'un an sans suite) ou traitee ; "
                              "toutes par défaut"),
         query_param("days", f"Horizon en jours pour les dates à venir (90 par défaut, {MAX_DAYS} au plus)",
                     "integer", minimum=0, maximum=MAX_DAYS),
+        *PAGE_PARAMS,
     ],
-    responses={"200": {"description": "today, items : une entrée par date", "content": {"application/json": {
-        "schema": {"type": "object", "properties": {"today": {"type": "string", "format": "date"},
-                                                    "items": {"type": "array", "items": _DEADLINE}}}}}}},
+    responses={"200": {"description": "today, items (une entrée par date, la plus proche d'abord), total, page, "
+                                      "per_page, pages", "content": {"application/json": {
+        "schema": {"type": "object", "required": ["today", "items", "total", "page", "per_page", "pages"],
+                   "properties": {"today": {"type": "string", "format": "date"},
+                                  "items": {"type": "array", "items": _DEADLINE},
+                                  "total": {"type": "integer", "minimum": 0},
+                                  "page": {"type": "integer", "minimum": 1},
+                                  "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
+                                  "pages": {"type": "integer", "minimum": 1}}}}}}},
 )
 
 
@@ -53,9 +62,16 @@ def list_deadlines() -> Any:
     if state is not None and state not in STATES:
         raise ValidationError("Filtre refusé.", errors={"state": "Choisissez a_venir, depassee ou traitee."})
     days = bounded_int_arg(request.args, "days", 90, 0, MAX_DAYS)
+    page_no, per_page = parse_page_args(request.args, strict=True)
     today = today_paris()
+    # The list merges three selects (dépassées, à venir, traitées) and the rare tacit renewals computed
+    # past their stored horizon, in date order: it is built whole (one scope, one year back, ``days``
+    # ahead at most) and the page cut from it, so that the total is exact.
     rows = deadline_lists.deadlines_in_state(db.session, current_actor(), today=today, days=days, state=state)
-    return jsonify({"today": today.isoformat(), "items": [deadline_lists.deadline_json(r) for r in rows]})
+    page = Page(items=rows[(page_no - 1) * per_page:page_no * per_page], total=len(rows), page=page_no,
+                per_page=per_page)
+    return jsonify({"today": today.isoformat(),
+                    **page_payload(page, [deadline_lists.deadline_json(r) for r in page.items])})
 
 
 document(

@@ -56,4 +56,4 @@ def require_new_password() -> ResponseReturnValue | None:
     return None
 
 
-from intranet.auth import views  # noqa: E402,F401
+from intranet.auth import deadline_views, views  # noqa: E402,F401

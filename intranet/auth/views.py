@@ -121,11 +121,20 @@ def profile() -> Any:
     if form.validate_on_submit():
         _token, new_token = accounts.create_token(db.session, current_user, form.name.data or "")
         db.session.commit()
+    return render_profile(form=form, new_token=new_token)
+
+
+def render_profile(*, form: TokenForm | None = None, new_token: str | None = None,
+                   new_feed_url: str | None = None) -> Any:
+    """The profile page: API tokens, deadline alerts and the deadlines feed (a new secret shown once)."""
+    from intranet.auth.deadline_views import profile_context
+
     tokens = db.session.scalars(
         select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.created_at.desc())
     ).all()
-    return render_template("auth/profile.html", form=form, tokens=tokens, new_token=new_token,
-                           revoke_form=EmptyForm())
+    return render_template("auth/profile.html", form=form or TokenForm(formdata=None), tokens=tokens,
+                           new_token=new_token, revoke_form=EmptyForm(),
+                           **profile_context(current_user, new_feed_url=new_feed_url))
 
 
 @bp.route("/profil/jetons/<id:token_id>/revoquer", methods=["POST"])

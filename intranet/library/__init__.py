@@ -7,4 +7,4 @@ from flask import Blueprint
 bp = Blueprint("library", __name__)
 
 from intranet.library import deadline_views, locks, views  # noqa: E402,F401
-from intranet.library import ocr_views  # noqa: E402,F401
+from intranet.library import deadline_feed_views, ocr_views  # noqa: E402,F401

@@ -19,9 +19,12 @@ from intranet.library.cli import _AS, _actor, _run, _session
               help="Horizon des dates à venir, en jours.")
 @click.option("--today", "today_text", default=None, metavar="AAAA-MM-JJ", help="Date de référence (par défaut : aujourd'hui).")
 @click.option("--json", "as_json", is_flag=True, help="Sortie JSON (une entrée par date).")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=None,
+              help="Au plus N dates (les plus proches d'abord) ; par défaut toutes.")
 @_AS
 @with_appcontext
-def deadlines_cmd(overdue: bool, days: int, today_text: str | None, as_json: bool, as_email: str | None) -> None:
+def deadlines_cmd(overdue: bool, days: int, today_text: str | None, as_json: bool, limit: int | None,
+                  as_email: str | None) -> None:
     """Liste les échéances, reconductions et préavis visibles par le compte : dépassées, à venir, traitées."""
     from documents import deadline_lists
     from intranet.library.cli import _fail
@@ -34,7 +37,7 @@ def deadlines_cmd(overdue: bool, days: int, today_text: str | None, as_json: boo
         return
     actor = _actor(as_email)
     rows = deadline_lists.deadlines_in_state(_session(), actor, today=today, days=days,
-                                             state=deadline_lists.STATE_OVERDUE if overdue else None)
+                                             state=deadline_lists.STATE_OVERDUE if overdue else None, limit=limit)
     if as_json:
         click.echo(json.dumps({"today": today.isoformat(), "items": [deadline_lists.deadline_json(r) for r in rows]},
                               ensure_ascii=False, indent=2))

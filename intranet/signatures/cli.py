@@ -140,4 +140,16 @@ def signature_reminders_cmd(today_text: str | None, as_json: bool) -> None:
         click.echo(f"  document {doc_id} : pas de relance ({why})")
 
 
+def run_reminders(app: Any, today: dt.date) -> str:
+    """The daily job of the scheduler: the reminders due ``today``, in one unit of work; one French line."""
+    from documents import signatures
+    from documents.unitofwork import unit_of_work
+    from intranet.signatures.settings import reminder_days
+
+    with unit_of_work(app.extensions["db_factory"]) as session:
+        report = signatures.signature_reminders(session, today, delays=reminder_days(app.config),
+                                                base_url=app.config.get("BASE_URL", ""))
+    return f"Relances de signature du {today:%d/%m/%Y} : {report.sent} mise(s) en file."
+
+
 COMMANDS = [signature_cmd, signature_reminders_cmd]

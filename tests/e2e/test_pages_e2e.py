@@ -42,7 +42,7 @@ NOT_PAGES = {
     "committees.actions_csv", "committees.decisions_csv", "committees.calendar_feed", "committees.minutes_feed",
     "committees.minutes_feed_token", "committees.meeting_calendar", "reference.organisations_export",
     "drafting.pdf", "drafting.download", "drafting.batch_zip", "drafting.batch_status",
-    "library.download_copy", "library.inline_copy", "agreements.national_csv",
+    "library.download_copy", "library.inline_copy", "agreements.national_csv", "library.deadlines_feed",
 }
 
 
