@@ -24,15 +24,16 @@ _MONEY = {"type": "string", "nullable": True, "pattern": r"^\d+\.\d{2}$",
           "description": "Montant en euros, deux décimales (« 12500.50 ») ; null : non renseigné"}
 _LINES = {"type": "object", "properties": {key: _MONEY for key in A.LINE_KEYS}}
 _LINE_KEYS_TEXT = ", ".join(f"{line.key} ({line.label})" for line in A.LINES)
-_AGREEMENT = {"type": "object", "properties": {
+_AGREEMENT_PROPERTIES: dict[str, object] = {
     "id": {"type": "integer"}, "title": {"type": "string"}, "type": {"type": "string"},
     "region": {"type": "string", "nullable": True}, "year": {"type": "integer", "nullable": True},
     "status": {"type": "string"}, "status_label": {"type": "string"},
     "signature_date": {"type": "string", "format": "date", "nullable": True},
     "effective_date": {"type": "string", "format": "date", "nullable": True},
-    "amounts": _LINES, "total": _MONEY}}
+    "amounts": _LINES, "total": _MONEY}
+_AGREEMENT = {"type": "object", "properties": _AGREEMENT_PROPERTIES}
 _APPLIED = {"type": "object", "properties": {
-    **_AGREEMENT["properties"], "applied": _LINES, "applied_total": _MONEY,
+    **_AGREEMENT_PROPERTIES, "applied": _LINES, "applied_total": _MONEY,
     "changed_by": {"type": "object", "additionalProperties": {"type": "integer"},
                    "description": "Ligne → avenant dont le montant est en vigueur"},
     "avenants": {"type": "array", "items": _AGREEMENT}, "parent_id": {"type": "integer", "nullable": True}}}

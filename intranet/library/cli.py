@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
+from click._termui_impl import ProgressBar
 from flask import current_app
 from flask.cli import with_appcontext
 
@@ -59,8 +61,10 @@ def import_cmd(folder: Path, manifest: Path | None, region: str | None, doc_type
                                           region=region, doc_type=doc_type, files=files, checkpoint=session.commit,
                                           pool=pool)
         else:
-            with click.progressbar(length=len(files), label="Import", file=sys.stderr,
-                                   item_show_func=lambda o: o.path[-40:] if o else None) as bar:
+            progress: ProgressBar[Any] = click.progressbar(
+                length=len(files), label="Import", file=sys.stderr,
+                item_show_func=lambda o: o.path[-40:] if o else None)
+            with progress as bar:
                 report = intake.import_folder(
                     session, storage(), folder, actor=actor, manifest=manifest, region=region,
                     doc_type=doc_type, files=files, progress=lambda outcome: bar.update(1, outcome),
@@ -155,7 +159,9 @@ def _run(verb: Any) -> None:
         _fail(exc.message)
 
 
-_AS = click.option("--as", "as_email", default=None, help="Compte qui agit (par défaut : le premier administrateur).")
+FC = TypeVar("FC", bound=Callable[..., Any])
+
+_AS: Callable[[FC], FC] = click.option("--as", "as_email", default=None, help="Compte qui agit (par défaut : le premier administrateur).")
 
 
 @click.command("unlock")
