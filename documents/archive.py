@@ -372,6 +372,13 @@ def _queue_ocr(session: Session, version: DocumentVersion) -> None:
         enqueue_ocr(session, version)
 
 
+def _queue_thumbnail(session: Session, version: DocumentVersion) -> None:
+    # The first-page thumbnail is drawn by the thumbnail worker, never in the request.
+    from documents.thumbnails.queue import enqueue as enqueue_thumbnail
+
+    enqueue_thumbnail(session, version.sha256, version.kind)
+
+
 # --------------------------------------------------------------------------- verbs
 
 
@@ -425,6 +432,7 @@ def archive_document(
             session.add(version)
             session.flush()
             _queue_ocr(session, version)
+            _queue_thumbnail(session, version)
             enqueue(session, doc.id)
             audit.record(session, "document.upload", actor=actor, object_type="document", object_id=doc.id,
                          region_code=doc.region_code, ip=ip,
@@ -481,6 +489,7 @@ def add_version(
             document.updated_by_id = actor.id if actor else None
             session.flush()
             _queue_ocr(session, version)
+            _queue_thumbnail(session, version)
             enqueue(session, document.id)
             audit.record(session, "document.version", actor=actor, object_type="document", object_id=document.id,
                          region_code=document.region_code, ip=ip,

@@ -53,4 +53,10 @@ WORKERS: tuple[BackgroundWorker, ...] = (
         description="Envoi des courriels : vide la file d'envoi, avec nouveaux essais espacés.",
         heartbeat=True,
     ),
+    BackgroundWorker(
+        name="thumbnails",
+        command=("thumbnail-worker",),
+        description="Vignettes : dessine la première page des documents (PDF, Word, ODT, scans).",
+        heartbeat=True,
+    ),
 )

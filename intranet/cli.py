@@ -200,13 +200,14 @@ def register(app: Flask) -> None:
     from intranet.committees import cli as committees_cli
     from intranet.drafting import cli as drafting_cli
     from intranet.library import cli as library_cli
+    from intranet.library import thumbnail_cli
     from intranet.ocr import cli as ocr_cli
     from intranet.reference import cli as reference_cli
     from intranet.search import cli as search_cli
 
     for command in [*COMMANDS, *library_cli.COMMANDS, *search_cli.COMMANDS, *drafting_cli.COMMANDS,
                     *committees_cli.COMMANDS, *reference_cli.COMMANDS,
-                    *ocr_cli.COMMANDS, *mailworker.COMMANDS]:
+                    *ocr_cli.COMMANDS, *mailworker.COMMANDS, *thumbnail_cli.COMMANDS]:
         app.cli.add_command(command)
 
 
