@@ -12,11 +12,10 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from documents.models.thumbnails import ThumbnailJob, ThumbnailState
 from documents.storage import Storage
@@ -26,7 +25,7 @@ from documents.unitofwork import unit_of_work
 
 log = logging.getLogger(__name__)
 
-SessionFactory = Callable[[], Session]
+SessionFactory = sessionmaker[Session]
 #: Sub-folder of the data folder holding the thumbnails.
 FOLDER = "thumbnails"
 
