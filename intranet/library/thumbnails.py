@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import current_app, send_file
+from flask import current_app, send_file, url_for
 from flask_login import login_required
 
 from documents.models import Document, DocumentVersion
@@ -39,6 +39,12 @@ def thumbnail_args(doc: Document) -> dict[str, Any]:
     """``url_for`` arguments of a document's thumbnail, with the file's hash to bust caches."""
     current: DocumentVersion | None = doc.current
     return {"document_id": doc.id, "v": current.sha256[:16] if current is not None else "0"}
+
+
+@bp.app_template_global()
+def thumbnail_url(doc: Document) -> str:
+    """The address of a document's thumbnail (templates: ``<img src="{{ thumbnail_url(doc) }}">``)."""
+    return url_for("library.thumbnail", **thumbnail_args(doc))
 
 
 @bp.route("/<id:document_id>/vignette")

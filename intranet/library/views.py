@@ -21,7 +21,7 @@ from flask_login import login_required
 from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 
-from documents import archive, filetypes, listing, locking, permissions
+from documents import archive, filetypes, history, listing, locking, permissions
 from documents import preview as previews
 from documents.errors import DomainError, NotFound, PermissionDenied, ValidationError
 from documents.frenchtext import french_order
@@ -54,15 +54,6 @@ from intranet.web import PARIS, admin_required, client_ip, current_actor, deny, 
 LINK_TARGETS = 300
 #: How far the échéances dashboard looks ahead (days), and its first section.
 HORIZON_SHORT, HORIZON_LONG = 30, 90
-#: French names of the audit actions shown in a document's history.
-ACTION_LABELS = {
-    "document.upload": "Dépôt", "document.version": "Nouvelle version", "document.metadata": "Métadonnées modifiées",
-    "document.link": "Lien ajouté", "document.unlink": "Lien retiré", "document.trash": "Mis à la corbeille",
-    "document.restore": "Restauré", "document.unlock": "Déverrouillé", "document.lock": "Reverrouillé",
-    "document.deadline": "Échéance traitée",
-    "document.view": "Consultation", "document.download": "Téléchargement",
-    "document.preview": "Aperçu PDF", "access.denied": "Accès refusé",
-}
 #: Form field that each metadata error of ``archive.Metadata`` belongs to.
 _FIELD_OF = {"title": "title", "doc_type": "doc_type", "region_code": "region", "year": "year",
              "status": "status", "end_date": "end_date", "duration_months": "duration_months",
@@ -388,6 +379,12 @@ def _link_form(doc: Document) -> LinkForm:
     return form
 
 
+def _history_page() -> int:
+    # ?historique=N: bounded here, the verb clamps it to the last page.
+    raw = request.args.get("historique", "")
+    return int(raw) if raw.isdigit() and len(raw) < 7 else 1
+
+
 def _page(doc: Document, *, link_form: LinkForm | None = None, version_form: VersionForm | None = None,
           status: int = 200, unlock_errors: list[str] | None = None) -> Any:
     user = current_actor()
@@ -401,11 +398,12 @@ def _page(doc: Document, *, link_form: LinkForm | None = None, version_form: Ver
             preview_error = exc.message
     return render_template(
         "library/document.html", doc=doc, current=current, outgoing=outgoing, incoming=incoming,
-        history=listing.document_history(db.session, doc, include_access=permissions.is_admin(user)),
+        history=history.document_history_page(db.session, doc, include_access=permissions.is_admin(user),
+                                              page=_history_page()),
         can_edit=permissions.can_write_region(user, doc.region_code) and not doc.in_trash,
         link_form=link_form or _link_form(doc), version_form=version_form or VersionForm(),
         preview_html=preview_html, preview_error=preview_error,
-        action_labels=ACTION_LABELS, **deadline_views.page_context(doc),
+        **deadline_views.page_context(doc),
         lock_kind=locking.lock_reason(db.session, doc), model=locking.model_of(db.session, doc),
         unlock_errors=unlock_errors or [],
     ), status
