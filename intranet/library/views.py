@@ -46,7 +46,6 @@ from intranet.library.export import check_bounds, write_export
 from intranet.library.forms import EditForm, LinkForm, MetadataForm, PurgeForm, UploadForm, VersionForm
 from intranet.library.preview import forget as forget_preview
 from intranet.library.preview import html_preview
-from intranet.main import DASHBOARD_PANELS
 from intranet.pagination import paginate, parse_page_args
 from intranet.web import PARIS, admin_required, client_ip, current_actor, deny, record, writer_required
 
@@ -705,17 +704,3 @@ def completeness() -> Any:
                                   last_year=last, status=status, include_national=bool(request.args.get("national")))
     return render_template("library/completeness.html", matrix=matrix, types=list(DocType),
                            statuses=list(DocStatus), args=request.args)
-
-
-def _panel(user: Any) -> dict[str, Any]:
-    """Home-page panel: recently changed documents and échéances in the next 30 days."""
-    return {
-        "recent": listing.recently_modified(db.session, user, limit=5),
-        "deadlines": listing.upcoming_deadlines(db.session, user, today=today_paris(), days=HORIZON_SHORT, limit=8),
-        "overdue": listing.overdue_deadlines(db.session, user, today=today_paris(), limit=8),
-    }
-
-
-if not any(template == "library/_panel.html" for template, _ in DASHBOARD_PANELS):
-    DASHBOARD_PANELS.append(("library/_panel.html", _panel))
-
