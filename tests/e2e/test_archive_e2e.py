@@ -127,10 +127,10 @@ def test_archive_in_the_browser(page: Any, live_server: LiveServer, tmp_path: Pa
     page.get_by_role("button", name="Ajouter le lien").click()
     page.wait_for_load_state()
     assert "Lien ajouté." in page.locator(".flashes").inner_text()
-    links = page.locator("section#liens-section table")
+    links = page.locator("section#liens table")
     assert "Ce document modifie" in links.inner_text() and "Convention IDF 2026" in links.inner_text()
     page.goto(convention_url)
-    links = page.locator("section#liens-section table")
+    links = page.locator("section#liens table")
     assert "Ce document est modifié par" in links.inner_text() and "Avenant n° 1" in links.inner_text()
     shot(page, "6-links")
 

@@ -713,7 +713,7 @@ def test_list_filters_sort_and_pagination(client: Any, auth: AuthActions, db_ses
 
     def titles(query: str) -> list[str]:
         html = text(client.get("/documents/" + query))
-        return re.findall(r'<td><a href="/documents/\d+">([^<]+)</a>', html)
+        return re.findall(r'<a href="/documents/\d+">([^<]+)</a> <span class="lib-id">', html)
 
     assert sorted(titles("")) == ["Bilan 2024", "Convention 2025", "Protocole national"]
     assert titles("?type=convention") == ["Convention 2025"]
