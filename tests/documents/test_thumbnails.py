@@ -166,3 +166,16 @@ def test_the_backfill_command_queues_and_draws(app: Any, db_session: Any, data_d
     assert target.is_file()
     again = runner.invoke(args=["thumbnails", "--all"])
     assert again.exit_code == 0 and "1 à redessiner" in again.output and not target.exists()
+
+
+def test_search_results_show_each_documents_thumbnail(app: Any, db_session: Any, data_dir: Path,
+                                                      tmp_path: Path) -> None:
+    from intranet.search.views import sync_drain
+
+    doc = _archive(db_session, data_dir, tmp_path, "bilan.docx", sf.make_docx(["Bilan des ateliers Lumière"]), "11")
+    sync_drain(app)
+    page = testkit.login_client(app, "idf").get("/recherche/?q=ateliers").get_data(as_text=True)
+    assert "Bilan des ateliers" in page or "bilan.docx" in page
+    assert f'src="/documents/{doc.id}/vignette?v=1"' in page
+    other = testkit.login_client(app, "paca").get("/recherche/?q=ateliers").get_data(as_text=True)
+    assert "/vignette" not in other
