@@ -179,3 +179,22 @@ def test_search_results_show_each_documents_thumbnail(app: Any, db_session: Any,
     assert f'src="/documents/{doc.id}/vignette?v=1"' in page
     other = testkit.login_client(app, "paca").get("/recherche/?q=ateliers").get_data(as_text=True)
     assert "/vignette" not in other
+
+
+def test_a_job_left_by_a_killed_worker_is_claimed_again_after_its_lease(app: Any, db_session: Any, data_dir: Path,
+                                                                        tmp_path: Path) -> None:
+    import time
+
+    doc = _archive(db_session, data_dir, tmp_path, "scan.png", _tiny_png(), "11")
+    first = queue.claim(db_session, "hote:111", lease_s=0.2)
+    db_session.commit()
+    assert first is not None and first.sha256 == doc.current.sha256
+    assert queue.claim(db_session, "hote:222", lease_s=60) is None  # held while the lease runs
+    db_session.commit()
+    time.sleep(0.4)  # worker 111 was killed: it never finishes nor renews
+    again = queue.claim(db_session, "hote:222", lease_s=60)
+    db_session.commit()
+    assert again is not None and again.id == first.id and again.worker == "hote:222" and again.attempts == 2
+    # While worker 222 holds it, a restarted worker finds nothing to take.
+    assert process_one(app.extensions["db_factory"], LocalStorage(data_dir / "files"), data_dir / "thumbnails",
+                       worker="hote:111") is False
