@@ -30,10 +30,8 @@ from documents.models import (
     DocStatus,
     DocType,
     Document,
-    DocumentLink,
     DocumentVersion,
     IndexOutbox,
-    LinkType,
     Organisation,
     Quartier,
     Region,
@@ -371,6 +369,13 @@ def _queue_ocr(session: Session, version: DocumentVersion) -> None:
         enqueue_ocr(session, version)
 
 
+def _queue_thumbnail(session: Session, version: DocumentVersion) -> None:
+    # The first-page thumbnail is drawn by the thumbnail worker, never in the request.
+    from documents.thumbnails.queue import enqueue as enqueue_thumbnail
+
+    enqueue_thumbnail(session, version.sha256, version.kind)
+
+
 # --------------------------------------------------------------------------- verbs
 
 
@@ -424,6 +429,7 @@ def archive_document(
             session.add(version)
             session.flush()
             _queue_ocr(session, version)
+            _queue_thumbnail(session, version)
             enqueue(session, doc.id)
             audit.record(session, "document.upload", actor=actor, object_type="document", object_id=doc.id,
                          region_code=doc.region_code, ip=ip,
@@ -480,6 +486,7 @@ def add_version(
             document.updated_by_id = actor.id if actor else None
             session.flush()
             _queue_ocr(session, version)
+            _queue_thumbnail(session, version)
             enqueue(session, document.id)
             audit.record(session, "document.version", actor=actor, object_type="document", object_id=document.id,
                          region_code=document.region_code, ip=ip,
@@ -519,107 +526,6 @@ def update_metadata(session: Session, document: Document, *, actor: User | None,
     return document
 
 
-def link_documents(session: Session, *, actor: User | None, source: Document, target: Document,
-                   link_type: str, ip: str = "") -> DocumentLink:
-    """Record that ``source`` modifie / relève de / remplace / concerne ``target``."""
-    try:
-        kind = LinkType(link_type)
-    except ValueError:
-        raise ValidationError("Type de lien inconnu.", errors={"link_type": "Choisissez un type de lien."}) \
-            from None
-    _require_write(actor, source.region_code)
-    if not permissions.can_read_region(actor, target.region_code) or target.in_trash:
-        raise NotFound("Document lié introuvable.")
-    if source.id == target.id:
-        raise ValidationError("Un document ne peut pas être lié à lui-même.")
-    duplicate = session.scalar(select(DocumentLink).where(
-        DocumentLink.source_id == source.id, DocumentLink.target_id == target.id,
-        DocumentLink.link_type == kind.value))
-    if duplicate is not None:
-        raise ValidationError("Ce lien existe déjà.")
-    link = DocumentLink(source_id=source.id, target_id=target.id, link_type=kind.value,
-                        created_by_id=actor.id if actor else None)
-    session.add(link)
-    session.flush()
-    audit.record(session, "document.link", actor=actor, object_type="document", object_id=source.id,
-                 region_code=source.region_code, ip=ip, details={"type": kind.value, "target": target.id})
-    session.flush()
-    return link
-
-
-def unlink_documents(session: Session, *, actor: User | None, link: DocumentLink, ip: str = "") -> None:
-    """Remove a link (the documents stay)."""
-    _require_write(actor, link.source.region_code)
-    audit.record(session, "document.unlink", actor=actor, object_type="document", object_id=link.source_id,
-                 region_code=link.source.region_code, ip=ip,
-                 details={"type": link.link_type, "target": link.target_id})
-    session.delete(link)
-    session.flush()
-
-
-def links_of(session: Session, user: User | None, document: Document) -> tuple[list[DocumentLink], list[DocumentLink]]:
-    """(outgoing, incoming) links whose other end ``user`` may read and is not in the trash."""
-    outgoing = session.scalars(select(DocumentLink).where(DocumentLink.source_id == document.id)).all()
-    incoming = session.scalars(select(DocumentLink).where(DocumentLink.target_id == document.id)).all()
-
-    def ok(doc: Document) -> bool:
-        return not doc.in_trash and permissions.can_read_region(user, doc.region_code)
-
-    return [link for link in outgoing if ok(link.target)], [link for link in incoming if ok(link.source)]
-
-
-def trash_document(session: Session, document: Document, *, actor: User | None, ip: str = "") -> None:
-    """Send a document to the trash (restorable; bytes and rows are kept)."""
-    _require_write(actor, document.region_code)
-    if document.in_trash:
-        return
-    locking.ensure_can_trash(session, document)
-    document.deleted_at = utcnow()
-    document.deleted_by_id = actor.id if actor else None
-    enqueue(session, document.id, action="delete")
-    audit.record(session, "document.trash", actor=actor, object_type="document", object_id=document.id,
-                 region_code=document.region_code, ip=ip)
-    session.flush()
-
-
-def restore_document(session: Session, document: Document, *, actor: User | None, ip: str = "") -> None:
-    """Bring a document back from the trash (staff, within the regions they may change)."""
-    if not permissions.can_write_anything(actor):
-        raise PermissionDenied("Les comptes en lecture seule ne restaurent pas depuis la corbeille.")
-    if not permissions.can_write_region(actor, document.region_code):
-        # Another region's trash is not even shown: no hint that the document exists.
-        raise NotFound("Document introuvable.")
-    if not document.in_trash:
-        return
-    document.deleted_at = None
-    document.deleted_by_id = None
-    enqueue(session, document.id)
-    audit.record(session, "document.restore", actor=actor, object_type="document", object_id=document.id,
-                 region_code=document.region_code, ip=ip)
-    session.flush()
-
-
-def purge_document(session: Session, storage: Storage, document: Document, *, actor: User | None,
-                   ip: str = "") -> None:
-    """Remove a trashed document for good, with the files no other version uses (admins only)."""
-    if not permissions.is_admin(actor):
-        raise PermissionDenied("Seuls les administrateurs peuvent purger un document.")
-    if not document.in_trash:
-        raise ValidationError("Mettez d'abord le document à la corbeille.")
-    hashes = {v.sha256 for v in document.versions} | {v.ocr_sha256 for v in document.versions if v.ocr_sha256}
-    doc_id, region, title = document.id, document.region_code, document.title
-    session.delete(document)
-    enqueue(session, doc_id, action="delete")
-    audit.record(session, "document.purge", actor=actor, object_type="document", object_id=doc_id,
-                 region_code=region, ip=ip, details={"title": title, "files": len(hashes)})
-    session.flush()
-    # Bytes go last: if this fails, `intranet check` finds the unreferenced files.
-    for sha in hashes:
-        if not session.scalar(select(exists().where(
-                or_(DocumentVersion.sha256 == sha, DocumentVersion.ocr_sha256 == sha)))):
-            storage.delete(sha)
-
-
 def record_access(session: Session, action: str, document: Document, *, actor: User | None, ip: str = "",
                   version: int | None = None) -> None:
     """Audit a view or a download, and commit it."""
@@ -633,3 +539,8 @@ def regions_for_select(session: Session, user: User | None) -> Iterable[Region]:
     """Regions the user may file documents for."""
     regions = session.scalars(select(Region).order_by(french_order(Region.name), Region.code)).all()
     return [r for r in regions if permissions.can_write_region(user, r.code)]
+
+
+# Links and the trash live in their own modules; their verbs stay reachable as ``archive.<verb>``.
+from documents.doclinks import link_documents, links_of, unlink_documents  # noqa: E402,F401
+from documents.trash import purge_document, restore_document, trash_document  # noqa: E402,F401

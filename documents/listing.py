@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Select, exists, false, func, select
 from sqlalchemy.orm import Session, aliased
 
-from documents import permissions
+from documents import history, permissions
 from documents.regions import covered_codes, current_code
 from documents.archive import visible_documents
 # Échéances live in their own module; re-exported for the existing callers.
@@ -285,13 +285,8 @@ def completeness(session: Session, user: User | None, *, doc_type: str, first_ye
 
 # --------------------------------------------------------------------------- history
 
-#: Audit actions that change a document: shown to everyone who may read it.
-CHANGE_ACTIONS: tuple[str, ...] = (
-    "document.upload", "document.version", "document.metadata", "document.link", "document.unlink",
-    "document.trash", "document.restore", "document.unlock", "document.lock", "document.deadline",
-    "document.amounts",
-    "document.signature_send", "document.signature", "document.signature_return", "document.signature_reminder",
-)
+#: Audit actions that change a document: shown to everyone who may read it (one list, in documents.history).
+CHANGE_ACTIONS = history.CHANGE_ACTIONS
 
 
 def document_history(session: Session, document: Document, *, include_access: bool = False,

@@ -56,7 +56,13 @@ WORKERS: tuple[BackgroundWorker, ...] = (
     BackgroundWorker(
         name="scheduler",
         command=("scheduler",),
-        description="Planificateur : tâches quotidiennes (alertes d'échéances par courriel, rattrapées après un arrêt).",
+        description="Planificateur : tâches quotidiennes (alertes d'échéances, relances de signature ; rattrapées après un arrêt).",
+        heartbeat=True,
+    ),
+    BackgroundWorker(
+        name="thumbnails",
+        command=("thumbnail-worker",),
+        description="Vignettes : dessine la première page des documents (PDF, Word, ODT, scans).",
         heartbeat=True,
     ),
 )

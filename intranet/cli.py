@@ -202,6 +202,7 @@ def register(app: Flask) -> None:
     from intranet.drafting import cli as drafting_cli
     from intranet.library import alerts as alerts_cli
     from intranet.library import cli as library_cli
+    from intranet.library import thumbnail_cli
     from intranet.ocr import cli as ocr_cli
     from intranet.reference import cli as reference_cli
     from intranet.search import cli as search_cli
@@ -210,7 +211,7 @@ def register(app: Flask) -> None:
     for command in [*COMMANDS, *library_cli.COMMANDS, *search_cli.COMMANDS, *drafting_cli.COMMANDS,
                     *committees_cli.COMMANDS, *reference_cli.COMMANDS,
                     *ocr_cli.COMMANDS, *mailworker.COMMANDS, *agreements_cli.COMMANDS,
-                    *signatures_cli.COMMANDS, *alerts_cli.COMMANDS, *scheduler.COMMANDS]:
+                    *signatures_cli.COMMANDS, *alerts_cli.COMMANDS, *scheduler.COMMANDS, *thumbnail_cli.COMMANDS]:
         app.cli.add_command(command)
 
 

@@ -27,6 +27,7 @@ from documents.models.committees import (
 from documents.models.mail import MailOutbox, MailState
 from documents.models.drafting import BatchStatus, DraftingBatch, DraftingTemplate, FieldOverride, Generation
 from documents.models.ocr import OcrJob, OcrState
+from documents.models.thumbnails import ThumbnailJob, ThumbnailState
 from documents.models.reference import Organisation, OrganisationKind, Quartier, Region
 from documents.models.signatures import SignatureStep, StepKind
 
@@ -46,6 +47,8 @@ __all__ = [
     "IndexOutbox",
     "OcrJob",
     "OcrState",
+    "ThumbnailJob",
+    "ThumbnailState",
     "LinkType",
     "TextStatus",
     "INDEXED_TEXT_STATUSES",

@@ -7,7 +7,3 @@ from flask import Blueprint
 bp = Blueprint("agreements", __name__)
 
 from intranet.agreements import views  # noqa: E402,F401
-from intranet.library.views import ACTION_LABELS  # noqa: E402
-
-# The document's history names the change like the other audited actions.
-ACTION_LABELS.setdefault("document.amounts", "Montants modifiés")

@@ -8,3 +8,5 @@ bp = Blueprint("library", __name__)
 
 from intranet.library import deadline_views, locks, views  # noqa: E402,F401
 from intranet.library import deadline_feed_views, ocr_views  # noqa: E402,F401
+from intranet.library import files, trash_views  # noqa: E402,F401
+from intranet.library import thumbnails  # noqa: E402,F401

@@ -1,4 +1,6 @@
-"""Views of the archive: list, upload, document page, versions, links, trash, échéances, completeness, export.
+"""Views of the archive: list, upload, document page, versions, links, échéances, completeness, export.
+
+A document's files are served by ``files``, the trash by ``trash_views``, thumbnails by ``thumbnails``.
 
 Views stay thin: they read the request, call a ``documents`` verb (which checks permissions,
 writes the audit log and commits), then render or redirect. Reading another region's
@@ -16,12 +18,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import flash, redirect, render_template, request, send_file, url_for
 from flask_login import login_required
 from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 
-from documents import archive, filetypes, listing, locking, permissions
+from documents import archive, filetypes, history, listing, locking, permissions
 from documents import preview as previews
 from documents.errors import DomainError, NotFound, PermissionDenied, ValidationError
 from documents.frenchtext import french_order
@@ -43,28 +45,15 @@ from intranet.extensions import db, storage
 from intranet.forms import choices
 from intranet.library import bp, deadline_views
 from intranet.library.export import check_bounds, write_export
-from intranet.library.forms import EditForm, LinkForm, MetadataForm, PurgeForm, UploadForm, VersionForm
-from intranet.library.preview import forget as forget_preview
+from intranet.library.forms import EditForm, LinkForm, MetadataForm, UploadForm, VersionForm
 from intranet.library.preview import html_preview
-from intranet.main import DASHBOARD_PANELS
 from intranet.pagination import paginate, parse_page_args
-from intranet.web import PARIS, admin_required, client_ip, current_actor, deny, record, writer_required
+from intranet.web import PARIS, client_ip, current_actor, deny, record, writer_required
 
 #: How many documents the "link to" select offers (the number field covers the rest).
 LINK_TARGETS = 300
 #: How far the échéances dashboard looks ahead (days), and its first section.
 HORIZON_SHORT, HORIZON_LONG = 30, 90
-#: French names of the audit actions shown in a document's history.
-ACTION_LABELS = {
-    "document.upload": "Dépôt", "document.version": "Nouvelle version", "document.metadata": "Métadonnées modifiées",
-    "document.link": "Lien ajouté", "document.unlink": "Lien retiré", "document.trash": "Mis à la corbeille",
-    "document.restore": "Restauré", "document.unlock": "Déverrouillé", "document.lock": "Reverrouillé",
-    "document.deadline": "Échéance traitée",
-    "document.signature_send": "Envoyé pour signature", "document.signature": "Signature enregistrée",
-    "document.signature_return": "Renvoyé en brouillon", "document.signature_reminder": "Relance de signature",
-    "document.view": "Consultation", "document.download": "Téléchargement",
-    "document.preview": "Aperçu PDF", "access.denied": "Accès refusé",
-}
 #: Form field that each metadata error of ``archive.Metadata`` belongs to.
 _FIELD_OF = {"title": "title", "doc_type": "doc_type", "region_code": "region", "year": "year",
              "status": "status", "end_date": "end_date", "duration_months": "duration_months",
@@ -390,6 +379,12 @@ def _link_form(doc: Document) -> LinkForm:
     return form
 
 
+def _history_page() -> int:
+    # ?historique=N: bounded here, the verb clamps it to the last page.
+    raw = request.args.get("historique", "")
+    return int(raw) if raw.isdigit() and len(raw) < 7 else 1
+
+
 def _page(doc: Document, *, link_form: LinkForm | None = None, version_form: VersionForm | None = None,
           status: int = 200, unlock_errors: list[str] | None = None) -> Any:
     user = current_actor()
@@ -403,11 +398,12 @@ def _page(doc: Document, *, link_form: LinkForm | None = None, version_form: Ver
             preview_error = exc.message
     return render_template(
         "library/document.html", doc=doc, current=current, outgoing=outgoing, incoming=incoming,
-        history=listing.document_history(db.session, doc, include_access=permissions.is_admin(user)),
+        history=history.document_history_page(db.session, doc, include_access=permissions.is_admin(user),
+                                              page=_history_page()),
         can_edit=permissions.can_write_region(user, doc.region_code) and not doc.in_trash,
         link_form=link_form or _link_form(doc), version_form=version_form or VersionForm(),
         preview_html=preview_html, preview_error=preview_error,
-        action_labels=ACTION_LABELS, **deadline_views.page_context(doc),
+        **deadline_views.page_context(doc),
         lock_kind=locking.lock_reason(db.session, doc), model=locking.model_of(db.session, doc),
         unlock_errors=unlock_errors or [],
     ), status
@@ -498,77 +494,6 @@ def add_version(document_id: int) -> Any:
     return _page(doc, version_form=form, status=422)
 
 
-@bp.route("/<id:document_id>/versions/<id:number>/telecharger")
-@login_required
-def download(document_id: int, number: int) -> Any:
-    """Any version's file, as an attachment with its stored safe name (RFC 6266)."""
-    doc = _document(document_id)
-    version = _version(doc, number)
-    path = storage().local_path(version.sha256)
-    archive.record_access(db.session, "document.download", doc, actor=current_actor(), ip=client_ip(),
-                          version=number)
-    return _send(path, version, inline=False)
-
-
-def _send(path: Path, version: DocumentVersion, *, inline: bool) -> Any:
-    # The stored name is already safe; cleaning again costs nothing and guards older rows.
-    response = send_file(path, mimetype=version.mime_type, as_attachment=not inline,
-                         download_name=filetypes.safe_filename(version.filename), max_age=0, etag=False)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
-@bp.route("/<id:document_id>/versions/<id:number>/pdf")
-@login_required
-def inline_pdf(document_id: int, number: int) -> Any:
-    """A PDF version served inline, same origin, for the preview frame."""
-    doc = _document(document_id)
-    version = _version(doc, number)
-    if version.kind != "pdf":
-        abort(404)
-    path = storage().local_path(version.sha256)
-    archive.record_access(db.session, "document.preview", doc, actor=current_actor(), ip=client_ip(),
-                          version=number)
-    return _send(path, version, inline=True)
-
-
-@bp.route("/<id:document_id>/versions/<id:number>/apercu")
-@login_required
-def preview(document_id: int, number: int) -> Any:
-    """A readable preview of one version: HTML for .docx/.odt, the PDF inline, the text otherwise."""
-    doc = _document(document_id)
-    version = _version(doc, number)
-    html = error = None
-    if version.kind in previews.HTML_KINDS:
-        try:
-            html = html_preview(version)
-        except DomainError as exc:
-            error = exc.message
-    archive.record_access(db.session, "document.view", doc, actor=current_actor(), ip=client_ip(),
-                          version=number)
-    return render_template("library/preview.html", doc=doc, version=version, html=html, error=error)
-
-
-@bp.route("/<id:document_id>/difference")
-@login_required
-def diff(document_id: int) -> Any:
-    """The difference between the texts of two versions (by default the last two)."""
-    doc = _document(document_id)
-    numbers = [v.number for v in doc.versions]
-    if len(numbers) < 2:
-        flash("Ce document n'a qu'une version : aucune différence à montrer.", "error")
-        return redirect(url_for("library.show", document_id=doc.id))
-    old_n = request.args.get("de", type=int) or numbers[-2]
-    new_n = request.args.get("a", type=int) or numbers[-1]
-    old, new = _version(doc, old_n), _version(doc, new_n)
-    result = None
-    if old.text_indexed and new.text_indexed:
-        result = previews.diff_texts(old.text or "", new.text or "")
-    archive.record_access(db.session, "document.view", doc, actor=current_actor(), ip=client_ip(),
-                          version=new_n)
-    return render_template("library/diff.html", doc=doc, old=old, new=new, result=result, numbers=numbers)
-
-
 # --------------------------------------------------------------------------- links
 
 
@@ -619,75 +544,6 @@ def unlink(document_id: int, link_id: int) -> Any:
     return redirect(url_for("library.show", document_id=doc.id) + "#liens")
 
 
-# --------------------------------------------------------------------------- trash
-
-
-@bp.route("/<id:document_id>/corbeille", methods=["POST"])
-@writer_required
-def trash(document_id: int) -> Any:
-    """Send a document to the trash (its region's staff can restore it); locked records answer 409."""
-    doc = _document(document_id)
-    _guard_write(doc)
-    try:
-        archive.trash_document(db.session, doc, actor=current_actor(), ip=client_ip())
-    except locking.LockedDocument as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return _page(doc, status=exc.status)
-    flash(f"« {doc.title} » a été mis à la corbeille. Vous pouvez le restaurer depuis la corbeille.", "success")
-    return redirect(url_for("library.index"))
-
-
-@bp.route("/corbeille")
-@writer_required
-def trash_list() -> Any:
-    """Documents in the trash that the user may restore (their regions; every region for national staff)."""
-    stmt = listing.trashed_documents(current_actor())
-    page, per_page = parse_page_args(request.args)
-    return render_template("library/trash.html", page=paginate(db.session, stmt, page, per_page),
-                           args=request.args)
-
-
-def _trashed(document_id: int) -> Document:
-    doc = db.session.get(Document, document_id)
-    # Another region's trash is out of scope: 404, as for any document one may not change.
-    if doc is None or not doc.in_trash or not permissions.can_write_region(current_actor(), doc.region_code):
-        deny("document", document_id, region_code=doc.region_code if doc else None)
-    assert doc is not None
-    return doc
-
-
-@bp.route("/<id:document_id>/restaurer", methods=["POST"])
-@writer_required
-def restore(document_id: int) -> Any:
-    """Bring a document back from the trash (staff, within the regions they may change)."""
-    doc = _trashed(document_id)
-    archive.restore_document(db.session, doc, actor=current_actor(), ip=client_ip())
-    flash(f"« {doc.title} » a été restauré.", "success")
-    return redirect(url_for("library.show", document_id=doc.id))
-
-
-@bp.route("/<id:document_id>/purger", methods=["GET", "POST"])
-@admin_required
-def purge(document_id: int) -> Any:
-    """Remove a trashed document and its unshared files for good, after confirmation."""
-    doc = _trashed(document_id)
-    form = PurgeForm()
-    status = 200
-    if form.validate_on_submit():
-        title, hashes = doc.title, {v.sha256 for v in doc.versions}
-        archive.purge_document(db.session, storage(), doc, actor=current_actor(), ip=client_ip())
-        # A preview is a copy of the text: it goes with the last file that held it.
-        for sha in hashes:
-            if not storage().exists(sha):
-                forget_preview(sha)
-        flash(f"« {title} » a été purgé définitivement.", "success")
-        return redirect(url_for("library.trash_list"))
-    if request.method == "POST":
-        status = 422
-    return render_template("library/purge.html", doc=doc, form=form), status
-
-
 # --------------------------------------------------------------------------- dashboards
 
 
@@ -709,17 +565,3 @@ def completeness() -> Any:
                                   last_year=last, status=status, include_national=bool(request.args.get("national")))
     return render_template("library/completeness.html", matrix=matrix, types=list(DocType),
                            statuses=list(DocStatus), args=request.args)
-
-
-def _panel(user: Any) -> dict[str, Any]:
-    """Home-page panel: recently changed documents and échéances in the next 30 days."""
-    return {
-        "recent": listing.recently_modified(db.session, user, limit=5),
-        "deadlines": listing.upcoming_deadlines(db.session, user, today=today_paris(), days=HORIZON_SHORT, limit=8),
-        "overdue": listing.overdue_deadlines(db.session, user, today=today_paris(), limit=8),
-    }
-
-
-if not any(template == "library/_panel.html" for template, _ in DASHBOARD_PANELS):
-    DASHBOARD_PANELS.append(("library/_panel.html", _panel))
-

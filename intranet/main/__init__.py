@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import Blueprint, current_app, render_template
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from documents.models import Organisation, Quartier, Region
 from intranet.extensions import db
 
 bp = Blueprint("main", __name__)
@@ -20,14 +20,16 @@ DASHBOARD_PANELS: list[tuple[str, Any]] = []
 @bp.route("/")
 @login_required
 def index() -> Any:
-    """The home dashboard; each feature contributes a panel."""
-    counts = {
-        "regions": db.session.scalar(select(func.count()).select_from(Region)) or 0,
-        "organisations": db.session.scalar(select(func.count()).select_from(Organisation)) or 0,
-        "quartiers": db.session.scalar(select(func.count()).select_from(Quartier)) or 0,
-    }
+    """« Mon tableau de bord »: what waits for me (documents.dashboard), recent documents, features' panels."""
+    from documents import dashboard
+    from intranet.web import PARIS, current_actor
+
+    user = current_actor()
+    today = dt.datetime.now(tz=PARIS).date()
+    sections = dashboard.what_waits(db.session, user, today)
+    recent = dashboard.recent_documents(db.session, user)
     panels = [(template, fn(current_user)) for template, fn in DASHBOARD_PANELS]
-    return render_template("main/index.html", counts=counts, panels=panels)
+    return render_template("main/index.html", sections=sections, recent=recent, panels=panels, today=today)
 
 
 @bp.route("/accessibilite")

@@ -70,6 +70,7 @@ def test_archive_in_the_browser(page: Any, live_server: LiveServer, tmp_path: Pa
     version_two = sf.write_sample(tmp_path / "convention_idf_2026_v2.docx", sf.make_docx(
         ["Convention régionale Passeurs d'images Île-de-France 2026.", "Article 1 : objet.",
          "Article 2 : montant de 45 000 euros.", "Article 3 : évaluation annuelle."]))
+    page.get_by_role("tab", name="Versions").click()  # the document page is in tabs
     page.get_by_label("Nouveau fichier").set_input_files(str(version_two))
     page.get_by_label("Commentaire (ce qui a changé)").fill("Montant révisé après le comité")
     page.get_by_role("button", name="Ajouter la version").click()
@@ -120,6 +121,7 @@ def test_archive_in_the_browser(page: Any, live_server: LiveServer, tmp_path: Pa
     shot(page, "5-pdf-preview")
     page.go_back()
     page.wait_for_load_state()
+    page.get_by_role("tab", name="Liens").click()
     page.locator("#link_type").select_option("modifie")
     target = page.locator("#target option", has_text="Convention IDF 2026").get_attribute("value")
     assert target and convention_url.endswith(f"/documents/{target}")
@@ -127,10 +129,10 @@ def test_archive_in_the_browser(page: Any, live_server: LiveServer, tmp_path: Pa
     page.get_by_role("button", name="Ajouter le lien").click()
     page.wait_for_load_state()
     assert "Lien ajouté." in page.locator(".flashes").inner_text()
-    links = page.locator("section#liens-section table")
+    links = page.locator("section#liens table")
     assert "Ce document modifie" in links.inner_text() and "Convention IDF 2026" in links.inner_text()
     page.goto(convention_url)
-    links = page.locator("section#liens-section table")
+    links = page.locator("section#liens table")
     assert "Ce document est modifié par" in links.inner_text() and "Avenant n° 1" in links.inner_text()
     shot(page, "6-links")
 

@@ -90,19 +90,22 @@ def test_regional_committee_year(page: Any, server: LiveServer) -> None:
     page.wait_for_url(re.compile(r"/comites/reunions/\d+$"))
     meeting_url = page.url
     assert "Réunion planifiée" in _flash(page)
-    assert page.get_by_text("jeudi 12 mars 2026 à 14:00 – 16:30").is_visible()
+    assert page.get_by_text("jeudi 12 mars 2026 à 14:00 – 16:30").first.is_visible()
 
-    # Attendance, the notes of the session, a project validation.
+    # Attendance, the notes of the session, a project validation (the meeting page is in tabs).
+    page.get_by_role("tab", name="Participants").click()
     page.get_by_label("Présence de DRAC Île-de-France").select_option(label="Présent")
     page.get_by_label("Présence de Lecteur.idf").select_option(label="Représenté")
     page.get_by_label("Lecteur.idf est représenté par").fill("Léa Durand")
     page.get_by_role("button", name="Enregistrer les présences").click()
     assert "Présences enregistrées." in _flash(page)
+    page.get_by_role("tab", name="Séance").click()
     page.get_by_label("Notes de séance sur « Bilan de l'année 2025 »").fill(
         f"La coordination présente le bilan ; un atelier {WORD} a réuni 40 jeunes.")
     page.get_by_role("button", name="Enregistrer les notes").click()
     assert "Notes de séance enregistrées." in _flash(page)
 
+    page.get_by_role("tab", name="Décisions et actions").click()
     decisions = page.locator("section[aria-labelledby=decisions]")
     decisions.get_by_label("Type").select_option(label="Validation de projet")
     decisions.get_by_label("Nom du projet").fill("Ciné-quartier des Courtillières")
@@ -115,6 +118,7 @@ def test_regional_committee_year(page: Any, server: LiveServer) -> None:
     assert page.get_by_role("cell", name="Validation de projet").is_visible()
 
     # Minutes drafted from the model, submitted to the members.
+    page.get_by_role("tab", name="Compte rendu").click()
     page.get_by_role("button", name="Rédiger depuis le modèle").click()
     assert "Projet de compte rendu rédigé (version 1)" in _flash(page)
     page.get_by_role("button", name="Soumettre aux membres").click()
@@ -125,6 +129,7 @@ def test_regional_committee_year(page: Any, server: LiveServer) -> None:
     login(page, live_server, "lecteur_idf")
     page.goto(meeting_url)
     assert page.get_by_text("Vous consultez cette réunion en lecture seule.").is_visible()
+    page.get_by_role("tab", name="Compte rendu").click()
     page.get_by_label("Votre remarque").fill("Merci d'ajouter le nombre de séances en plein air.")
     page.get_by_role("button", name="Envoyer la remarque").click()
     assert "Remarque enregistrée." in _flash(page)
@@ -132,7 +137,7 @@ def test_regional_committee_year(page: Any, server: LiveServer) -> None:
 
     # The coordinator approves: the version is recorded and locked.
     login(page, live_server, "idf")
-    page.goto(meeting_url)
+    page.goto(meeting_url + "#remarques")
     assert page.get_by_text("Merci d'ajouter le nombre de séances en plein air.").is_visible()
     page.get_by_role("button", name="Approuver le compte rendu").click()
     assert "Compte rendu approuvé (version 1)." in _flash(page)

@@ -17,7 +17,8 @@ SCREENSHOTS = "/tmp"
 def test_login_browse_quartiers_logout(page: Any, live_server: LiveServer) -> None:
     login(page, live_server, "idf")
     assert page.url == live_server.path("/")
-    assert page.get_by_role("heading", level=1).inner_text().startswith("Bonjour")
+    assert page.get_by_role("heading", level=1).inner_text() == "Mon tableau de bord"
+    assert page.get_by_text("Bonjour Idf.").is_visible()
     assert page.locator("html").get_attribute("lang") == "fr"
 
     nav = page.get_by_role("navigation", name="Navigation principale")

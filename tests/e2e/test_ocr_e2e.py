@@ -72,6 +72,7 @@ def test_a_scan_uploaded_in_the_browser_is_found_by_a_word_of_its_body(
     page.locator("li.search-hit h2 a").click()
     page.wait_for_load_state()
     assert page.locator("[data-text-status=ocr]").first.inner_text().startswith("Texte reconnu (OCR), confiance ")
+    page.get_by_role("tab", name="Versions").click()  # the document page is in tabs
     page.get_by_text("Texte reconnu de la version 1").click()  # the collapsed text opens
     assert page.locator("details.lib-ocr-text pre").inner_text().count("Châteauroux") == 1
     # The preview shows the searchable copy, not the image-only original.

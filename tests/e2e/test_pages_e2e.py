@@ -43,7 +43,11 @@ NOT_PAGES = {
     "committees.minutes_feed_token", "committees.meeting_calendar", "reference.organisations_export",
     "drafting.pdf", "drafting.download", "drafting.batch_zip", "drafting.batch_status",
     "library.download_copy", "library.inline_copy", "agreements.national_csv", "library.deadlines_feed",
+    "library.thumbnail",
 }
+#: The panels of the tabbed pages, each audited open (the others are hidden, so axe would skip them).
+DOCUMENT_TABS = ("apercu", "informations", "versions", "liens", "historique")
+MEETING_TABS = ("seance", "participants", "pieces", "suivi", "cr")
 
 
 def _file(server: LiveServer, session: Any, title: str, name: str, data: bytes, **meta: Any) -> int:
@@ -153,6 +157,14 @@ def _page_urls(server: LiveServer, ids: dict[str, Any]) -> list[str]:
     # Search with results (facets shown) and the 404 page are pages too.
     urls += ["/recherche/?q=convention", "/documents/?modeles=1", "/page-introuvable",
              "/signatures/?type=convention&region=11"]
+    # Each tab of the document and meeting pages; the two pages alternate, so that every visit is a
+    # real navigation (a jump to another anchor of the same page would not load it again).
+    with server.app.test_request_context():
+        document = url_for("library.show", document_id=ids["document_id"])
+        meeting = url_for("committees.meeting", meeting_id=ids["meeting_id"])
+    for doc_tab, meeting_tab in zip(DOCUMENT_TABS, MEETING_TABS):
+        urls += [f"{document}#{doc_tab}", f"{meeting}#{meeting_tab}"]
+    urls += [f"{document}?historique=2#historique"]
     return urls
 
 

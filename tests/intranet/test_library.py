@@ -713,7 +713,7 @@ def test_list_filters_sort_and_pagination(client: Any, auth: AuthActions, db_ses
 
     def titles(query: str) -> list[str]:
         html = text(client.get("/documents/" + query))
-        return re.findall(r'<td><a href="/documents/\d+">([^<]+)</a>', html)
+        return re.findall(r'<a href="/documents/\d+">([^<]+)</a> <span class="lib-id">', html)
 
     assert sorted(titles("")) == ["Bilan 2024", "Convention 2025", "Protocole national"]
     assert titles("?type=convention") == ["Convention 2025"]
@@ -826,11 +826,11 @@ def test_views_and_downloads_are_audited(client: Any, auth: AuthActions, db_sess
     # Regional staff see the changes of the document; admins also see who consulted it.
     page = text(client.get(f"/documents/{doc.id}"))
     history = page.split('id="history-title"')[1]
-    assert "Dépôt" in history and "Téléchargement" not in history
+    assert "a déposé le document" in history and "a téléchargé" not in history
     auth.logout()
     auth.login("admin")
     history = text(client.get(f"/documents/{doc.id}")).split('id="history-title"')[1]
-    assert "Téléchargement" in history and "idf@test.fr" in history
+    assert "Idf a téléchargé la version 1" in history and "idf@test.fr" in history
 
 
 def test_form_errors_are_in_french(client: Any, auth: AuthActions, db_session: Any) -> None:

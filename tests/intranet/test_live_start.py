@@ -203,9 +203,10 @@ def test_make_run_indexes_archives_and_restarts_a_killed_indexer(live_env: dict[
         assert live.sante()["indexer"]["pid"] == new_pid
 
         children = [int(p) for p in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()]
-        assert new_pid in children and len(children) == 5  # gunicorn, the indexer, the OCR and mail workers, the scheduler
-        assert [(w["name"], w["alive"]) for w in live.sante()["workers"]] == [("ocr", True), ("mail-worker", True),
-                                                                              ("scheduler", True)]
+        # gunicorn, the indexer, the OCR, mail and thumbnail workers, the scheduler
+        assert new_pid in children and len(children) == 6
+        assert [(w["name"], w["alive"]) for w in live.sante()["workers"]] == [
+            ("ocr", True), ("mail-worker", True), ("scheduler", True), ("thumbnails", True)]
         server.send_signal(signal.SIGTERM)
         assert server.wait(45) == 0
         time.sleep(0.5)

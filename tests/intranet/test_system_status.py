@@ -57,6 +57,7 @@ def test_sante_reports_heartbeat_outbox_mail_and_disk(worker_app: Any, data_dir:
     heartbeat.beat(data_dir, "ocr")
     heartbeat.beat(data_dir, "mail-worker")
     heartbeat.beat(data_dir, "scheduler")
+    heartbeat.beat(data_dir, "thumbnails")
     session = worker_app.extensions["db_factory"]()
     session.execute(delete(IndexOutbox))
     session.add(IndexOutbox(object_type="document", object_id=7, action="upsert",
@@ -75,8 +76,9 @@ def test_sante_reports_heartbeat_outbox_mail_and_disk(worker_app: Any, data_dir:
     assert data["mail"] == {"backend": "outbox", "queue": 0, "outbox_messages": 1, "failed": 0, "dead": 0,
                             "oldest_pending_age": None}
     assert data["disk"]["free_bytes"] > 0 and data["disk"]["low"] is low_disk
-    # The indexer has its own entry; the OCR and mail workers and the scheduler are listed by name.
-    assert [(w["name"], w["alive"]) for w in data["workers"]] == [("ocr", True), ("mail-worker", True), ("scheduler", True)]
+    # The indexer has its own entry; the OCR, mail and thumbnail workers and the scheduler are listed by name.
+    assert [(w["name"], w["alive"]) for w in data["workers"]] == [("ocr", True), ("mail-worker", True),
+                                                                  ("scheduler", True), ("thumbnails", True)]
 
 
 def test_sante_with_a_stale_heartbeat(worker_app: Any, data_dir: Path) -> None:
@@ -124,6 +126,7 @@ def test_system_page_when_all_runs(worker_app: Any, data_dir: Path) -> None:
     heartbeat.beat(data_dir, "ocr")
     heartbeat.beat(data_dir, "mail-worker")
     heartbeat.beat(data_dir, "scheduler")
+    heartbeat.beat(data_dir, "thumbnails")
     page = _page(login_client(worker_app, "admin"), "/admin/systeme")
     assert "En marche." in page
     assert ("Tout fonctionne" in page) is (shutil.disk_usage(data_dir).free >= health.LOW_DISK_BYTES)
@@ -138,6 +141,7 @@ def test_sante_reports_the_mail_outbox_depth_and_oldest_waiting(worker_app: Any,
     heartbeat.beat(data_dir, "ocr")
     heartbeat.beat(data_dir, "mail-worker")
     heartbeat.beat(data_dir, "scheduler")
+    heartbeat.beat(data_dir, "thumbnails")
     session = worker_app.extensions["db_factory"]()
     old = mailqueue.enqueue(session, Message(to=["a@b.fr"], subject="Ancien", body="x"))
     old.created_at = _ago(minutes=7)
