@@ -107,7 +107,7 @@ def _writable_meetings(user: User) -> object:
 
 def minutes_section(session: Session, user: User | None, today: dt.date) -> Section:
     """Submitted minutes the user approves (staff of the committee's region) or reviews (members)."""
-    from documents.committees import can_manage, visible_meetings
+    from documents.committees.scope import can_manage, visible_meetings
 
     if user is None:
         return Section(key="minutes", title="Comptes rendus à relire ou approuver", items=[], total=0,
@@ -140,7 +140,7 @@ def _mine(user: User) -> object:
 
 def actions_section(session: Session, user: User | None, today: dt.date) -> Section:
     """Open actions decided in committees whose « responsable » is the user, soonest due first."""
-    from documents.committees import visible_meetings
+    from documents.committees.scope import visible_meetings
 
     if user is None:
         return Section(key="actions", title="Mes actions", items=[], total=0, empty="Aucune action à votre nom.",

@@ -11,7 +11,10 @@ from sqlalchemy import select
 
 import samplefiles as sf
 from documents import archive
-from documents import committees as C
+from documents.committees.committee import ensure_committees
+from documents.committees.dates import paris_datetime
+from documents.committees.decisions import DecisionInput, add_decision
+from documents.committees.meetings import MeetingInput, schedule_meeting
 from documents.models import Committee, User
 from documents.storage import LocalStorage
 from e2e.browser import TIMEOUT_MS, LiveServer, login
@@ -39,13 +42,13 @@ def _seed(server: LiveServer) -> tuple[int, int]:
                                     meta=archive.Metadata(title=f"Convention Île-de-France 2026 ({n})",
                                                           region_code="11", doc_type="convention", year=2026))
             session.commit()
-        C.ensure_committees(session)
+        ensure_committees(session)
         session.commit()
         committee = session.scalar(select(Committee).where(Committee.slug == "regional-11"))
-        meeting = C.schedule_meeting(session, committee, actor=admin, data=C.MeetingInput(
-            starts_at=C.paris_datetime(dt.date.today() + dt.timedelta(days=20), dt.time(14)),
+        meeting = schedule_meeting(session, committee, actor=admin, data=MeetingInput(
+            starts_at=paris_datetime(dt.date.today() + dt.timedelta(days=20), dt.time(14)),
             title="Comité de pilotage régional", place="DRAC", agenda=["Bilan"]))
-        C.add_decision(session, meeting, actor=admin, data=C.DecisionInput(text="Le bilan 2025 est adopté."))
+        add_decision(session, meeting, actor=admin, data=DecisionInput(text="Le bilan 2025 est adopté."))
         session.commit()
         return doc.id, meeting.id
     finally:

@@ -13,7 +13,10 @@ from sqlalchemy import event
 
 import samplefiles as sf
 from documents import archive
-from documents import committees as C
+from documents.committees.actions import add_action
+from documents.committees.dates import paris_datetime
+from documents.committees.meetings import MeetingInput, schedule_meeting
+from documents.committees.minutes import draft_minutes, submit_minutes
 from documents import dashboard
 from documents.storage import LocalStorage
 from testkit import committee, login_client, user, with_committees
@@ -43,12 +46,12 @@ def agreement(app: Any, session: Any, title: str, region: str | None, end: dt.da
 
 
 def meeting_with_minutes(app: Any, session: Any, slug: str, who: str, title: str) -> Any:
-    meeting = C.schedule_meeting(session, committee(session, slug), actor=user(session, who), data=C.MeetingInput(
-        starts_at=C.paris_datetime(TODAY - dt.timedelta(days=3), dt.time(14)), title=title, place="DRAC"))
+    meeting = schedule_meeting(session, committee(session, slug), actor=user(session, who), data=MeetingInput(
+        starts_at=paris_datetime(TODAY - dt.timedelta(days=3), dt.time(14)), title=title, place="DRAC"))
     session.commit()
-    C.draft_minutes(session, LocalStorage(app.config["STORAGE_DIR"]), meeting, actor=user(session, who))
+    draft_minutes(session, LocalStorage(app.config["STORAGE_DIR"]), meeting, actor=user(session, who))
     session.commit()
-    C.submit_minutes(session, meeting, actor=user(session, who))
+    submit_minutes(session, meeting, actor=user(session, who))
     session.commit()
     return meeting
 
@@ -58,9 +61,9 @@ def test_each_role_sees_what_waits_in_its_scope(app: Any, session: Any) -> None:
     agreement(app, session, "Convention IDF bientôt", "11", TODAY + dt.timedelta(days=12))
     agreement(app, session, "Convention PACA bientôt", "93", TODAY + dt.timedelta(days=5))
     meeting = meeting_with_minutes(app, session, "regional-11", "idf", "Comité francilien d'automne")
-    C.add_action(session, meeting, actor=user(session, "idf"), title="Relancer la mairie de Bobigny",
+    add_action(session, meeting, actor=user(session, "idf"), title="Relancer la mairie de Bobigny",
                  owner="Idf", due_date=TODAY - dt.timedelta(days=2))
-    C.add_action(session, meeting, actor=user(session, "idf"), title="Action de quelqu'un d'autre", owner="Paca")
+    add_action(session, meeting, actor=user(session, "idf"), title="Action de quelqu'un d'autre", owner="Paca")
     session.commit()
 
     idf = text(login_client(app, "idf").get("/"))
