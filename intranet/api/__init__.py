@@ -113,4 +113,4 @@ def require_auth() -> None:
             abort(400, "Jeton CSRF manquant ou invalide : utilisez un jeton d'API ou l'en-tête X-CSRFToken.")
 
 
-from intranet.api import deadlines, documents, locks, meetings, search, templates, views  # noqa: E402,F401
+from intranet.api import deadlines, documents, locks, meetings, search, suggest, templates, views  # noqa: E402,F401
