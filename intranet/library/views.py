@@ -21,7 +21,7 @@ from flask_login import login_required
 from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 
-from documents import archive, filetypes, listing, locking, permissions
+from documents import archive, filetypes, listing, locking, permissions, suggest
 from documents import preview as previews
 from documents.errors import DomainError, NotFound, PermissionDenied, ValidationError
 from documents.frenchtext import french_order
@@ -50,8 +50,6 @@ from intranet.main import DASHBOARD_PANELS
 from intranet.pagination import paginate, parse_page_args
 from intranet.web import PARIS, admin_required, client_ip, current_actor, deny, record, writer_required
 
-#: How many documents the "link to" select offers (the number field covers the rest).
-LINK_TARGETS = 300
 #: How far the échéances dashboard looks ahead (days), and its first section.
 HORIZON_SHORT, HORIZON_LONG = 30, 90
 #: French names of the audit actions shown in a document's history.
@@ -377,14 +375,28 @@ def _link_form(doc: Document) -> LinkForm:
         pairs.append((kind.value, f"Ce document {kind.label} …"))
         pairs.append((f"inverse:{kind.value}", f"Ce document {kind.inverse_label} …"))
     form.link_type.choices = choices(pairs)
-    targets = db.session.scalars(
-        archive.visible_documents(current_actor()).where(Document.id != doc.id)
-        .order_by(Document.updated_at.desc(), Document.id.desc()).limit(LINK_TARGETS)
-    ).all()
-    form.target.choices = choices([("", "— Choisir un document —")] + [
-        (str(t.id), f"n° {t.id} – {t.title} ({t.type_label}, {t.region_label}{', ' + str(t.year) if t.year else ''})")
-        for t in targets
-    ])
+    # The document is found by searching, never chosen from a list of the whole archive: without
+    # JavaScript, « Chercher » reloads the page with the matches (?lien=…); with it, the picker asks
+    # the suggestions API as one types. Both only offer documents the user may read, models excluded.
+    form.search_query = (request.args.get("lien") or "").strip()[:suggest.MAX_CHARS]
+    form.search_error = None
+    found: list[suggest.Suggestion] = []
+    if form.search_query:
+        try:
+            found = suggest.suggest_documents(db.session, current_actor(), form.search_query,
+                                              limit=suggest.MAX_LIMIT, exclude_id=doc.id)
+        except ValidationError as exc:
+            form.search_error = exc.message
+    posted = (form.target.data or "").strip() if request.method == "POST" else ""
+    if posted.isascii() and posted.isdigit() and len(posted) <= 10 and int(posted) not in {s.id for s in found}:
+        # A choice sent back with an error elsewhere in the form stays chosen.
+        found += [s for s in suggest.suggest_documents(db.session, current_actor(), posted, exclude_id=doc.id)
+                  if s.id == int(posted)]
+    form.found_count = len(found)
+    form.target.choices = choices(
+        [("", "— Choisir parmi les documents trouvés —" if found else "— Cherchez d'abord le document —")]
+        + [(str(s.id), s.label) for s in found])
+    form.target.render_kw = {"data-picker-suggest": url_for("api.suggest_documents", exclude=doc.id)}
     return form
 
 
