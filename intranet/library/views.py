@@ -145,8 +145,9 @@ def _setup_metadata_form(form: MetadataForm) -> None:
     form.status.choices = _status_choices()
     form.region.choices = _region_write_choices()
     organisations = db.session.scalars(select(Organisation).order_by(french_order(Organisation.name))).all()
-    form.parties.choices = [SelectChoice(o.id, o.name + (f" ({o.short_name})" if o.short_name else ""))
-                            for o in organisations]
+    # « DRAC Alsace (DRAC Alsace) » would say it twice: the short name only when it differs.
+    form.parties.choices = [SelectChoice(o.id, o.name + (f" ({o.short_name})" if o.short_name and o.short_name != o.name
+                                                          else "")) for o in organisations]
     quartiers = db.session.scalars(select(Quartier).order_by(Quartier.region_name, Quartier.code)).all()
     form.quartiers.choices = [SelectChoice(q.code, f"{q.code} – {q.names} ({q.communes})", optgroup=q.region_name)
                               for q in quartiers]
