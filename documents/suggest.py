@@ -12,13 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, or_
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from documents.archive import visible_documents
 from documents.bounds import MAX_ID
 from documents.errors import ValidationError
 from documents.frenchtext import fold, french_fold
+from documents.deadline_lists import opaque
 from documents.listing import is_drafting_model
 from documents.models import DocType, Document, User
 
@@ -76,19 +77,32 @@ def suggest_documents(session: Session, user: User | None, query: str, *, limit:
     limit = max(1, min(limit, MAX_LIMIT))
     words = fold(text).lower().split()[:MAX_WORDS]
     title = french_fold(Document.title)
-    matches_title = [title.like(f"%{_like(word)}%", escape="\\") for word in words]
-    number = int(text) if text.isascii() and text.isdigit() and len(text) <= 10 else None
-    stmt = visible_documents(user).where(~is_drafting_model(), Document.doc_type != DocType.MODELE.value)
-    order: list[Any] = [Document.updated_at.desc(), Document.id.desc()]
-    if number is not None and 1 <= number <= MAX_ID:
-        # A number typed is the document's number first, then titles that contain it (« 2025 »).
-        stmt = stmt.where(or_(Document.id == number, *matches_title))
-        order.insert(0, case((Document.id == number, 0), else_=1))
-    else:
-        stmt = stmt.where(*matches_title)
+    # Out of the trash without letting SQLite use the index on it (it has no statistics): it then walks
+    # the index on updated_at, newest first, and stops after ``limit`` matches instead of folding and
+    # sorting every live title (as ``listing.recently_modified`` does).
+    stmt = (visible_documents(user, include_trash=True)
+            .where(opaque(session, Document.deleted_at).is_(None), ~is_drafting_model(),
+                   Document.doc_type != DocType.MODELE.value,
+                   # A word without letters (a year, a number) needs no folding: the plain title is cheaper.
+                   *[(title if any(c.isalpha() for c in word) else Document.title).like(f"%{_like(word)}%",
+                                                                                         escape="\\")
+                     for word in words]))
     if exclude_id is not None:
         stmt = stmt.where(Document.id != exclude_id)
-    stmt = stmt.order_by(*order).limit(limit)
-    found: list[Document] = list(session.scalars(stmt))
+    stmt = stmt.order_by(Document.updated_at.desc(), Document.id.desc()).limit(limit)
+    number = int(text) if text.isascii() and text.isdigit() and len(text) <= 10 else None
+    if number is not None and 1 <= number <= MAX_ID and number != exclude_id:
+        # A number typed is that document first (a key lookup, same scope), then titles holding the digits.
+        by_number: list[Document] = list(session.scalars(
+            visible_documents(user).where(Document.id == number, ~is_drafting_model(),
+                                          Document.doc_type != DocType.MODELE.value)))
+        stmt = stmt.where(Document.id != number).limit(limit - len(by_number))
+    else:
+        by_number = []
+    # Ids first: selecting whole documents would join their regions and accounts (eager loads) for every
+    # candidate row before the sort; only the ``limit`` chosen rows are loaded.
+    ids = list(session.scalars(stmt.with_only_columns(Document.id)))
+    loaded = {d.id: d for d in session.scalars(select(Document).where(Document.id.in_(ids)))} if ids else {}
+    found: list[Document] = by_number + [loaded[i] for i in ids if i in loaded]
     return [Suggestion(id=d.id, title=d.title, type_label=d.type_label, region_label=d.region_label, year=d.year)
             for d in found]

@@ -145,6 +145,9 @@ def _page_urls(server: LiveServer, ids: dict[str, Any]) -> list[str]:
     assert not missing, f"routes without seeded ids (extend _seed): {missing}"
     # Search with results (facets shown) and the 404 page are pages too.
     urls += ["/recherche/?q=convention", "/documents/?modeles=1", "/page-introuvable"]
+    # Pickers with chosen values (chips) and the search for a document to link, with its matches.
+    urls += ["/aide/composants?title=Essai&parties=1&parties=2&document=1#formulaires",
+             f"/documents/{ids['document_id']}?lien=bilan#liens", "/documents/?party=1"]
     return urls
 
 
