@@ -10,7 +10,6 @@ sort order), on SQLite and PostgreSQL alike.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session

@@ -21,7 +21,7 @@ from flask_login import login_required
 from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 
-from documents import archive, filetypes, listing, locking, permissions, suggest
+from documents import archive, filetypes, listing, locking, permissions
 from documents import preview as previews
 from documents.errors import DomainError, NotFound, PermissionDenied, ValidationError
 from documents.frenchtext import french_order
@@ -31,7 +31,6 @@ from documents.models import (
     Document,
     DocumentLink,
     DocumentVersion,
-    LinkType,
     Organisation,
     Quartier,
     Region,
@@ -44,6 +43,7 @@ from intranet.forms import choices
 from intranet.library import bp, deadline_views
 from intranet.library.export import check_bounds, write_export
 from intranet.library.forms import EditForm, LinkForm, MetadataForm, PurgeForm, UploadForm, VersionForm
+from intranet.library.linkform import link_form as _link_form
 from intranet.library.preview import forget as forget_preview
 from intranet.library.preview import html_preview
 from intranet.main import DASHBOARD_PANELS
@@ -367,38 +367,6 @@ def upload() -> Any:
 
 
 # --------------------------------------------------------------------------- document page
-
-
-def _link_form(doc: Document) -> LinkForm:
-    form = LinkForm()
-    pairs = []
-    for kind in LinkType:
-        pairs.append((kind.value, f"Ce document {kind.label} …"))
-        pairs.append((f"inverse:{kind.value}", f"Ce document {kind.inverse_label} …"))
-    form.link_type.choices = choices(pairs)
-    # The document is found by searching, never chosen from a list of the whole archive: without
-    # JavaScript, « Chercher » reloads the page with the matches (?lien=…); with it, the picker asks
-    # the suggestions API as one types. Both only offer documents the user may read, models excluded.
-    form.search_query = (request.args.get("lien") or "").strip()[:suggest.MAX_CHARS]
-    form.search_error = None
-    found: list[suggest.Suggestion] = []
-    if form.search_query:
-        try:
-            found = suggest.suggest_documents(db.session, current_actor(), form.search_query,
-                                              limit=suggest.MAX_LIMIT, exclude_id=doc.id)
-        except ValidationError as exc:
-            form.search_error = exc.message
-    posted = (form.target.data or "").strip() if request.method == "POST" else ""
-    if posted.isascii() and posted.isdigit() and len(posted) <= 10 and int(posted) not in {s.id for s in found}:
-        # A choice sent back with an error elsewhere in the form stays chosen.
-        found += [s for s in suggest.suggest_documents(db.session, current_actor(), posted, exclude_id=doc.id)
-                  if s.id == int(posted)]
-    form.found_count = len(found)
-    form.target.choices = choices(
-        [("", "— Choisir parmi les documents trouvés —" if found else "— Cherchez d'abord le document —")]
-        + [(str(s.id), s.label) for s in found])
-    form.target.render_kw = {"data-picker-suggest": url_for("api.suggest_documents", exclude=doc.id)}
-    return form
 
 
 def _page(doc: Document, *, link_form: LinkForm | None = None, version_form: VersionForm | None = None,
