@@ -60,7 +60,7 @@ class GuestForm(FrenchForm):
 class MemberForm(FrenchForm):
     """Add a member: an intranet account, or an external contact."""
 
-    user_id = SelectField("Compte de l'intranet", validate_choice=False)
+    user_id = SelectField("Compte de l'intranet", validate_choice=False, render_kw={"data-picker": ""})
     name = StringField("ou nom du contact extérieur", validators=[Optional(), Length(max=200)])
     organisation = StringField("Organisme", validators=[Optional(), Length(max=300)])
     email = EmailField("Adresse e-mail", validators=[Optional(), Length(max=254)])
@@ -101,7 +101,7 @@ class DecisionForm(FrenchForm):
     project_name = StringField("Nom du projet", validators=[Optional(), Length(max=300)])
     porteur = StringField("Porteur de projet", validators=[Optional(), Length(max=300)])
     commune = StringField("Commune", validators=[Optional(), Length(max=200)])
-    quartier_code = SelectField("Quartier (annexe 2)", validate_choice=False)
+    quartier_code = SelectField("Quartier (annexe 2)", validate_choice=False, render_kw={"data-picker": ""})
     actions_concerned = TextAreaField("Actions concernées", validators=[Optional(), Length(max=20000)])
     submit = SubmitField("Enregistrer la décision")
 

@@ -39,8 +39,9 @@ class MetadataForm(FrenchForm):
     duration_months = IntegerField("Durée (mois)", validators=[Optional(), _MONTHS])
     tacit_renewal = BooleanField("Tacite reconduction")
     notice_months = IntegerField("Préavis (mois)", validators=[Optional(), _MONTHS])
-    parties = SelectMultipleField("Parties (organisations du référentiel)", coerce=int, validate_choice=True)
-    quartiers = SelectMultipleField("Quartiers « Espoir banlieues »")
+    parties = SelectMultipleField("Parties (organisations du référentiel)", coerce=int, validate_choice=True,
+                                  render_kw={"data-picker": ""})
+    quartiers = SelectMultipleField("Quartiers « Espoir banlieues »", render_kw={"data-picker": ""})
     keywords = StringField("Mots-clés", description="Séparés par des virgules.",
                            validators=[Optional(), Length(max=2000)])
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=20000)])

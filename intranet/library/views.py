@@ -33,7 +33,6 @@ from documents.models import (
     Document,
     DocumentLink,
     DocumentVersion,
-    LinkType,
     Organisation,
     Quartier,
     Region,
@@ -46,12 +45,11 @@ from intranet.forms import choices
 from intranet.library import bp, deadline_views
 from intranet.library.export import check_bounds, write_export
 from intranet.library.forms import EditForm, LinkForm, MetadataForm, UploadForm, VersionForm
+from intranet.library.linkform import link_form as _link_form
 from intranet.library.preview import html_preview
 from intranet.pagination import paginate, parse_page_args
 from intranet.web import PARIS, client_ip, current_actor, deny, record, writer_required
 
-#: How many documents the "link to" select offers (the number field covers the rest).
-LINK_TARGETS = 300
 #: How far the échéances dashboard looks ahead (days), and its first section.
 HORIZON_SHORT, HORIZON_LONG = 30, 90
 #: Form field that each metadata error of ``archive.Metadata`` belongs to.
@@ -138,8 +136,9 @@ def _setup_metadata_form(form: MetadataForm) -> None:
     form.status.choices = _status_choices()
     form.region.choices = _region_write_choices()
     organisations = db.session.scalars(select(Organisation).order_by(french_order(Organisation.name))).all()
-    form.parties.choices = [SelectChoice(o.id, o.name + (f" ({o.short_name})" if o.short_name else ""))
-                            for o in organisations]
+    # « DRAC Alsace (DRAC Alsace) » would say it twice: the short name only when it differs.
+    form.parties.choices = [SelectChoice(o.id, o.name + (f" ({o.short_name})" if o.short_name and o.short_name != o.name
+                                                          else "")) for o in organisations]
     quartiers = db.session.scalars(select(Quartier).order_by(Quartier.region_name, Quartier.code)).all()
     form.quartiers.choices = [SelectChoice(q.code, f"{q.code} – {q.names} ({q.communes})", optgroup=q.region_name)
                               for q in quartiers]
@@ -359,24 +358,6 @@ def upload() -> Any:
 
 
 # --------------------------------------------------------------------------- document page
-
-
-def _link_form(doc: Document) -> LinkForm:
-    form = LinkForm()
-    pairs = []
-    for kind in LinkType:
-        pairs.append((kind.value, f"Ce document {kind.label} …"))
-        pairs.append((f"inverse:{kind.value}", f"Ce document {kind.inverse_label} …"))
-    form.link_type.choices = choices(pairs)
-    targets = db.session.scalars(
-        archive.visible_documents(current_actor()).where(Document.id != doc.id)
-        .order_by(Document.updated_at.desc(), Document.id.desc()).limit(LINK_TARGETS)
-    ).all()
-    form.target.choices = choices([("", "— Choisir un document —")] + [
-        (str(t.id), f"n° {t.id} – {t.title} ({t.type_label}, {t.region_label}{', ' + str(t.year) if t.year else ''})")
-        for t in targets
-    ])
-    return form
 
 
 def _history_page() -> int:

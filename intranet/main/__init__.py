@@ -52,3 +52,6 @@ def health() -> Any:
 
     db.session.execute(select(1))
     return current_status(db.session).as_json()
+
+
+from intranet.main import components  # noqa: E402,F401  (the « Composants » page registers its route)

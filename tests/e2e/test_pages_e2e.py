@@ -165,6 +165,9 @@ def _page_urls(server: LiveServer, ids: dict[str, Any]) -> list[str]:
     for doc_tab, meeting_tab in zip(DOCUMENT_TABS, MEETING_TABS):
         urls += [f"{document}#{doc_tab}", f"{meeting}#{meeting_tab}"]
     urls += [f"{document}?historique=2#historique"]
+    # Pickers with chosen values (chips) and the search for a document to link, with its matches.
+    urls += ["/aide/composants?title=Essai&parties=1&parties=2&document=1#formulaires",
+             f"/documents/{ids['document_id']}?lien=bilan#liens", "/documents/?party=1"]
     return urls
 
 

@@ -670,7 +670,10 @@ def test_links_are_shown_on_both_sides(client: Any, auth: AuthActions, db_sessio
     convention = make_doc(app, db_session, title="Convention 2026", doc_type="convention", filename="c.docx")
     avenant = make_doc(app, db_session, title="Avenant n° 1", doc_type="avenant", filename="a.docx")
     auth.login("idf")
+    # The page never lists the whole archive: the document to link is searched first.
     form = text(client.get(f"/documents/{avenant.id}"))
+    assert f'n° {convention.id} – Convention 2026' not in form and "abord le document —" in form
+    form = text(client.get(f"/documents/{avenant.id}?lien=convention"))
     assert f'<option value="{convention.id}">n° {convention.id} – Convention 2026' in form
     response = client.post(f"/documents/{avenant.id}/liens", data={
         "csrf_token": auth.token("/"), "link_type": "modifie", "target": str(convention.id)})
