@@ -35,7 +35,7 @@ class Item:
     """One line of a section: what it is about, where it leads, and one line of context."""
 
     title: str
-    #: « document », « meeting » or « action »: the page turns it into a link.
+    #: « document », « meeting », « action » or « signature »: the page turns it into a link.
     kind: str
     object_id: int
     meta: str = ""
@@ -165,12 +165,27 @@ def actions_section(session: Session, user: User | None, today: dt.date) -> Sect
 
 
 def signatures_section(session: Session, user: User | None, today: dt.date) -> Section:
-    """« Signatures en attente »: documents waiting for the user's signature.
+    """« Signatures en attente »: agreements of the user's scope out for signature, the longest wait first.
 
-    The signature track fills this section; until then it shows its empty state.
+    A document whose wait passed its type's reminder delay is urgent (the reminder has gone or goes today).
     """
-    return Section(key="signatures", title="Signatures en attente", items=[], total=0,
-                   figure="signatures en attente", empty="Aucune signature en attente.")
+    from documents.signatures import awaiting_signature
+    from documents.signatures import reminder_delays
+
+    if user is None:
+        return Section(key="signatures", title="Signatures en attente", items=[], total=0,
+                       figure="signatures en attente", empty="Aucune signature en attente.")
+    rows = awaiting_signature(session, user, today=today, limit=CAP + 1)
+    delays = reminder_delays(None)
+    items = []
+    for row in rows[:SHOWN]:
+        late = row.days >= delays.get(row.document.doc_type, max(delays.values()))
+        who = f" (envoyé à {row.with_whom})" if row.with_whom else ""
+        items.append(Item(title=row.document.title, kind="signature", object_id=row.document.id, date=row.since,
+                          meta=f"{row.next} attendue depuis {_days(row.days)}{who}", urgent=late))
+    return Section(key="signatures", title="Signatures en attente", items=items, total=min(len(rows), CAP),
+                   capped=len(rows) > CAP, alert=any(i.urgent for i in items), figure="signatures en attente",
+                   empty="Aucune signature en attente.")
 
 
 def what_waits(session: Session, user: User | None, today: dt.date) -> list[Section]:

@@ -110,7 +110,7 @@ def test_what_waits_returns_typed_sections_with_a_capped_total(app: Any, session
     overdue = sections["overdue"]
     assert overdue.total == dashboard.SHOWN + 2 and len(overdue.items) == dashboard.SHOWN and overdue.alert
     assert overdue.total_label == str(dashboard.SHOWN + 2) and overdue.items[0].kind == "document"
-    assert sections["signatures"].items == [] and sections["signatures"].empty
+    assert sections["signatures"].items == [] and sections["signatures"].empty == "Aucune signature en attente."
 
 
 def _queries(app: Any, client: Any) -> int:
@@ -138,3 +138,25 @@ def test_the_home_page_runs_few_queries_whatever_the_number_of_documents(app: An
     many = _queries(app, client)
     # Session check, five sections, recent documents, the committees panel: not one query per document.
     assert many == few and many <= 25
+
+
+def test_documents_out_for_signature_wait_on_the_dashboard_of_their_scope(app: Any, session: Any) -> None:
+    from documents import signatures
+
+    idf_doc = agreement(app, session, "Convention IDF en signature", "11", TODAY + dt.timedelta(days=400))
+    paca_doc = agreement(app, session, "Convention PACA en signature", "93", TODAY + dt.timedelta(days=400))
+    for doc, who in ((idf_doc, "idf"), (paca_doc, "admin")):
+        signatures.send_for_signature(session, doc, actor=user(session, who), recipient="DRAC",
+                                      on=TODAY - dt.timedelta(days=20), today=TODAY)
+    session.commit()
+    section = {s.key: s for s in dashboard.what_waits(session, user(session, "idf"), TODAY)}["signatures"]
+    assert [i.object_id for i in section.items] == [idf_doc.id] and section.total == 1
+    item = section.items[0]
+    assert item.kind == "signature" and "depuis 20 jours" in item.meta and "DRAC" in item.meta
+    assert item.urgent and section.alert  # past the 15 days after which a convention's reminder goes
+    page = login_client(app, "idf").get("/").get_data(as_text=True)
+    assert f'href="/documents/{idf_doc.id}#signature"' in page and "Convention PACA en signature" not in page
+    figures = page.split('class="dash-figures"')[1].split("</ul>")[0]
+    assert 'href="/signatures/"' in figures
+    national = {s.key: s for s in dashboard.what_waits(session, user(session, "national"), TODAY)}["signatures"]
+    assert {i.object_id for i in national.items} == {idf_doc.id, paca_doc.id}
