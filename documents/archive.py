@@ -542,5 +542,9 @@ def regions_for_select(session: Session, user: User | None) -> Iterable[Region]:
 
 
 # Links and the trash live in their own modules; their verbs stay reachable as ``archive.<verb>``.
-from documents.doclinks import link_documents, links_of, unlink_documents  # noqa: E402,F401
-from documents.trash import purge_document, restore_document, trash_document  # noqa: E402,F401
+from documents.doclinks import link_documents as link_documents  # noqa: E402
+from documents.doclinks import links_of as links_of  # noqa: E402
+from documents.doclinks import unlink_documents as unlink_documents  # noqa: E402
+from documents.trash import purge_document as purge_document  # noqa: E402
+from documents.trash import restore_document as restore_document  # noqa: E402
+from documents.trash import trash_document as trash_document  # noqa: E402

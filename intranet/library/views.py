@@ -23,7 +23,7 @@ from flask_login import login_required
 from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 
-from documents import archive, filetypes, history, listing, locking, permissions
+from documents import archive, history, listing, locking, permissions, uploads
 from documents import preview as previews
 from documents.errors import DomainError, NotFound, PermissionDenied, ValidationError
 from documents.frenchtext import french_order
@@ -38,8 +38,6 @@ from documents.models import (
     Region,
     TextStatus,
 )
-from documents.storage import sha256_file
-from documents.titles import default_title
 from intranet.extensions import db, storage
 from intranet.forms import choices
 from intranet.library import bp, deadline_views
@@ -180,7 +178,8 @@ def export() -> Any:
     documents = list(db.session.scalars(stmt).unique())
     if not documents:
         flash("Aucun document ne correspond à ces filtres : rien à exporter.", "error")
-        return redirect(url_for("library.index", **filters.to_args()))
+        back: dict[str, Any] = filters.to_args()
+        return redirect(url_for("library.index", **back))
     handle = tempfile.TemporaryFile(dir=storage().temp_dir())
     try:
         summary = write_export(storage(), documents, handle)
@@ -219,63 +218,22 @@ def _temp_copies(files: list[FileStorage]) -> Iterator[list[Path]]:
             path.unlink(missing_ok=True)
 
 
-def _duplicate_message(document_id: int | None) -> tuple[str, int | None]:
-    """What to tell about an already archived file, without revealing what the user may not read."""
-    user = current_actor()
-    existing = db.session.get(Document, document_id) if document_id else None
-    if existing is not None and permissions.can_read_region(user, existing.region_code):
-        if not existing.in_trash:
-            return "Ce fichier est déjà archivé : ouvrez le document existant.", existing.id
-        if permissions.is_admin(user):
-            return "Ce fichier est déjà archivé, dans un document mis à la corbeille.", existing.id
-    return ("Ce fichier est déjà archivé dans un espace auquel vous n'avez pas accès : "
-            "demandez à la coordination nationale."), None
-
-
-def _precheck(files: list[FileStorage], paths: list[Path]) -> tuple[list[dict[str, Any]], int]:
-    """Check every file before storing any, so that one bad file stores nothing."""
-    problems: list[dict[str, Any]] = []
-    status = 200
-    seen: dict[str, str] = {}
-    for upload, path in zip(files, paths):
-        name = filetypes.safe_filename(upload.filename or "")
-        try:
-            filetypes.check_upload(path, upload.filename or "")
-        except DomainError as exc:
-            problems.append({"filename": name, "message": exc.message, "document_id": None})
-            status = max(status, exc.status)
-            continue
-        sha = sha256_file(path)
-        if sha in seen:
-            problems.append({"filename": name, "document_id": None,
-                             "message": f"Ce fichier est identique à « {seen[sha]} », envoyé en même temps."})
-            status = max(status, 409)
-            continue
-        seen[sha] = name
-        existing = archive.find_by_sha(db.session, sha)
-        if existing is not None:
-            message, document_id = _duplicate_message(existing.document_id)
-            problems.append({"filename": name, "message": message, "document_id": document_id})
-            status = max(status, 409)
-    return problems, status
-
-
 def _per_file(values: list[str], index: int) -> str:
     return (values[index] if index < len(values) else "").strip()
 
 
-def _title_conflict(form: UploadForm, files: list[FileStorage], titles: list[str]) -> str | None:
-    """Why the typed titles cannot be applied as they are (French), or None."""
-    shared = (form.title.data or "").strip()
-    if not shared:
-        return None
-    if len(files) > 1:
-        return ("Ce titre ne peut pas servir à plusieurs fichiers : laissez-le vide (chaque document prend "
-                "son propre titre) ou donnez un titre à chaque fichier.")
-    own = _per_file(titles, 0)
-    if own and own != shared:
-        return f"Deux titres différents pour ce fichier (« {shared} » et « {own} ») : gardez-en un seul."
-    return None
+def _incoming(files: list[FileStorage], paths: list[Path]) -> list[uploads.IncomingFile]:
+    """The files of the form, each with the title, type and year typed for it alone."""
+    titles, types = request.form.getlist("file_title"), request.form.getlist("file_type")
+    years = request.form.getlist("file_year")
+    incoming = []
+    for index, (upload_file, path) in enumerate(zip(files, paths)):
+        year_text = _per_file(years, index)
+        incoming.append(uploads.IncomingFile(
+            path=path, filename=upload_file.filename or "", title=_per_file(titles, index),
+            doc_type=_per_file(types, index) or None,
+            year=int(year_text) if year_text.isdigit() and len(year_text) <= 9 else None))
+    return incoming
 
 
 @bp.route("/nouveau", methods=["GET", "POST"])
@@ -292,66 +250,34 @@ def upload() -> Any:
         form.doc_type.data = DocType.CONVENTION.value
     elif form.validate_on_submit():
         files = [f for f in request.files.getlist(form.files.name) if f and f.filename]
-        titles = request.form.getlist("file_title")
-        types = request.form.getlist("file_type")
-        years = request.form.getlist("file_year")
-        if not files:
-            form.files.errors = ["Choisissez au moins un fichier."]
-            status = 422
-        else:
-            created: list[Document] = []
-            with _temp_copies(files) as paths:
-                problems, status = _precheck(files, paths)
-                title_problem = _title_conflict(form, files, titles)
-                if title_problem and not problems:
-                    form.title.errors = [title_problem]
-                    status = 422
-                elif not problems:
-                    try:
-                        for index, (upload_file, path) in enumerate(zip(files, paths)):
-                            # One title per file, never replaced behind the user's back: the one typed
-                            # for this file, else the shared one (one file only), else its own title.
-                            title = _per_file(titles, index) or (form.title.data or "").strip() \
-                                or default_title(path, upload_file.filename or "")[0]
-                            doc_type = _per_file(types, index) or None
-                            year_text = _per_file(years, index)
-                            year = int(year_text) if year_text.isdigit() else None
-                            created.append(archive.archive_document(
-                                db.session, storage(), actor=current_actor(), path=path,
-                                filename=upload_file.filename or "",
-                                meta=form.metadata(title=title, doc_type=doc_type, year=year),
-                                comment=form.comment.data or "", origin={"source": "web"}, ip=client_ip(),
-                            ))
-                    except ValidationError as exc:
-                        _apply_errors(form, exc)
-                        status = 422
-                    except archive.DuplicateDocument as exc:
-                        message, document_id = _duplicate_message(exc.document_id)
-                        problems.append({"filename": filetypes.safe_filename(upload_file.filename or ""),
-                                         "message": message, "document_id": document_id})
-                        status = 409
-                    except DomainError as exc:
-                        problems.append({"filename": filetypes.safe_filename(upload_file.filename or ""),
-                                         "message": exc.message, "document_id": None})
-                        status = exc.status
-            for doc in created:
-                current = doc.current
-                if current is not None and current.text_status == TextStatus.PENDING.value:
-                    flash(f"« {doc.title} » : reconnaissance du texte en attente.", "info")
-                elif current is not None and not current.text_indexed:
-                    flash(f"« {doc.title} » : texte non indexé. {current.text_reason}", "error")
-            if created and status == 200:
-                if len(created) == 1:
-                    flash("Document archivé.", "success")
-                    return redirect(url_for("library.show", document_id=created[0].id))
-                flash(f"{len(created)} documents archivés.", "success")
-                return redirect(url_for("library.index"))
-            if created:
-                # The files archived before the error are complete (each in its savepoint): they stay,
-                # although the answer is a 4xx, which the request's unit of work would roll back.
-                db.session.commit()
-                flash(f"{len(created)} document(s) archivé(s) avant l'erreur : "
-                      + ", ".join(d.title for d in created), "success")
+        with _temp_copies(files) as paths:
+            result = uploads.archive_batch(
+                db.session, storage(), actor=current_actor(), files=_incoming(files, paths),
+                shared_title=form.title.data or "",
+                metadata=lambda title, doc_type, year: form.metadata(title=title, doc_type=doc_type, year=year),
+                comment=form.comment.data or "", origin={"source": "web"}, ip=client_ip())
+        created, status = result.created, result.status
+        problems = [p.as_dict() for p in result.problems]
+        if result.invalid is not None:
+            _apply_errors(form, result.invalid)
+        for doc in created:
+            current = doc.current
+            if current is not None and current.text_status == TextStatus.PENDING.value:
+                flash(f"« {doc.title} » : reconnaissance du texte en attente.", "info")
+            elif current is not None and not current.text_indexed:
+                flash(f"« {doc.title} » : texte non indexé. {current.text_reason}", "error")
+        if created and status == 200:
+            if len(created) == 1:
+                flash("Document archivé.", "success")
+                return redirect(url_for("library.show", document_id=created[0].id))
+            flash(f"{len(created)} documents archivés.", "success")
+            return redirect(url_for("library.index"))
+        if created:
+            # The files archived before the error are complete (each in its savepoint): they stay,
+            # although the answer is a 4xx, which the request's unit of work would roll back.
+            db.session.commit()
+            flash(f"{len(created)} document(s) archivé(s) avant l'erreur : "
+                  + ", ".join(d.title for d in created), "success")
     else:
         status = 422
     return render_template("library/upload.html", form=form, problems=problems), status
@@ -459,7 +385,7 @@ def add_version(document_id: int) -> Any:
                 if exc.document_id == doc.id:
                     form.file.errors = [exc.message]
                 else:
-                    message, other = _duplicate_message(exc.document_id)
+                    message, other = uploads.duplicate_message(db.session, current_actor(), exc.document_id)
                     form.file.errors = [message + (f" (document n° {other})" if other else "")]
                 return _page(doc, version_form=form, status=409)
             except DomainError as exc:
