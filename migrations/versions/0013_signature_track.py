@@ -1,7 +1,7 @@
 """signature track: one row per step of an agreement's signature (sent, signed by…, returned to draft)
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-06
 
 ``signature_step`` records who sent a convention, avenant, contrat d'objectifs or protocole for
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """agreement amounts: the four funding lines of conventions, avenants and contrats d'objectifs
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0013
 Create Date: 2026-12-06
 
 ``agreement_amount`` holds one row per funding line entered on an agreement, in euro cents
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0011"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """thumbnails: the queue of first-page thumbnails, one job per stored file (content hash)
 
 Revision ID: 0015
-Revises: 0011
+Revises: 0014
 Create Date: 2026-12-06
 
 The images themselves live on disk under the data folder (``thumbnails/``), named by the
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0011"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy import MetaData, inspect, select
 
 from documents import migrate
@@ -20,9 +21,9 @@ NOW = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.timezone.utc)
 
 @pytest.fixture(params=BACKENDS)
 def old_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database at revision 0011 holding one convention « en signature »."""
+    """A database at revision 0012 (the one before) holding one convention « en signature »."""
     with empty_database(request.param, tmp_path) as url:
-        migrate.upgrade(url, "0011")
+        migrate.upgrade(url, "0012")
         engine = make_engine(url)
         meta = MetaData()
         meta.reflect(engine)
@@ -48,7 +49,7 @@ def test_0013_adds_the_signature_steps_and_removes_them_again(old_url: str) -> N
                                            "signatory": "DRAC", "step_date": dt.date(2026, 3, 2), "reason": "",
                                            "created_at": NOW}])
             # The unique key refuses a second step at the same place of the same cycle.
-            with pytest.raises(Exception, match="(?i)unique"):
+            with pytest.raises(IntegrityError, match="(?i)unique"):
                 with conn.begin_nested():
                     conn.execute(steps.insert(), [{"document_id": 7, "cycle": 1, "seq": 1, "kind": "coordination",
                                                    "signatory": "", "step_date": dt.date(2026, 3, 3),
@@ -57,7 +58,7 @@ def test_0013_adds_the_signature_steps_and_removes_them_again(old_url: str) -> N
     finally:
         engine.dispose()
 
-    migrate.downgrade(old_url, "0011")
+    migrate.downgrade(old_url, "0012")
     engine = make_engine(old_url)
     try:
         assert "signature_step" not in inspect(engine).get_table_names()
