@@ -19,14 +19,13 @@ import fcntl
 import logging
 import os
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Select, delete, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from documents.errors import DomainError
 from documents.models import IndexOutbox
@@ -43,7 +42,7 @@ DEFAULT_BATCH = 200
 #: File in the index root, beside the generations of ``documents.search``.
 DRAIN_LOCK = "drain.lock"
 
-SessionFactory = Callable[[], Session]
+SessionFactory = sessionmaker[Session]
 
 
 # --------------------------------------------------------------------------- lock files
@@ -103,7 +102,7 @@ class DrainReport:
             setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
 
-def _pending_query(types: Collection[str]) -> Select[tuple[int]]:
+def _pending_query(types: Collection[str]) -> Select[int]:
     return select(IndexOutbox.id).where(IndexOutbox.attempts < MAX_ATTEMPTS,
                                         IndexOutbox.object_type.in_(list(types)))
 
