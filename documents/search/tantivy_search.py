@@ -13,14 +13,10 @@ import tantivy
 
 from documents.search.common import (
     filter_values,
-    _APOSTROPHES,
-    _ELISION_RE,
     DEFAULT_TIME_LIMIT,
     MAX_PER_PAGE,
     MAX_PREFIX_EXPANSION,
-    MAX_PREFIXES,
     MAX_RESULT_WINDOW,
-    MIN_PREFIX_LENGTH,
     FacetValue,
     SearchHit,
     SearchResults,
@@ -29,7 +25,16 @@ from documents.search.common import (
     fold,
 )
 from documents.search.highlight import _Highlighter, _plain_snippet
-from documents.search.query import _TEXT_FIELDS, FACET_FIELDS, FIELD_ALIASES, _err, _Node, parse_query
+from documents.search.query import (
+    _TEXT_FIELDS,
+    FACET_FIELDS,
+    FIELD_ALIASES,
+    _err,
+    _Node,
+    empty_filter,
+    parse_query,
+    prefix_base,
+)
 from documents.search.tantivy_engine import FOLDED, FRENCH, TITLE_BOOST, TantivyIndex, _StemAnalyzer, _stored
 
 Occur = tantivy.Occur
@@ -140,10 +145,7 @@ class _Compiler:
     def compile_filter(self, fld: str, value: str) -> Query:
         folded = _folded_term(value)
         if not folded:
-            raise _err(
-                f"Le filtre « {fld} » n'a pas de valeur ; écrivez par exemple "
-                "type:convention ou region:11."
-            )
+            raise empty_filter(fld)
         values = filter_values(fld, folded)
         if len(values) == 1:
             return _filter(Query.term_query(self.schema, fld, values[0]))
@@ -151,20 +153,7 @@ class _Compiler:
 
     def compile_prefix(self, node: _Node, fields: Sequence[str], *, negated: bool) -> Query:
         self.prefixes += 1
-        if self.prefixes > MAX_PREFIXES:
-            raise _err(
-                f"La recherche contient trop de troncatures * ({MAX_PREFIXES} au plus) ; "
-                "retirez-en."
-            )
-        base = fold(node.text).translate(_APOSTROPHES)
-        m = _ELISION_RE.match(base)
-        if m:
-            base = base[m.end():]
-        if len(base) < MIN_PREFIX_LENGTH or not re.fullmatch(r"\w+", base):
-            raise _err(
-                f"Une troncature * demande au moins {MIN_PREFIX_LENGTH} lettres avant l'étoile, "
-                "par exemple conven*."
-            )
+        base = prefix_base(node.text, self.prefixes)
         # Expand over the unstemmed words, then stem: "region*" finds "régionales".
         # Bounded: at most MAX_PREFIX_EXPANSION words, whatever the prefix.
         words = [w for w, _n in self.searcher.terms_with_prefix("words", base, limit=MAX_PREFIX_EXPANSION)]

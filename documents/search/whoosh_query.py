@@ -13,14 +13,10 @@ from whoosh.util import make_binary_tree
 
 from documents.search.common import (
     filter_values,
-    MAX_PREFIXES,
     MAX_PREFIX_EXPANSION,
-    MIN_PREFIX_LENGTH,
-    _APOSTROPHES,
-    _ELISION_RE,
     fold,
 )
-from documents.search.query import _Node, _TEXT_FIELDS, _err
+from documents.search.query import _Node, _TEXT_FIELDS, empty_filter, prefix_base
 
 logger = logging.getLogger(__name__)
 
@@ -172,29 +168,13 @@ class _Compiler:
     def compile_filter(self, fld: str, value: str) -> wq.Query:
         folded = fold(value)
         if not folded:
-            raise _err(
-                f"Le filtre « {fld} » n'a pas de valeur ; écrivez par exemple "
-                "type:convention ou region:11."
-            )
+            raise empty_filter(fld)
         terms = [wq.Term(fld, v) for v in filter_values(fld, folded)]
         return wq.Or(terms) if len(terms) > 1 else terms[0]
 
     def compile_prefix(self, node: _Node, fields: Sequence[str], *, negated: bool) -> wq.Query:
         self.prefixes += 1
-        if self.prefixes > MAX_PREFIXES:
-            raise _err(
-                f"La recherche contient trop de troncatures * ({MAX_PREFIXES} au plus) ; "
-                "retirez-en."
-            )
-        base = fold(node.text).translate(_APOSTROPHES)
-        m = _ELISION_RE.match(base)
-        if m:
-            base = base[m.end() :]
-        if len(base) < MIN_PREFIX_LENGTH or not re.fullmatch(r"\w+", base):
-            raise _err(
-                f"Une troncature * demande au moins {MIN_PREFIX_LENGTH} lettres avant l'étoile, "
-                "par exemple conven*."
-            )
+        base = prefix_base(node.text, self.prefixes)
         # Expand over the unstemmed word lists (spell_*), then stem: "region*"
         # then finds "régionales" whose stem "regional" is not a prefix match.
         words: set[str] = set()
