@@ -520,3 +520,25 @@ def test_every_registered_source_has_its_loaders(db_session) -> None:
         assert dict(source.build(db_session, [987654])) == {987654: None}, source.object_type
         assert dict(source.texts(db_session, [987654], None)) == {}, source.object_type
         assert [list(ids) for ids in source.batches(db_session)] == [], source.object_type
+
+
+def test_a_scheduled_meeting_is_indexed_through_its_registered_source(app, db_session, factory, index) -> None:
+    """Meetings reach the index by the registry (outbox row -> source -> entry), scoped to their region."""
+    import datetime as _dt
+
+    from documents import committees
+
+    session = testkit.with_committees(db_session)
+    day = _dt.date(2026, 3, 12)
+    meeting = committees.schedule_meeting(
+        session, testkit.committee(session, "regional-11"), actor=testkit.user(session, "idf"), notifier=None,
+        data=committees.MeetingInput(
+            starts_at=committees.paris_datetime(day, _dt.time(14)),
+            ends_at=committees.paris_datetime(day, _dt.time(16)), title="Comité de printemps",
+            place="Salle Méliès", agenda=["Programmation des ateliers de Villetaneuse"]))
+    session.commit()
+    assert indexer.drain(factory, index).upserts >= 1
+    assert ids(index, "Villetaneuse") == {entry_id("meeting", meeting.id)}
+    found = indexer.search_archive(session, index, "Villetaneuse", user=testkit.user(session, "idf"))
+    assert [h.id for h in found.hits] == [entry_id("meeting", meeting.id)]
+    assert indexer.search_archive(session, index, "Villetaneuse", user=testkit.user(session, "paca")).total == 0
