@@ -78,9 +78,8 @@ def flock(path: Path, *, timeout: float | None, message: str,
 def drain_lock(root: Path, timeout: float | None) -> AbstractContextManager[None]:
     """The exclusive lock of drains and rebuilds on the index at ``root``."""
     return flock(root / DRAIN_LOCK, timeout=timeout,
-                  message="L'index de recherche est en cours de mise à jour ou de reconstruction ; "
-                          "réessayez dans un instant.")
-
+                 message="L'index de recherche est en cours de mise à jour ou de reconstruction ; "
+                         "réessayez dans un instant.")
 
 
 # --------------------------------------------------------------------------- the drain

@@ -138,7 +138,7 @@ class _Compiler:
             return _any_of([self._field_term(f, stems[0]) for f in fields])
         # Positions keep the gaps of dropped stop words: « comité de pilotage ».
         first = tokens[0].position
-        words = [(t.position - first, t.text) for t in tokens]
+        words: list[str | tuple[int, str]] = [(t.position - first, t.text) for t in tokens]
         phrases = [Query.phrase_query(self.schema, f, words) for f in fields]
         return _any_of([Query.boost_query(p, TITLE_BOOST) if f == "title" else p for f, p in zip(fields, phrases)])
 
@@ -260,14 +260,15 @@ def search(
                                 order=tantivy.Order.Desc)
     else:
         found = searcher.search(full, per_page, count=True, offset=offset)
-    total = int(found.count or 0)
-    facet_values = _facets(searcher, full) if total else {name: () for name in FACET_FIELDS}
+    total = _count(found)
+    facet_values: dict[str, tuple[FacetValue, ...]] = (
+        _facets(searcher, full) if total else {name: () for name in FACET_FIELDS})
     if time.monotonic() > end:
         raise _timeout_error()
     stored = [(score, _stored(searcher.doc(address))) for score, address in found.hits]
     ids = [str(f["id"]) for _s, f in stored]
     texts: Mapping[str, str] = text_for(ids) if (text_for and ids) else {}
-    highlighter = _Highlighter(compiler.highlight, _StemAnalyzer())  # type: ignore[arg-type]
+    highlighter = _Highlighter(compiler.highlight, _StemAnalyzer())
     hits: list[SearchHit] = []
     for score, fields in stored:
         title = str(fields.get("title", ""))
@@ -293,9 +294,14 @@ def search(
                          facets=facet_values, suggestion=suggestion, notices=tuple(notices))
 
 
+def _count(found: tantivy.SearchResult) -> int:
+    """The exact number of matches of a search run with ``count=True`` (absent from tantivy's type stubs)."""
+    return int(getattr(found, "count", None) or 0)
+
+
 def _allowed_hits(searcher: tantivy.Searcher, q: Query, scope_q: Query | None) -> bool:
     full = _all_of([q, _filter(scope_q)]) if scope_q is not None else q
-    return int(searcher.search(full, 1, count=True).count or 0) > 0
+    return _count(searcher.search(full, 1, count=True)) > 0
 
 
 def _distance(a: str, b: str, bound: int = 2) -> int:

@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 # --------------------------------------------------------------------------
 
 
-class _PhraseMatcher(wrappers.WrappingMatcher):
+class _PhraseMatcher(wrappers.WrappingMatcher):  # type: ignore[misc]  # Whoosh has no type stubs
     """Documents where the words follow each other, checked on raw positions.
 
     Same matches and scores as Whoosh's ``Phrase`` (a ``SpanNear2`` with
@@ -74,7 +74,7 @@ class _PhraseMatcher(wrappers.WrappingMatcher):
             self.next()
 
 
-class _Phrase(wq.Phrase):
+class _Phrase(wq.Phrase):  # type: ignore[misc]  # Whoosh has no type stubs
     """``wq.Phrase`` (consecutive words) with the faster matcher above."""
 
     def matcher(self, searcher: Searcher, context=None) -> Matcher:  # type: ignore[no-untyped-def]
