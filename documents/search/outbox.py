@@ -34,7 +34,8 @@ from documents.search.engines import AnyIndex, writing
 from documents.search.sources import IndexSource, by_type
 from documents.unitofwork import unit_of_work
 
-logger = logging.getLogger(__name__)
+# The indexer logs under one stable name, whatever module of it speaks (operators filter on it).
+logger = logging.getLogger("documents.indexer")
 
 #: A row that failed this many times is left aside (``intranet check`` reports it).
 MAX_ATTEMPTS = 5

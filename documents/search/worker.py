@@ -20,7 +20,8 @@ from documents.search.engines import AnyIndex
 from documents.search.outbox import DEFAULT_BATCH, DrainReport, SessionFactory, drain, flock
 from documents.search.rebuilding import ensure_index, needs_reindex, reindex_all
 
-logger = logging.getLogger(__name__)
+# The indexer logs under one stable name, whatever module of it speaks (operators filter on it).
+logger = logging.getLogger("documents.indexer")
 
 #: File in the index root held by the running loop.
 INDEXER_LOCK = "indexer.lock"
