@@ -30,7 +30,9 @@ import argparse
 import contextlib
 import datetime as dt
 import itertools
+import os
 import random
+import resource
 import shutil
 import sqlite3
 import statistics
@@ -127,6 +129,49 @@ def build_database(url: str, n: int, words: int, seed: int) -> dict[str, int]:
     return {"regions": len(regions)}
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process, every thread included (tantivy indexes in its own threads)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def load() -> str:
+    return "/".join(f"{v:.1f}" for v in os.getloadavg())
+
+
+def bare_tantivy_indexing(folder: Path, docs: list[tuple[str, str, str]], threads: int,
+                          heap_mb: int) -> tuple[float, float]:
+    """Bare tantivy with the product's schema and analysis: (docs/s, CPU ms per doc).
+
+    Same fields, analyzers, writer threads and heap as ``tantivy_engine.rebuild``, the
+    documents already in memory: the difference with the product is reading the
+    database and building the entries.
+    """
+    import tantivy
+
+    from documents.search import tantivy_engine
+
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    ix = tantivy_engine._register(tantivy.Index(tantivy_engine.build_schema(), path=str(folder), reuse=False))
+    start, cpu = time.perf_counter(), cpu_seconds()
+    writer = ix.writer(heap_size=heap_mb * 1_000_000, num_threads=threads)
+    for eid, title, text in docs:
+        doc = tantivy.Document()
+        doc.add_text("id", eid)
+        doc.add_text("title", title)
+        doc.add_text("text", text)
+        doc.add_text("words", title)
+        doc.add_text("words", text)
+        writer.add_document(doc)
+    writer.commit()
+    writer.wait_merging_threads()
+    del writer
+    took, used = time.perf_counter() - start, cpu_seconds() - cpu
+    shutil.rmtree(folder, ignore_errors=True)
+    return len(docs) / took, used * 1000 / len(docs)
+
+
 def fts5(db: Path, texts: dict[int, tuple[str, str]]) -> sqlite3.Connection:
     db.unlink(missing_ok=True)  # a reused --data folder holds the previous run's table
     conn = sqlite3.connect(str(db))
@@ -153,6 +198,10 @@ def main() -> None:
                         help="keep the database and index in this folder and reuse them on the next run "
                              "(the 20k build takes minutes); default: a temporary folder")
     parser.add_argument("--build-only", action="store_true", help="build (or reuse) the corpus, then stop")
+    parser.add_argument("--engines", choices=("both", "tantivy"), default="both",
+                        help="tantivy: leave Whoosh out (its 20k build takes most of an hour on a loaded machine)")
+    parser.add_argument("--reindex-tantivy", action="store_true",
+                        help="rebuild the tantivy index of a reused --data folder (to measure indexing again)")
     parser.add_argument("--database-url", default=None,
                         help="an EMPTY PostgreSQL database (postgresql://…) instead of a SQLite file in the "
                              "data folder: the page then reads its snippets' texts from PostgreSQL")
@@ -184,7 +233,8 @@ def main() -> None:
         factory = app.extensions["db_factory"]
         root = Path(app.config["INDEX_DIR"])
 
-        if not reuse:
+        whoosh = args.engines == "both"
+        if not reuse and whoosh:
             t0 = time.perf_counter()
             report = indexer.reindex_all(factory, root, procs=args.procs, backend="whoosh")
             took = time.perf_counter() - t0
@@ -192,21 +242,36 @@ def main() -> None:
             rate = report.count / took
             print(f"indexing: reindex_all(procs={args.procs}, backend=whoosh) {report.count} docs in {took:.1f} s = "
                   f"{rate:.0f} docs/s, index {size / 1e6:.0f} MB", flush=True)
-            if args.data is not None:
-                (data / "built").write_text(f"{report.count}\n", encoding="ascii")
+        if not reuse and args.data is not None:
+            (data / "built").write_text(f"{args.docs}\n", encoding="ascii")
         if args.build_only:
             app.extensions["db_engine"].dispose()
             return
 
         # The same database indexed by tantivy, served by a second app on that index.
         root_t = data / "index-tantivy"
-        if not (root_t / "CURRENT").exists():
-            t0 = time.perf_counter()
+        indexing: list[str] = []
+        if not (root_t / "CURRENT").exists() or args.reindex_tantivy:
+            print(f"load average before tantivy indexing: {load()}", flush=True)
+            t0, c0 = time.perf_counter(), cpu_seconds()
             report_t = indexer.reindex_all(factory, root_t, procs=args.procs, backend="tantivy")
-            took = time.perf_counter() - t0
+            took, used = time.perf_counter() - t0, cpu_seconds() - c0
             size = sum(p.stat().st_size for p in root_t.rglob("*") if p.is_file())
+            indexing.append(f"| product: `reindex_all(backend=\"tantivy\", procs={args.procs})` | {report_t.count} | "
+                            f"{took:.1f} | {report_t.count / took:.0f} | {used * 1000 / report_t.count:.2f} | {load()} |")
             print(f"indexing: reindex_all(backend=tantivy) {report_t.count} docs in {took:.1f} s = "
-                  f"{report_t.count / took:.0f} docs/s, index {size / 1e6:.0f} MB", flush=True)
+                  f"{report_t.count / took:.0f} docs/s, CPU {used * 1000 / report_t.count:.2f} ms/doc, "
+                  f"index {size / 1e6:.0f} MB, load {load()}", flush=True)
+            with factory() as s:
+                corpus = [(f"document:{i}", t, x or "") for i, t, x in s.execute(
+                    select(Document.id, Document.title, DocumentVersion.text)
+                    .join(DocumentVersion, DocumentVersion.document_id == Document.id))]
+            rate, per_doc = bare_tantivy_indexing(data / "bare-tantivy-indexing", corpus, args.procs, 128)
+            indexing.append(f"| bare tantivy, same schema and analysis, texts in memory | {len(corpus)} | "
+                            f"{len(corpus) / rate:.1f} | {rate:.0f} | {per_doc:.2f} | {load()} |")
+            print(f"indexing: bare tantivy (same schema) {rate:.0f} docs/s, CPU {per_doc:.2f} ms/doc, "
+                  f"load {load()}", flush=True)
+            del corpus
         app_t = create_app({**app.config, "INDEX_DIR": str(root_t)})
 
         session = factory()
@@ -215,10 +280,11 @@ def main() -> None:
         texts = {int(d): (t or "") for d, t in session.execute(select(DocumentVersion.document_id,
                                                                       DocumentVersion.text))}
         titles = {int(i): t for i, t in session.execute(select(Document.id, Document.title))}
-        index = indexer.ensure_index(root)
-        _, wix = index.current()
-        bare = BareWhoosh(wix, lambda entry: texts[int(entry.split(":")[1])])
         index_t = indexer.ensure_index(root_t)
+        index = indexer.ensure_index(root) if whoosh else index_t
+        if whoosh:
+            _, wix = index.current()
+            bare = BareWhoosh(wix, lambda entry: texts[int(entry.split(":")[1])])
         shutil.rmtree(data / "bare-tantivy", ignore_errors=True)
         bare_t = BareTantivy(data / "bare-tantivy", ((f"document:{i}", titles.get(i, ""), texts[i]) for i in texts))
         print(f"bare tantivy: {bare_t.rate:.0f} docs/s (title and text stored, one writer)", flush=True)
@@ -247,6 +313,15 @@ def main() -> None:
             else:
                 assert response.status_code == 200, (q, response.status_code)
 
+        def api(q: str, web: Any = client, key: str = "api") -> None:
+            response = web.get("/api/v1/search", query_string={"q": q})
+            if response.status_code == 400:
+                refused[key] += 1
+            else:
+                assert response.status_code == 200, (q, response.status_code)
+
+        refused["api"] = refused["api_t"] = 0
+
         def ours_t(q: str) -> None:
             try:
                 indexer.search_archive(session, index_t, q, user=national)
@@ -265,54 +340,80 @@ def main() -> None:
         rows = []
         all_page, all_bare = [], []
         for family, queries in QUERIES.items():
-            fam: dict[str, list[float]] = {"ours": [], "regional": [], "page": [], "bare": [], "fts": [],
-                                           "ours_t": [], "page_t": [], "bare_t": []}
+            fam: dict[str, list[float]] = {"ours": [], "regional": [], "page": [], "api": [], "bare": [],
+                                           "fts": [], "ours_t": [], "page_t": [], "api_t": [], "bare_t": []}
             hits = []
             for q in queries:
                 hits.append(indexer.search_archive(session, index, q, user=national, time_limit=30).total)
-                fam["ours"] += timed(lambda: ours(q), args.repeat)
-                # A regional user: the scope filter and exact counts over the allowed matches only.
-                fam["regional"] += timed(lambda: ours(q, regional, "regional"), args.repeat)
-                fam["page"] += timed(lambda: page(q), args.repeat)
-                fam["bare"] += timed(lambda: bare(q), args.repeat)
+                if whoosh:
+                    fam["ours"] += timed(lambda: ours(q), args.repeat)
+                    # A regional user: the scope filter and exact counts over the allowed matches only.
+                    fam["regional"] += timed(lambda: ours(q, regional, "regional"), args.repeat)
+                    fam["page"] += timed(lambda: page(q), args.repeat)
+                    fam["api"] += timed(lambda: api(q), args.repeat)
+                    fam["bare"] += timed(lambda: bare(q), args.repeat)
                 fam["fts"] += timed(lambda: fts_search(q), args.repeat)
                 fam["ours_t"] += timed(lambda: ours_t(q), args.repeat)
                 fam["page_t"] += timed(lambda: page(q, client_t, "page_t"), args.repeat)
+                fam["api_t"] += timed(lambda: api(q, client_t, "api_t"), args.repeat)
                 fam["bare_t"] += timed(lambda: bare_t(q), args.repeat)
             all_page += fam["page"]
             all_bare += fam["bare"]
             rows.append((family, statistics.mean(hits), fam))
 
         print()
+        print(f"load average after the search runs: {load()}")
+        if indexing:
+            print()
+            print("| indexing | docs | s | docs/s | CPU ms/doc (all threads) | load average 1/5/15 min |")
+            print("|---|---:|---:|---:|---:|---|")
+            print("\n".join(indexing))
+        print()
         print(f"{args.docs} documents, {url.split(':')[0]}; latency in ms (p50 / p95), {args.repeat} runs per query")
-        header = ("| query family | mean hits | search_archive | search_archive (regional) | HTTP page "
-                  "| bare Whoosh | page / bare (p95) | SQLite FTS5 |")
-        print(header)
-        print("|---|---:|---:|---:|---:|---:|---:|---:|")
         for family, mean_hits, fam in rows:
-            cells = [f"{percentile(fam[k], 50):.0f} / {percentile(fam[k], 95):.0f}" for k in ("ours", "regional", "page", "bare")]
+            print(f"{family}: {mean_hits:.0f} hits on average; SQLite FTS5 {percentile(fam['fts'], 50):.1f} / "
+                  f"{percentile(fam['fts'], 95):.1f} ms")
+        header = ("| query family | mean hits | search_archive | search_archive (regional) | HTTP page | API "
+                  "| bare Whoosh | page / bare (p95) | API / bare (p95) | SQLite FTS5 |")
+        print(header)
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        all_api: list[float] = []
+        for family, mean_hits, fam in (rows if whoosh else []):
+            all_api += fam["api"]
+            cells = [f"{percentile(fam[k], 50):.0f} / {percentile(fam[k], 95):.0f}"
+                     for k in ("ours", "regional", "page", "api", "bare")]
             ratio = percentile(fam["page"], 95) / percentile(fam["bare"], 95)
+            ratio_api = percentile(fam["api"], 95) / percentile(fam["bare"], 95)
             fts_cell = f"{percentile(fam['fts'], 50):.1f} / {percentile(fam['fts'], 95):.1f}"
-            print(f"| {family} | {mean_hits:.0f} | {' | '.join(cells)} | {ratio:.2f}× | {fts_cell} |")
-        print(f"| all | | | | {percentile(all_page, 50):.0f} / {percentile(all_page, 95):.0f} | "
-              f"{percentile(all_bare, 50):.0f} / {percentile(all_bare, 95):.0f} | "
-              f"{percentile(all_page, 95) / percentile(all_bare, 95):.2f}× | |")
+            print(f"| {family} | {mean_hits:.0f} | {' | '.join(cells)} | {ratio:.2f}× | {ratio_api:.2f}× | {fts_cell} |")
+        if whoosh:
+            print(f"| all | | | | {percentile(all_page, 50):.0f} / {percentile(all_page, 95):.0f} | "
+                  f"{percentile(all_api, 50):.0f} / {percentile(all_api, 95):.0f} | "
+                  f"{percentile(all_bare, 50):.0f} / {percentile(all_bare, 95):.0f} | "
+                  f"{percentile(all_page, 95) / percentile(all_bare, 95):.2f}× | "
+                  f"{percentile(all_api, 95) / percentile(all_bare, 95):.2f}× | |")
 
         print()
         print(f"tantivy, same corpus and queries; latency in ms (p50 / p95), {args.repeat} runs per query")
-        print("| query family | search_archive | HTTP page | bare tantivy | page / bare (p95) |")
-        print("|---|---:|---:|---:|---:|")
-        all_page_t, all_bare_t = [], []
+        print("| query family | search_archive | HTTP page | API | bare tantivy | page / bare (p95) | API / bare (p95) |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        all_page_t, all_api_t, all_bare_t = [], [], []
         for family, _mean_hits, fam in rows:
             all_page_t += fam["page_t"]
+            all_api_t += fam["api_t"]
             all_bare_t += fam["bare_t"]
-            cells = [f"{percentile(fam[k], 50):.1f} / {percentile(fam[k], 95):.1f}" for k in ("ours_t", "page_t", "bare_t")]
+            cells = [f"{percentile(fam[k], 50):.1f} / {percentile(fam[k], 95):.1f}"
+                     for k in ("ours_t", "page_t", "api_t", "bare_t")]
             ratio = percentile(fam["page_t"], 95) / percentile(fam["bare_t"], 95)
-            print(f"| {family} | {' | '.join(cells)} | {ratio:.2f}× |")
+            ratio_api = percentile(fam["api_t"], 95) / percentile(fam["bare_t"], 95)
+            print(f"| {family} | {' | '.join(cells)} | {ratio:.2f}× | {ratio_api:.2f}× |")
         print(f"| all | | {percentile(all_page_t, 50):.1f} / {percentile(all_page_t, 95):.1f} | "
+              f"{percentile(all_api_t, 50):.1f} / {percentile(all_api_t, 95):.1f} | "
               f"{percentile(all_bare_t, 50):.1f} / {percentile(all_bare_t, 95):.1f} | "
-              f"{percentile(all_page_t, 95) / percentile(all_bare_t, 95):.2f}× |")
-        print(f"tantivy answered by the time bound: search_archive {refused['tantivy']}, HTTP page {refused['page_t']}")
+              f"{percentile(all_page_t, 95) / percentile(all_bare_t, 95):.2f}× | "
+              f"{percentile(all_api_t, 95) / percentile(all_bare_t, 95):.2f}× |")
+        print(f"tantivy answered by the time bound: search_archive {refused['tantivy']}, HTTP page {refused['page_t']}, "
+              f"API {refused['api_t']}")
         print(f"answered by the 1 s time bound instead of results: search_archive {refused['ours']}, "
               f"regional {refused['regional']}, "
               f"HTTP page {refused['page']} (of {args.repeat + 1} runs per query)")
@@ -330,7 +431,8 @@ def main() -> None:
                               .fetchone()[0])
             print(f"| {singular} / {plural} | {counts[0]} | {counts[1]} | {counts[2]} | {counts[3]} |")
         fts.close()
-        bare.close()
+        if whoosh:
+            bare.close()
         bare_t.close()
         index.close()
         index_t.close()

@@ -16,8 +16,13 @@ searchers never see a half-built index.
 
 Modules by job: ``common`` (bounds, errors, values), ``query`` (the query
 language), ``analysis`` (French analysis, schema), ``highlight`` (snippets),
-``whoosh_index`` / ``whoosh_query`` / ``whoosh_search`` (the Whoosh engine).
-Importers use the names re-exported here.
+``whoosh_index`` / ``whoosh_query`` / ``whoosh_search`` (the Whoosh engine),
+``tantivy_engine`` / ``tantivy_search`` (the tantivy engine), ``engines`` (which
+one serves an index).  Importers use the names re-exported here.
+
+The indexer's modules read the database and are not imported here (see
+``documents.indexer``): ``sources`` (the registry of indexed object types),
+``outbox``, ``rebuilding``, ``worker``, ``checking``, ``archive_search``.
 """
 
 from documents.search.common import (

@@ -25,7 +25,8 @@ SCHEMA_VERSION = 1
 NATIONAL = "national"
 KINDS = ("document", "meeting", "minutes")
 
-# Bounds (SECURITY 25-26).  Measured on the bench corpus, see bench/search_engine.py.
+# Bounds: no query holds a worker for more than a second, and a malformed or deeply nested
+# one gets a French message, never a 500.  Measured on the bench corpus, see bench/search_engine.py.
 MAX_QUERY_LENGTH = 500
 MAX_PAREN_DEPTH = 8
 MAX_CLAUSES = 40

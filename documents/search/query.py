@@ -8,7 +8,17 @@ import unicodedata
 from dataclasses import dataclass, field as dc_field
 
 
-from documents.search.common import MAX_CLAUSES, MAX_PAREN_DEPTH, MAX_QUERY_LENGTH, SearchQueryError, fold
+from documents.search.common import (
+    _APOSTROPHES,
+    _ELISION_RE,
+    MAX_CLAUSES,
+    MAX_PAREN_DEPTH,
+    MAX_PREFIXES,
+    MAX_QUERY_LENGTH,
+    MIN_PREFIX_LENGTH,
+    SearchQueryError,
+    fold,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +86,37 @@ class _Node:
 
 def _err(message: str) -> SearchQueryError:
     return SearchQueryError(message)
+
+
+def prefix_base(text: str, count: int) -> str:
+    """The folded letters before the * of the ``count``-th prefix of a query (« l'éduc* » -> « educ »).
+
+    Both engines expand prefixes over their unstemmed words from this base; a query with
+    too many prefixes, or a prefix too short to be bounded, gets a French message.
+    """
+    if count > MAX_PREFIXES:
+        raise _err(
+            f"La recherche contient trop de troncatures * ({MAX_PREFIXES} au plus) ; "
+            "retirez-en."
+        )
+    base = fold(text).translate(_APOSTROPHES)
+    m = _ELISION_RE.match(base)
+    if m:
+        base = base[m.end():]
+    if len(base) < MIN_PREFIX_LENGTH or not re.fullmatch(r"\w+", base):
+        raise _err(
+            f"Une troncature * demande au moins {MIN_PREFIX_LENGTH} lettres avant l'étoile, "
+            "par exemple conven*."
+        )
+    return base
+
+
+def empty_filter(fld: str) -> SearchQueryError:
+    """The error of a filter written without a value (« type: »)."""
+    return _err(
+        f"Le filtre « {fld} » n'a pas de valeur ; écrivez par exemple "
+        "type:convention ou region:11."
+    )
 
 
 def _lex(q: str) -> list[_Tok]:

@@ -124,9 +124,9 @@ def _document(entry: IndexEntry) -> tantivy.Document:
     doc.add_text("words", title)
     doc.add_text("words", text)
     for name in _MULTI_FIELDS:
-        for value in str(fields.get(name, "")).split(","):
-            if value.strip():
-                doc.add_text(name, value.strip())
+        for part in str(fields.get(name, "")).split(","):
+            if part.strip():
+                doc.add_text(name, part.strip())
     for name in ("date", "updated"):
         value = fields.get(name)
         if isinstance(value, datetime):

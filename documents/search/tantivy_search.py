@@ -13,14 +13,10 @@ import tantivy
 
 from documents.search.common import (
     filter_values,
-    _APOSTROPHES,
-    _ELISION_RE,
     DEFAULT_TIME_LIMIT,
     MAX_PER_PAGE,
     MAX_PREFIX_EXPANSION,
-    MAX_PREFIXES,
     MAX_RESULT_WINDOW,
-    MIN_PREFIX_LENGTH,
     FacetValue,
     SearchHit,
     SearchResults,
@@ -29,7 +25,16 @@ from documents.search.common import (
     fold,
 )
 from documents.search.highlight import _Highlighter, _plain_snippet
-from documents.search.query import _TEXT_FIELDS, FACET_FIELDS, FIELD_ALIASES, _err, _Node, parse_query
+from documents.search.query import (
+    _TEXT_FIELDS,
+    FACET_FIELDS,
+    FIELD_ALIASES,
+    _err,
+    _Node,
+    empty_filter,
+    parse_query,
+    prefix_base,
+)
 from documents.search.tantivy_engine import FOLDED, FRENCH, TITLE_BOOST, TantivyIndex, _StemAnalyzer, _stored
 
 Occur = tantivy.Occur
@@ -133,17 +138,14 @@ class _Compiler:
             return _any_of([self._field_term(f, stems[0]) for f in fields])
         # Positions keep the gaps of dropped stop words: « comité de pilotage ».
         first = tokens[0].position
-        words = [(t.position - first, t.text) for t in tokens]
+        words: list[str | tuple[int, str]] = [(t.position - first, t.text) for t in tokens]
         phrases = [Query.phrase_query(self.schema, f, words) for f in fields]
         return _any_of([Query.boost_query(p, TITLE_BOOST) if f == "title" else p for f, p in zip(fields, phrases)])
 
     def compile_filter(self, fld: str, value: str) -> Query:
         folded = _folded_term(value)
         if not folded:
-            raise _err(
-                f"Le filtre « {fld} » n'a pas de valeur ; écrivez par exemple "
-                "type:convention ou region:11."
-            )
+            raise empty_filter(fld)
         values = filter_values(fld, folded)
         if len(values) == 1:
             return _filter(Query.term_query(self.schema, fld, values[0]))
@@ -151,20 +153,7 @@ class _Compiler:
 
     def compile_prefix(self, node: _Node, fields: Sequence[str], *, negated: bool) -> Query:
         self.prefixes += 1
-        if self.prefixes > MAX_PREFIXES:
-            raise _err(
-                f"La recherche contient trop de troncatures * ({MAX_PREFIXES} au plus) ; "
-                "retirez-en."
-            )
-        base = fold(node.text).translate(_APOSTROPHES)
-        m = _ELISION_RE.match(base)
-        if m:
-            base = base[m.end():]
-        if len(base) < MIN_PREFIX_LENGTH or not re.fullmatch(r"\w+", base):
-            raise _err(
-                f"Une troncature * demande au moins {MIN_PREFIX_LENGTH} lettres avant l'étoile, "
-                "par exemple conven*."
-            )
+        base = prefix_base(node.text, self.prefixes)
         # Expand over the unstemmed words, then stem: "region*" finds "régionales".
         # Bounded: at most MAX_PREFIX_EXPANSION words, whatever the prefix.
         words = [w for w, _n in self.searcher.terms_with_prefix("words", base, limit=MAX_PREFIX_EXPANSION)]
@@ -271,14 +260,15 @@ def search(
                                 order=tantivy.Order.Desc)
     else:
         found = searcher.search(full, per_page, count=True, offset=offset)
-    total = int(found.count or 0)
-    facet_values = _facets(searcher, full) if total else {name: () for name in FACET_FIELDS}
+    total = _count(found)
+    facet_values: dict[str, tuple[FacetValue, ...]] = (
+        _facets(searcher, full) if total else {name: () for name in FACET_FIELDS})
     if time.monotonic() > end:
         raise _timeout_error()
     stored = [(score, _stored(searcher.doc(address))) for score, address in found.hits]
     ids = [str(f["id"]) for _s, f in stored]
     texts: Mapping[str, str] = text_for(ids) if (text_for and ids) else {}
-    highlighter = _Highlighter(compiler.highlight, _StemAnalyzer())  # type: ignore[arg-type]
+    highlighter = _Highlighter(compiler.highlight, _StemAnalyzer())
     hits: list[SearchHit] = []
     for score, fields in stored:
         title = str(fields.get("title", ""))
@@ -304,9 +294,14 @@ def search(
                          facets=facet_values, suggestion=suggestion, notices=tuple(notices))
 
 
+def _count(found: tantivy.SearchResult) -> int:
+    """The exact number of matches of a search run with ``count=True`` (absent from tantivy's type stubs)."""
+    return int(getattr(found, "count", None) or 0)
+
+
 def _allowed_hits(searcher: tantivy.Searcher, q: Query, scope_q: Query | None) -> bool:
     full = _all_of([q, _filter(scope_q)]) if scope_q is not None else q
-    return int(searcher.search(full, 1, count=True).count or 0) > 0
+    return _count(searcher.search(full, 1, count=True)) > 0
 
 
 def _distance(a: str, b: str, bound: int = 2) -> int:

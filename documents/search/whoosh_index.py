@@ -268,7 +268,7 @@ def _open_searcher(ix: Index) -> Searcher:
     """A searcher whose scored fields' lengths are read from memory.
 
     Every BM25F score asks for the document's field length; over plain files (no
-    mmap, item 9 of the search issue) each ask is a seek and a one-byte read, and a
+    mmap, see ``_storage``) each ask is a seek and a one-byte read, and a
     phrase query scoring 20,000 matches spent a fifth of its time there. The length
     columns hold one byte per document (20 KB per field at 20,000 documents): they
     are read once per searcher, in one read each, and handed to Whoosh's own reader

@@ -13,14 +13,10 @@ from whoosh.util import make_binary_tree
 
 from documents.search.common import (
     filter_values,
-    MAX_PREFIXES,
     MAX_PREFIX_EXPANSION,
-    MIN_PREFIX_LENGTH,
-    _APOSTROPHES,
-    _ELISION_RE,
     fold,
 )
-from documents.search.query import _Node, _TEXT_FIELDS, _err
+from documents.search.query import _Node, _TEXT_FIELDS, empty_filter, prefix_base
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +25,7 @@ logger = logging.getLogger(__name__)
 # --------------------------------------------------------------------------
 
 
-class _PhraseMatcher(wrappers.WrappingMatcher):
+class _PhraseMatcher(wrappers.WrappingMatcher):  # type: ignore[misc]  # Whoosh has no type stubs
     """Documents where the words follow each other, checked on raw positions.
 
     Same matches and scores as Whoosh's ``Phrase`` (a ``SpanNear2`` with
@@ -78,7 +74,7 @@ class _PhraseMatcher(wrappers.WrappingMatcher):
             self.next()
 
 
-class _Phrase(wq.Phrase):
+class _Phrase(wq.Phrase):  # type: ignore[misc]  # Whoosh has no type stubs
     """``wq.Phrase`` (consecutive words) with the faster matcher above."""
 
     def matcher(self, searcher: Searcher, context=None) -> Matcher:  # type: ignore[no-untyped-def]
@@ -172,29 +168,13 @@ class _Compiler:
     def compile_filter(self, fld: str, value: str) -> wq.Query:
         folded = fold(value)
         if not folded:
-            raise _err(
-                f"Le filtre « {fld} » n'a pas de valeur ; écrivez par exemple "
-                "type:convention ou region:11."
-            )
+            raise empty_filter(fld)
         terms = [wq.Term(fld, v) for v in filter_values(fld, folded)]
         return wq.Or(terms) if len(terms) > 1 else terms[0]
 
     def compile_prefix(self, node: _Node, fields: Sequence[str], *, negated: bool) -> wq.Query:
         self.prefixes += 1
-        if self.prefixes > MAX_PREFIXES:
-            raise _err(
-                f"La recherche contient trop de troncatures * ({MAX_PREFIXES} au plus) ; "
-                "retirez-en."
-            )
-        base = fold(node.text).translate(_APOSTROPHES)
-        m = _ELISION_RE.match(base)
-        if m:
-            base = base[m.end() :]
-        if len(base) < MIN_PREFIX_LENGTH or not re.fullmatch(r"\w+", base):
-            raise _err(
-                f"Une troncature * demande au moins {MIN_PREFIX_LENGTH} lettres avant l'étoile, "
-                "par exemple conven*."
-            )
+        base = prefix_base(node.text, self.prefixes)
         # Expand over the unstemmed word lists (spell_*), then stem: "region*"
         # then finds "régionales" whose stem "regional" is not a prefix match.
         words: set[str] = set()

@@ -180,7 +180,7 @@ def _top(searcher: Searcher, q: wq.Query, allowed: set[int] | None, deadline: _D
     Whoosh's matcher replacement (``replace=0``).  Left on, once the top N is
     full, replacement narrows an Or over title and text to what could still
     enter the top N, so documents matching one field only went unrecorded
-    and the total depended on the page size (issue 10 §2).
+    and the total depended on the page size.
     """
     if sortedby is not None:
         top: collectors.Collector = collectors.SortingCollector(sortedby, limit=limit)

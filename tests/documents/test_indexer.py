@@ -152,30 +152,27 @@ def test_a_failing_object_is_retried_counted_then_reported(app, db_session, stor
         calls.extend(pks)
         return {pk: (_ for _ in ()).throw(RuntimeError(f"compte rendu {pk} illisible")) for pk in pks}
 
-    indexer.register_source(indexer.Source("minutes", build, lambda s: iter(()), lambda s, pks, allowed: {}))
-    try:
-        archive.enqueue(db_session, 7, object_type="minutes")
-        doc = put(db_session, store, tmp_path, "Convention", ["Texte de convention."])
+    sources = (*indexer.SOURCES, indexer.IndexSource("minutes", build, lambda s: iter(()), lambda s, pks, allowed: {}))
+    archive.enqueue(db_session, 7, object_type="minutes")
+    doc = put(db_session, store, tmp_path, "Convention", ["Texte de convention."])
+    db_session.commit()
+    report = indexer.drain(factory, index, sources=sources)
+    assert (report.rows, report.failed) == (1, 1), "the document goes through, the failing row waits"
+    assert outbox(db_session) == [("minutes", 7, 1)]
+    assert ids(index, "convention") == {entry_id("document", doc.id)}
+    last_error = db_session.scalar(select(IndexOutbox.last_error))
+    assert "compte rendu 7 illisible" in last_error
+    for _ in range(indexer.MAX_ATTEMPTS):
         db_session.commit()
-        report = indexer.drain(factory, index)
-        assert (report.rows, report.failed) == (1, 1), "the document goes through, the failing row waits"
-        assert outbox(db_session) == [("minutes", 7, 1)]
-        assert ids(index, "convention") == {entry_id("document", doc.id)}
-        last_error = db_session.scalar(select(IndexOutbox.last_error))
-        assert "compte rendu 7 illisible" in last_error
-        for _ in range(indexer.MAX_ATTEMPTS):
-            db_session.commit()
-            indexer.drain(factory, index)
-        assert outbox(db_session) == [("minutes", 7, indexer.MAX_ATTEMPTS)]
-        tries = len(calls)
-        db_session.commit()
-        indexer.drain(factory, index)
-        assert len(calls) == tries, "a row past MAX_ATTEMPTS is left aside"
-        report = consistency.run_checks(db_session, LocalStorage(data_dir / "files"), data_dir=data_dir, checkpoint=db_session.commit,
-                                        checkers=[indexer_checker(root)])
-        assert [p.kind for p in report.problems] == ["index_outbox_failed"]
-    finally:
-        indexer.SOURCES.pop("minutes")
+        indexer.drain(factory, index, sources=sources)
+    assert outbox(db_session) == [("minutes", 7, indexer.MAX_ATTEMPTS)]
+    tries = len(calls)
+    db_session.commit()
+    indexer.drain(factory, index, sources=sources)
+    assert len(calls) == tries, "a row past MAX_ATTEMPTS is left aside"
+    report = consistency.run_checks(db_session, LocalStorage(data_dir / "files"), data_dir=data_dir, checkpoint=db_session.commit,
+                                    checkers=[indexer_checker(root)])
+    assert [p.kind for p in report.problems] == ["index_outbox_failed"]
 
 
 def indexer_checker(root: Path):
@@ -512,3 +509,36 @@ def test_two_worker_processes_and_the_indexer_agree_with_the_database(app, db_se
     report = consistency.run_checks(db_session, LocalStorage(data_dir / "files"), data_dir=data_dir, checkpoint=db_session.commit,
                                     checkers=[indexer_checker(root)])
     assert report.ok, [p.message for p in report.problems]
+
+
+def test_every_registered_source_has_its_loaders(db_session) -> None:
+    """The registry is explicit: a source whose loader moved or vanished fails here, not in the indexer."""
+    from documents.search.sources import SOURCES
+
+    assert [s.object_type for s in SOURCES] == ["document", "meeting"]
+    for source in SOURCES:
+        assert dict(source.build(db_session, [987654])) == {987654: None}, source.object_type
+        assert dict(source.texts(db_session, [987654], None)) == {}, source.object_type
+        assert [list(ids) for ids in source.batches(db_session)] == [], source.object_type
+
+
+def test_a_scheduled_meeting_is_indexed_through_its_registered_source(app, db_session, factory, index) -> None:
+    """Meetings reach the index by the registry (outbox row -> source -> entry), scoped to their region."""
+    import datetime as _dt
+
+    from documents import committees
+
+    session = testkit.with_committees(db_session)
+    day = _dt.date(2026, 3, 12)
+    meeting = committees.schedule_meeting(
+        session, testkit.committee(session, "regional-11"), actor=testkit.user(session, "idf"), notifier=None,
+        data=committees.MeetingInput(
+            starts_at=committees.paris_datetime(day, _dt.time(14)),
+            ends_at=committees.paris_datetime(day, _dt.time(16)), title="Comité de printemps",
+            place="Salle Méliès", agenda=["Programmation des ateliers de Villetaneuse"]))
+    session.commit()
+    assert indexer.drain(factory, index).upserts >= 1
+    assert ids(index, "Villetaneuse") == {entry_id("meeting", meeting.id)}
+    found = indexer.search_archive(session, index, "Villetaneuse", user=testkit.user(session, "idf"))
+    assert [h.id for h in found.hits] == [entry_id("meeting", meeting.id)]
+    assert indexer.search_archive(session, index, "Villetaneuse", user=testkit.user(session, "paca")).total == 0

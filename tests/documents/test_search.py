@@ -212,7 +212,7 @@ def test_only_stop_words_gives_no_result_and_a_notice(index):
     assert r.total == 0 and r.notices
 
 
-# ---------------------------------------------------------------- bounds (SECURITY 25-26)
+# ---------------------------------------------------------------- bounds (no query holds a worker past 1 s, no 500)
 
 
 @pytest.mark.parametrize(
@@ -302,7 +302,7 @@ def test_time_bound_raises_a_clear_error(tmp_path, opened):
     assert search(ix, "coordination", scope=ALL).total == 300
 
 
-# ---------------------------------------------------------------- scope (SECURITY 3)
+# ---------------------------------------------------------------- scope (results, counts, facets, snippets of the user's regions only)
 
 
 @pytest.mark.parametrize(
