@@ -242,7 +242,7 @@ def document_fingerprints(session: Session) -> tuple[dict[str, Fingerprint], set
 
 def _meeting_builder() -> Callable[[Session, int], IndexEntry | None]:
     # The one reference of the indexer to the committees feature (its entry builder).
-    from documents.committees import index_entry_for_meeting
+    from documents.committees.indexing import index_entry_for_meeting
 
     builder: Callable[[Session, int], IndexEntry | None] = index_entry_for_meeting
     return builder
