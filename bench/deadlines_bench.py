@@ -26,8 +26,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -74,7 +75,7 @@ def build(url: str, n: int, dated: int, seed: int) -> int:
     regions = [r for r in session.scalars(select(Region.code).where(Region.valid_until.is_(None)))] + [None]
     rng = random.Random(seed)
     today = dt.date.today()
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     dated_ids = set(rng.sample(range(n), dated))
     t0 = time.perf_counter()
     for start in range(0, n, 2000):

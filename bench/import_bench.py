@@ -43,7 +43,6 @@ import docx  # noqa: E402
 from docx.shared import Pt  # noqa: E402
 from pypdf import PdfReader  # noqa: E402
 
-
 FONT = next((p for p in (Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
                          Path("/usr/share/fonts/dejavu/DejaVuSans.ttf")) if p.exists()), None)
 

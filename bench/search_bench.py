@@ -106,7 +106,7 @@ def build_database(url: str, n: int, words: int, seed: int) -> dict[str, int]:
     t0 = time.perf_counter()
     texts = make_texts(n, words, seed)
     print(f"corpus: {n} docs x ~{words} words generated in {time.perf_counter() - t0:.1f} s", flush=True)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     t0 = time.perf_counter()
     for start in range(0, n, 1000):
         docs, versions = [], []
@@ -208,9 +208,10 @@ def main() -> None:
     args = parser.parse_args()
 
     from sqlalchemy import select
+
     from documents import indexer
-    from documents.search import SearchQueryError
     from documents.models import Document, DocumentVersion, User
+    from documents.search import SearchQueryError
     from intranet import create_app
 
     with contextlib.ExitStack() as stack:

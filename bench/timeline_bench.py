@@ -74,7 +74,7 @@ def build(url: str, years: int, seed: int) -> dict[str, int]:
     session.commit()
     regions = list(session.scalars(select(Region)))
     rng = random.Random(seed)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     first = dt.date.today().year - years + 1
     docs: list[dict[str, Any]] = []
     amounts: list[dict[str, Any]] = []

@@ -333,7 +333,7 @@ def load_session_user(session: Session, sid: str | None) -> User | None:
     now = utcnow()
     last_seen = row.last_seen_at
     if last_seen.tzinfo is None:  # SQLite hands back naive datetimes
-        last_seen = last_seen.replace(tzinfo=dt.timezone.utc)
+        last_seen = last_seen.replace(tzinfo=dt.UTC)
     if now - last_seen > SESSION_IDLE_TIMEOUT:
         return None
     if now - last_seen > dt.timedelta(minutes=1):
@@ -398,7 +398,7 @@ def authenticate_token(session: Session, plaintext: str) -> User | None:
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)

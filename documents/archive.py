@@ -9,7 +9,6 @@ process may still leave).
 
 from __future__ import annotations
 
-
 import datetime as dt
 import logging
 import threading
@@ -18,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, exists, false, func, or_, select
+from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from documents import audit, filetypes, locking, permissions

@@ -22,7 +22,7 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 
 def aware(value: dt.datetime) -> dt.datetime:
     """A timezone-aware datetime (SQLite gives naive UTC values back)."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 def meeting_uid(meeting: Meeting) -> str:
@@ -31,11 +31,11 @@ def meeting_uid(meeting: Meeting) -> str:
 
 
 def _event(meeting: Meeting, url: str) -> Event:
-    start = aware(meeting.starts_at).astimezone(dt.timezone.utc)
-    end = aware(meeting.ends_at).astimezone(dt.timezone.utc) if meeting.ends_at else start + DEFAULT_DURATION
+    start = aware(meeting.starts_at).astimezone(dt.UTC)
+    end = aware(meeting.ends_at).astimezone(dt.UTC) if meeting.ends_at else start + DEFAULT_DURATION
     event = Event()
     event.add("uid", meeting_uid(meeting))
-    event.add("dtstamp", aware(meeting.updated_at or meeting.created_at).astimezone(dt.timezone.utc))
+    event.add("dtstamp", aware(meeting.updated_at or meeting.created_at).astimezone(dt.UTC))
     event.add("dtstart", start)
     event.add("dtend", end)
     event.add("summary", f"{meeting.title} – {meeting.committee.name}")
@@ -84,7 +84,7 @@ def feed_ics(meetings: Iterable[Meeting], *, name: str, url_for: Callable[[Meeti
 
 
 def _rfc3339(value: dt.datetime) -> str:
-    return aware(value).astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return aware(value).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def minutes_atom(meetings: Iterable[Meeting], *, feed_url: str, site_url: str,
@@ -103,7 +103,7 @@ def minutes_atom(meetings: Iterable[Meeting], *, feed_url: str, site_url: str,
     sub(feed, "id", feed_url)
     sub(feed, "title", title)
     newest = max((aware(m.minutes_approved_at) for m in items if m.minutes_approved_at), default=None)
-    sub(feed, "updated", _rfc3339(newest or dt.datetime(2009, 10, 26, tzinfo=dt.timezone.utc)))
+    sub(feed, "updated", _rfc3339(newest or dt.datetime(2009, 10, 26, tzinfo=dt.UTC)))
     sub(feed, "link", rel="self", href=feed_url)
     sub(feed, "link", rel="alternate", href=site_url)
     author = sub(feed, "author")
@@ -113,7 +113,7 @@ def minutes_atom(meetings: Iterable[Meeting], *, feed_url: str, site_url: str,
         entry = sub(feed, "entry")
         # The id changes with the approved version, so that a re-approval is a new entry.
         sub(entry, "id", f"tag:{UID_DOMAIN},2009:compte-rendu:{meeting.id}:v{meeting.minutes_approved_version}")
-        start = aware(meeting.starts_at).astimezone(dt.timezone.utc)
+        start = aware(meeting.starts_at).astimezone(dt.UTC)
         sub(entry, "title", f"Compte rendu – {meeting.committee.name} – {start:%d/%m/%Y}")
         sub(entry, "updated", _rfc3339(approved))
         sub(entry, "link", rel="alternate", href=url_for(meeting))

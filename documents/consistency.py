@@ -373,7 +373,7 @@ def run_checks(
     if repair and any(p.repaired for p in problems):
         audit.record(session, "check.repair", actor=actor, actor_email="intranet check", object_type="storage",
                      details={"repaired": len(problems) - len(report.remaining), "remaining": len(report.remaining),
-                              "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")})
+                              "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})
         ctx.durable()
     # A check without repair only reads: the edge ends the transaction (the CLI right after the report).
     return report

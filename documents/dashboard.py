@@ -19,7 +19,13 @@ from documents import permissions
 from documents.deadline_lists import overdue_deadlines, upcoming_deadlines
 from documents.listing import recently_modified
 from documents.models import (
-    ActionItem, ActionStatus, CommitteeMember, Document, Meeting, MinutesStatus, User,
+    ActionItem,
+    ActionStatus,
+    CommitteeMember,
+    Document,
+    Meeting,
+    MinutesStatus,
+    User,
 )
 from documents.regions import covered_codes
 
@@ -169,8 +175,7 @@ def signatures_section(session: Session, user: User | None, today: dt.date) -> S
 
     A document whose wait passed its type's reminder delay is urgent (the reminder has gone or goes today).
     """
-    from documents.signatures import awaiting_signature
-    from documents.signatures import reminder_delays
+    from documents.signatures import awaiting_signature, reminder_delays
 
     if user is None:
         return Section(key="signatures", title="Signatures en attente", items=[], total=0,

@@ -27,7 +27,7 @@ class Base(DeclarativeBase):
 
 def utcnow() -> dt.datetime:
     """Return the current time in UTC, timezone-aware."""
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

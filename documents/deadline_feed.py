@@ -124,7 +124,7 @@ def deadlines_ics(items: Iterable[deadline_lists.UpcomingDeadline], *, document_
     Written line by line rather than through ``icalendar`` objects: a feed of thousands of dates
     took a second per thousand events that way, and calendar clients poll it all day long.
     """
-    stamp = (now or utcnow()).astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = (now or utcnow()).astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     lines = ["BEGIN:VCALENDAR", f"PRODID:{_text(PRODID)}", "VERSION:2.0", "CALSCALE:GREGORIAN", "METHOD:PUBLISH",
              f"X-WR-CALNAME:{_text(FEED_NAME)}"]
     for item in items:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy import Select, and_, exists, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -78,7 +78,7 @@ class DocRef:
         return self.region.label if self.region is not None else "National"
 
 
-def _stored(session: Session, user: User | None, types: tuple[str, ...]) -> Select[Unpack[tuple[Any, ...]]]:
+def _stored(session: Session, user: User | None, types: tuple[str, ...]) -> Select[*tuple[Any, ...]]:
     """Stored milestones of the running agreements ``user`` may read, with their term's handling id."""
     return (
         _scoped(session, user)

@@ -243,7 +243,7 @@ def _sniff_zip(source: _Source) -> str:
 
 def _sniff_ooxml(types: etree._Element, lowered_names: list[str]) -> str:
     kind = "ooxml"
-    has_vba = any(name.endswith("vbaproject.bin") or name.endswith("vbadata.xml") for name in lowered_names)
+    has_vba = any(name.endswith(("vbaproject.bin", "vbadata.xml")) for name in lowered_names)
     for element in types:
         if not isinstance(element.tag, str):
             continue
@@ -405,7 +405,7 @@ def sniff(data_or_path: bytes | str | os.PathLike[str]) -> str:
 
 def _sniff(source: _Source) -> str:
     head = source.head()
-    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return _sniff_zip(source)
     if head.startswith(_OLE_MAGIC):
         return _sniff_ole(source)

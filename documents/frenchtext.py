@@ -90,7 +90,7 @@ def format_size(size: int | float | None) -> str:
         # « 0 octet », « 1 octet » are singular in French, « 2 octets » plural.
         return f"{count}\u00a0octet" + ("s" if abs(count) >= 2 else "")
     unit = ""
-    for unit in _SIZE_UNITS:
+    for unit in _SIZE_UNITS:  # noqa: B007 - the unit reached is read after the loop
         value /= 1000
         if abs(round(value, 1)) < 1000:  # 999 999 octets is « 1 Mo », not « 1 000 ko »
             break

@@ -150,14 +150,14 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
     # SQLite gives naive datetimes (stored as UTC), PostgreSQL aware ones.
     if value is None or value.tzinfo is not None:
         return value
-    return value.replace(tzinfo=dt.timezone.utc)
+    return value.replace(tzinfo=dt.UTC)
 
 
 def indexer_status(data_dir: str | os.PathLike[str], index_dir: str | os.PathLike[str], *,
                    synchronous: bool = False, stale_after: float = heartbeat.DEFAULT_STALE_AFTER,
                    now: dt.datetime | None = None) -> IndexerStatus:
     """The indexer's state from its heartbeat file (``synchronous``: the web process indexes itself)."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     beat = heartbeat.read(data_dir, "indexer")
     fresh = beat is not None and beat.is_fresh(now, stale_after)
     return IndexerStatus(
@@ -175,7 +175,7 @@ def indexer_status(data_dir: str | os.PathLike[str], index_dir: str | os.PathLik
 def worker_status(data_dir: str | os.PathLike[str], name: str, *,
                   stale_after: float = heartbeat.DEFAULT_STALE_AFTER, now: dt.datetime | None = None) -> WorkerStatus:
     """Whether worker ``name`` runs, from its heartbeat file."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     beat = heartbeat.read(data_dir, name)
     return WorkerStatus(name=name, alive=beat is not None and beat.is_fresh(now, stale_after),
                         pid=beat.pid if beat else None, heartbeat_age=beat.age(now) if beat else None)
@@ -183,7 +183,7 @@ def worker_status(data_dir: str | os.PathLike[str], name: str, *,
 
 def outbox_status(session: Session, *, now: dt.datetime | None = None) -> OutboxStatus:
     """Depth of the index outbox and age of its oldest pending change."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     waiting = IndexOutbox.attempts < MAX_ATTEMPTS
     pending, oldest = session.execute(
         select(func.count(), func.min(IndexOutbox.created_at)).where(waiting)).one()
@@ -220,7 +220,7 @@ def system_status(session: Session, *, data_dir: str | os.PathLike[str], index_d
                   synchronous_index: bool = False, stale_after: float = heartbeat.DEFAULT_STALE_AFTER,
                   workers: Sequence[str] = (), now: dt.datetime | None = None) -> SystemStatus:
     """Everything ``/sante`` reports, read now; ``workers``: other heartbeat-recording workers by name."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     return SystemStatus(
         checked_at=now,
         indexer=indexer_status(data_dir, index_dir, synchronous=synchronous_index, stale_after=stale_after, now=now),

@@ -38,7 +38,7 @@ class Heartbeat:
 
     def age(self, now: dt.datetime | None = None) -> float:
         """Seconds since the last beat (never negative)."""
-        now = now or dt.datetime.now(dt.timezone.utc)
+        now = now or dt.datetime.now(dt.UTC)
         return max(0.0, (now - self.at).total_seconds())
 
     def is_fresh(self, now: dt.datetime | None = None, stale_after: float = DEFAULT_STALE_AFTER) -> bool:
@@ -56,7 +56,7 @@ def path_for(data_dir: str | os.PathLike[str], name: str) -> Path:
 def beat(data_dir: str | os.PathLike[str], name: str, *, state: str = RUNNING,
          started_at: dt.datetime | None = None, now: dt.datetime | None = None) -> Heartbeat:
     """Record that worker ``name`` (this process) is alive, atomically."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     beat_ = Heartbeat(name=name, pid=os.getpid(), state=state, at=now, started_at=started_at)
     path = path_for(data_dir, name)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -80,7 +80,7 @@ def read(data_dir: str | os.PathLike[str], name: str) -> Heartbeat | None:
         at = dt.datetime.fromisoformat(raw["at"])
         started = dt.datetime.fromisoformat(raw["started_at"]) if raw.get("started_at") else None
         return Heartbeat(name=str(raw.get("name") or name), pid=int(raw["pid"]), state=str(raw.get("state") or RUNNING),
-                         at=at if at.tzinfo else at.replace(tzinfo=dt.timezone.utc), started_at=started)
+                         at=at if at.tzinfo else at.replace(tzinfo=dt.UTC), started_at=started)
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -92,7 +92,7 @@ class Beater:
         self.data_dir = data_dir
         self.name = name
         self.every = every
-        self.started_at = dt.datetime.now(dt.timezone.utc)
+        self.started_at = dt.datetime.now(dt.UTC)
         self._last = 0.0
         self._state = ""
 

@@ -15,29 +15,28 @@ from sqlalchemy import Select, exists, false, func, select
 from sqlalchemy.orm import Session, aliased
 
 from documents import history, permissions
-from documents.regions import covered_codes, current_code
 from documents.archive import visible_documents
+from documents.bounds import row_id
+
 # Échéances live in their own module; re-exported for the existing callers.
 from documents.deadline_lists import AGREEMENT_TYPES as AGREEMENT_TYPES
 from documents.deadline_lists import UpcomingDeadline as UpcomingDeadline
 from documents.deadline_lists import opaque as opaque
 from documents.deadline_lists import overdue_deadlines as overdue_deadlines
 from documents.deadline_lists import upcoming_deadlines as upcoming_deadlines
-from documents.bounds import row_id
-from documents.frenchtext import french_order
 from documents.models import (
+    INDEXED_TEXT_STATUSES,
     AuditEvent,
     DocStatus,
     DocType,
     Document,
     DocumentVersion,
     DraftingTemplate,
-    Region,
-    INDEXED_TEXT_STATUSES,
     User,
     document_party,
     document_quartier,
 )
+from documents.regions import covered_codes, current_code, current_regions
 
 
 def trashed_documents(user: User | None) -> Select[Document]:
@@ -270,8 +269,7 @@ def completeness(session: Session, user: User | None, *, doc_type: str, first_ye
     years = list(range(first_year, last_year + 1))
     allowed = permissions.visible_regions(user)
     # One row per current region: the documents of its predecessors count in it.
-    regions = [r for r in session.scalars(select(Region).where(Region.valid_until.is_(None)).order_by(french_order(Region.name), Region.code))
-               if allowed is None or r.code in allowed]
+    regions = [r for r in current_regions(session) if allowed is None or r.code in allowed]
     rows = [(r.code, r.name) for r in regions]
     if include_national and (allowed is None or permissions.NATIONAL in allowed):
         rows.insert(0, (permissions.NATIONAL, "National"))

@@ -87,7 +87,7 @@ def build(message: Message, *, sender: str) -> EmailMessage:
     msg["To"] = one_line(sender, limit=254)
     msg["Bcc"] = ", ".join(recipients)
     msg["Subject"] = one_line(message.subject)
-    msg["Date"] = email.utils.format_datetime(dt.datetime.now(dt.timezone.utc))
+    msg["Date"] = email.utils.format_datetime(dt.datetime.now(dt.UTC))
     domain = sender.rsplit("@", 1)[-1] if "@" in sender else "intranet.local"
     msg["Message-ID"] = email.utils.make_msgid(domain=one_line(domain, limit=100))
     msg.set_content(message.body.replace("\r\n", "\n"), charset="utf-8")
@@ -120,7 +120,7 @@ class OutboxMailer(Mailer):
     def send(self, message: Message) -> str:
         """Write the message atomically (temporary file, then rename)."""
         msg = build(message, sender=self.sender)
-        name = f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex}.eml"
+        name = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex}.eml"
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".eml")

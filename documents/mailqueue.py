@@ -188,7 +188,7 @@ def stats(session: Session, *, now: dt.datetime | None = None) -> OutboxStats:
     oldest = session.scalar(select(func.min(MailOutbox.created_at)).where(MailOutbox.state.in_(_DUE_STATES)))
     age = None
     if oldest is not None:
-        oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=dt.timezone.utc)
+        oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=dt.UTC)
         age = max(0.0, (now - oldest).total_seconds())
     return OutboxStats(
         pending=int(counts.get(MailState.PENDING.value, 0)) + int(counts.get(MailState.SENDING.value, 0)),

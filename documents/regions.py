@@ -11,8 +11,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import cache
+from typing import TYPE_CHECKING
 
 from documents import referencedata
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from documents.models import Region
 
 __all__ = ["aliases", "covered_codes", "current_code", "current_codes", "departement_region", "expand", "for_year",
            "region_rows"]
@@ -131,3 +137,14 @@ def departement_region(component: str, year: int | None) -> str | None:
     if year is not None and year <= 2015 and row.region_2009:
         return row.region_2009
     return row.region_code
+
+
+def current_regions(session: Session) -> list[Region]:
+    """Today's regions from the database, in French alphabetical order (the choices of every form and table)."""
+    from sqlalchemy import select
+
+    from documents.frenchtext import french_order
+    from documents.models import Region
+
+    stmt = select(Region).where(Region.valid_until.is_(None)).order_by(french_order(Region.name), Region.code)
+    return list(session.scalars(stmt))

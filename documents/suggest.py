@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from documents.archive import visible_documents
 from documents.bounds import MAX_ID
+from documents.deadline_lists import opaque
 from documents.errors import ValidationError
 from documents.frenchtext import fold
-from documents.deadline_lists import opaque
 from documents.listing import is_drafting_model
 from documents.models import DocType, Document, User
 

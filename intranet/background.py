@@ -56,7 +56,8 @@ WORKERS: tuple[BackgroundWorker, ...] = (
     BackgroundWorker(
         name="scheduler",
         command=("scheduler",),
-        description="Planificateur : tâches quotidiennes (alertes d'échéances, relances de signature ; rattrapées après un arrêt).",
+        description=("Planificateur : tâches quotidiennes (alertes d'échéances, relances de signature ; "
+                     "rattrapées après un arrêt)."),
         heartbeat=True,
     ),
     BackgroundWorker(

@@ -16,7 +16,7 @@ def datetime_fr_seconds(value: dt.datetime | None) -> str:
     """'24 nov. 2026, 16:05:33' in Paris time (the audit log needs the seconds)."""
     if value is None:
         return ""
-    aware = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
     return format_datetime(aware, "d MMM y, HH:mm:ss", tzinfo=PARIS, locale="fr_FR")
 
 
@@ -24,8 +24,8 @@ def datetime_iso_utc(value: dt.datetime | None) -> str:
     """ISO 8601 in UTC, for a ``<time datetime>`` attribute."""
     if value is None:
         return ""
-    aware = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-    return aware.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+    aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return aware.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
 def register(app: Flask) -> None:

@@ -58,7 +58,7 @@ def init_app(app: Flask) -> None:
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def datetime_fr(value: dt.datetime | None) -> str:

@@ -6,14 +6,14 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from samplefiles import make_docx
 from sqlalchemy import func, select
-from testkit import committee, user
 
 from documents.committees.dates import paris_datetime
 from documents.committees.meetings import MeetingInput, schedule_meeting
 from documents.committees.notifications import Notifier
 from documents.models import AuditEvent, Meeting
+from samplefiles import make_docx
+from testkit import committee, user
 
 
 def at(day: dt.date, hour: int = 14) -> dt.datetime:

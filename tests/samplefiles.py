@@ -60,7 +60,7 @@ def _footnotes_xml(text: str) -> bytes:
         '<w:r><w:rPr><w:vertAlign w:val="superscript"/></w:rPr><w:footnoteRef/></w:r>'
         f'<w:r><w:t xml:space="preserve"> {escape(text)}</w:t></w:r></w:p></w:footnote>'
         "</w:footnotes>"
-    ).encode("utf-8")
+    ).encode()
 
 
 def _fill_table(table: object, rows: Sequence[Sequence[str]]) -> None:
@@ -456,7 +456,7 @@ def make_html() -> bytes:
     return (
         "<!DOCTYPE html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Convention</title></head>"
         "<body><h1>Convention régionale</h1><script>alert(1)</script></body></html>\n"
-    ).encode("utf-8")
+    ).encode()
 
 
 def make_rtf(paragraphs: Sequence[str]) -> bytes:

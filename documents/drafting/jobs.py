@@ -23,11 +23,11 @@ from documents.storage import Storage
 #: One logger for the whole package, named as before the split.
 logger = logging.getLogger("documents.drafting")
 
-from documents.drafting.batch import NOTHING_PRODUCED, generate_batch
-from documents.drafting.constants import STALE_BATCH
-from documents.drafting.drafts import _plain_raw
-from documents.drafting.errors import DraftingError
-from documents.drafting.templates import TemplateInfo, get_template
+from documents.drafting.batch import NOTHING_PRODUCED, generate_batch  # noqa: E402 - after the logger the modules share
+from documents.drafting.constants import STALE_BATCH  # noqa: E402 - after the logger the modules share
+from documents.drafting.drafts import _plain_raw  # noqa: E402 - after the logger the modules share
+from documents.drafting.errors import DraftingError  # noqa: E402 - after the logger the modules share
+from documents.drafting.templates import TemplateInfo, get_template  # noqa: E402 - after the logger the modules share
 
 # --------------------------------------------------------------------------- background batch jobs
 
@@ -88,7 +88,7 @@ def run_batch(session: Session, storage: Storage, batch_id: int, batch_dir: Path
         raise NotFound("Lot introuvable.")
     actor = session.get(User, batch.created_by_id) if batch.created_by_id else None
     batch.status = BatchStatus.EN_COURS.value
-    batch.updated_at = dt.datetime.now(dt.timezone.utc)
+    batch.updated_at = dt.datetime.now(dt.UTC)
     durable()
 
     def progress(done: int, total: int, region_name: str) -> None:
@@ -96,7 +96,7 @@ def run_batch(session: Session, storage: Storage, batch_id: int, batch_dir: Path
         assert row is not None
         row.done, row.total = done, total
         row.message = f"{done} / {total} – {region_name}" if region_name else f"{done} / {total}"
-        row.updated_at = dt.datetime.now(dt.timezone.utc)
+        row.updated_at = dt.datetime.now(dt.UTC)
         durable()
 
     try:
@@ -118,7 +118,7 @@ def run_batch(session: Session, storage: Storage, batch_id: int, batch_dir: Path
         row.status = BatchStatus.ECHEC.value
         row.message = exc.message if isinstance(exc, DomainError) else \
             f"Le lot s'est arrêté sur une erreur inattendue ({type(exc).__name__})."
-        row.finished_at = row.updated_at = dt.datetime.now(dt.timezone.utc)
+        row.finished_at = row.updated_at = dt.datetime.now(dt.UTC)
         durable()
         return row
     row = session.get(DraftingBatch, batch_id)
@@ -133,7 +133,7 @@ def run_batch(session: Session, storage: Storage, batch_id: int, batch_dir: Path
     if not produced and skipped:
         row.message = NOTHING_PRODUCED
     row.done = row.total
-    row.finished_at = row.updated_at = dt.datetime.now(dt.timezone.utc)
+    row.finished_at = row.updated_at = dt.datetime.now(dt.UTC)
     durable()
     return row
 
@@ -150,5 +150,5 @@ def batch_interrupted(batch: DraftingBatch) -> bool:
     """True when a running batch has not moved for ``STALE_BATCH`` (its process was stopped)."""
     if batch.finished:
         return False
-    updated = batch.updated_at if batch.updated_at.tzinfo else batch.updated_at.replace(tzinfo=dt.timezone.utc)
-    return dt.datetime.now(dt.timezone.utc) - updated > STALE_BATCH
+    updated = batch.updated_at if batch.updated_at.tzinfo else batch.updated_at.replace(tzinfo=dt.UTC)
+    return dt.datetime.now(dt.UTC) - updated > STALE_BATCH

@@ -61,7 +61,7 @@ def load_builtin_models(session: Session, storage: Storage, *, actor: User | Non
                 status=DocStatus.SIGNE.value, keywords=["modèle", model.slug], notes=model.description,
             )
 
-            def register(doc: Document, _version: DocumentVersion, model: Any = model) -> None:
+            def register(doc: Document, _version: DocumentVersion, model: Any = model, row: Any = row) -> None:
                 if row is not None:
                     session.delete(row)
                     session.flush()

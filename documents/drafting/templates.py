@@ -220,7 +220,7 @@ def set_field_override(
     override.type = None if type == base_type else type
     override.required = None if required == base_required else required
     override.default = default
-    override.updated_at = dt.datetime.now(dt.timezone.utc)
+    override.updated_at = dt.datetime.now(dt.UTC)
     override.updated_by_id = actor.id if actor else None
     session.add(override)
     audit.record(session, "drafting.field", actor=actor, object_type="field", object_id=spec.name, ip=ip,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import copy
 import io
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from jinja2 import exceptions as jinja_exceptions
 from jinja2 import meta, nodes
@@ -430,7 +431,7 @@ def _analyse(data: bytes) -> dict[str, Any]:
         parts = list(_template_parts(tpl))
     except TemplateError as exc:
         return {"errors": [exc.to_dict()], "variables": [], "lists": {}, "objects": {}}
-    except Exception as exc:  # python-docx refusing the package, broken XML…
+    except Exception as exc:  # noqa: BLE001 - python-docx refusing the package, broken XML…: a French message
         error = TemplateError(
             "Le fichier n'a pas pu être lu comme un document Word : enregistrez-le de nouveau "
             f"au format .docx depuis Word ({type(exc).__name__})."

@@ -154,7 +154,7 @@ def _worker_main() -> None:
         out.write(b"ER" + json.dumps({**exc.to_dict(), "status": exc.status}).encode("utf-8"))
     except MemoryError:
         out.write(b"ER" + json.dumps({"message": _render_failure(MemoryError(), "").message}).encode("utf-8"))
-    except Exception as exc:  # never a bare traceback: the parent gets a French message
+    except Exception as exc:  # noqa: BLE001 - never a bare traceback: the parent gets a French message
         out.write(b"ER" + json.dumps({"message": _render_failure(exc, "").message}).encode("utf-8"))
     else:
         out.write(b"OK" + payload)

@@ -66,7 +66,7 @@ def _render_in_process(
         raise
     except _OutputTooLarge:
         raise TemplateError(_too_large_message(max_bytes)) from None
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any render failure becomes a French message naming the tag
         raise _render_failure(exc, tpl.last_source) from None
     result = out.getvalue()
     if len(result) > max_bytes:

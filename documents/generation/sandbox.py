@@ -133,6 +133,6 @@ class _BoundedTemplate(Template):
                 parts.append(chunk)
         except _OutputTooLarge:
             raise
-        except Exception:
+        except Exception:  # noqa: BLE001 - Jinja's own handler rewrites the traceback to the template line
             self.environment.handle_exception()
         return "".join(parts)

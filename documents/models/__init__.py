@@ -3,12 +3,12 @@
 from documents.models.accounts import ApiToken, LoginAttempt, Role, User, UserSession
 from documents.models.agreements import AgreementAmount
 from documents.models.archive import (
+    INDEXED_TEXT_STATUSES,
     DocStatus,
     DocType,
     Document,
     DocumentLink,
     DocumentVersion,
-    INDEXED_TEXT_STATUSES,
     IndexOutbox,
     LinkType,
     TextStatus,
@@ -16,20 +16,38 @@ from documents.models.archive import (
     document_quartier,
 )
 from documents.models.audit import AuditEvent
-from documents.models.deadlines import (
-    DeadlineAlert, DeadlineFeedToken, DeadlineHandling, DeadlineOutcome, DocumentDeadline,
-)
 from documents.models.committees import (
-    ActionItem, ActionStatus, AgendaItem, Attendance, AttendanceStatus, CalendarToken, Committee, CommitteeLevel,
-    CommitteeMember, Decision, DecisionKind, Meeting, MeetingDocument, MeetingStatus, MemberRole, MinutesComment,
+    ActionItem,
+    ActionStatus,
+    AgendaItem,
+    Attendance,
+    AttendanceStatus,
+    CalendarToken,
+    Committee,
+    CommitteeLevel,
+    CommitteeMember,
+    Decision,
+    DecisionKind,
+    Meeting,
+    MeetingDocument,
+    MeetingStatus,
+    MemberRole,
+    MinutesComment,
     MinutesStatus,
 )
-from documents.models.mail import MailOutbox, MailState
+from documents.models.deadlines import (
+    DeadlineAlert,
+    DeadlineFeedToken,
+    DeadlineHandling,
+    DeadlineOutcome,
+    DocumentDeadline,
+)
 from documents.models.drafting import BatchStatus, DraftingBatch, DraftingTemplate, FieldOverride, Generation
+from documents.models.mail import MailOutbox, MailState
 from documents.models.ocr import OcrJob, OcrState
-from documents.models.thumbnails import ThumbnailJob, ThumbnailState
 from documents.models.reference import Organisation, OrganisationKind, Quartier, Region
 from documents.models.signatures import SignatureStep, StepKind
+from documents.models.thumbnails import ThumbnailJob, ThumbnailState
 
 __all__ = [
     "AgreementAmount",

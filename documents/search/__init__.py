@@ -25,52 +25,38 @@ The indexer's modules read the database and are not imported here (see
 ``outbox``, ``rebuilding``, ``worker``, ``checking``, ``archive_search``.
 """
 
+from documents.search.analysis import (
+    ElisionFilter,
+    build_schema,
+    french_analyzer,
+)
 from documents.search.common import (
-    SCHEMA_VERSION,
-    NATIONAL,
-    KINDS,
-    MAX_QUERY_LENGTH,
-    MAX_PAREN_DEPTH,
-    MAX_CLAUSES,
-    MAX_PREFIXES,
-    MIN_PREFIX_LENGTH,
-    MAX_PREFIX_EXPANSION,
-    MAX_PER_PAGE,
-    MAX_RESULT_WINDOW,
     DEFAULT_TIME_LIMIT,
     HIGHLIGHT_TEXT_CAP,
     INDEX_TEXT_CAP,
+    KINDS,
+    MAX_CLAUSES,
+    MAX_PAREN_DEPTH,
+    MAX_PER_PAGE,
+    MAX_PREFIX_EXPANSION,
+    MAX_PREFIXES,
+    MAX_QUERY_LENGTH,
+    MAX_RESULT_WINDOW,
+    MIN_PREFIX_LENGTH,
+    NATIONAL,
+    SCHEMA_VERSION,
     SNIPPET_FALLBACK_CHARS,
-    SearchQueryError,
-    SearchTimeout,
-    SearchIndexError,
-    IndexBusy,
-    fold,
-    IndexEntry,
-    entry_id,
-    SearchScope,
-    SearchHit,
     FacetValue,
+    IndexBusy,
+    IndexEntry,
+    SearchHit,
+    SearchIndexError,
+    SearchQueryError,
     SearchResults,
-)
-from documents.search.query import (
-    FIELD_ALIASES,
-    FACET_FIELDS,
-    parse_query,
-)
-from documents.search.analysis import (
-    ElisionFilter,
-    french_analyzer,
-    build_schema,
-)
-from documents.search.whoosh_index import (
-    SearchIndex,
-    IndexWriterSession,
-    SearcherCache,
-)
-from documents.search.whoosh_search import (
-    TextFor,
-    _term_docs,  # noqa: F401 - read by a test comparing it with Whoosh's own reading
+    SearchScope,
+    SearchTimeout,
+    entry_id,
+    fold,
 )
 from documents.search.engines import (
     BACKENDS,
@@ -83,7 +69,21 @@ from documents.search.engines import (
     search,
     writing,
 )
+from documents.search.query import (
+    FACET_FIELDS,
+    FIELD_ALIASES,
+    parse_query,
+)
 from documents.search.tantivy_engine import TantivyIndex
+from documents.search.whoosh_index import (
+    IndexWriterSession,
+    SearcherCache,
+    SearchIndex,
+)
+from documents.search.whoosh_search import (
+    TextFor,
+    _term_docs,  # noqa: F401 - read by a test comparing it with Whoosh's own reading
+)
 
 __all__ = [
     "BACKENDS",

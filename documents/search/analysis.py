@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from whoosh.analysis import (
     CharsetFilter,
@@ -17,11 +19,11 @@ from whoosh.analysis.analyzers import CompositeAnalyzer
 from whoosh.fields import DATETIME, ID, KEYWORD, TEXT, Schema
 from whoosh.lang import stopwords_for_language
 
-from documents.search.common import _APOSTROPHES, _ELISIONS, _ELISION_RE, _FOLD_MAP, _WORD_PATTERN, fold
+from documents.search.common import _APOSTROPHES, _ELISION_RE, _ELISIONS, _FOLD_MAP, _WORD_PATTERN, fold
 
 logger = logging.getLogger(__name__)
 
-class ElisionFilter(Filter):
+class ElisionFilter(Filter):  # type: ignore[misc]  # Whoosh has no type information
     """Drops French elided articles and pronouns: "l'hôpital" -> "hopital"."""
 
     def __call__(self, tokens):  # type: ignore[no-untyped-def]
@@ -77,7 +79,7 @@ class _RecordingAnalyzer:
         self.analyzer = analyzer
         self.sink = sink
 
-    def _record(self, tokens):  # type: ignore[no-untyped-def]
+    def _record(self, tokens: Iterable[Any]) -> Iterator[Any]:
         add = self.sink.add
         for t in tokens:
             add(t.text)
@@ -95,7 +97,7 @@ class _RecordingAnalyzer:
         return gen if recorded else self._record(gen)
 
 
-class _OnePassText(TEXT):
+class _OnePassText(TEXT):  # type: ignore[misc]  # Whoosh has no type information
     """TEXT whose spelling word list comes from the indexing pass itself.
 
     Whoosh analyses a spelling field twice (once stemmed for the postings,

@@ -15,7 +15,6 @@ from whoosh.support.charset import accent_map
 from documents.errors import DomainError
 from documents.regions import covered_codes
 
-
 logger = logging.getLogger(__name__)
 
 #: Bumped whenever the schema or the analysis chain changes: an index written

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from dataclasses import dataclass, field as dc_field
-
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 
 from documents.search.common import (
     _APOSTROPHES,

@@ -27,8 +27,15 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from documents.models import Document, DocumentVersion, Meeting, Organisation, Quartier
-from documents.models import document_party, document_quartier
+from documents.models import (
+    Document,
+    DocumentVersion,
+    Meeting,
+    Organisation,
+    Quartier,
+    document_party,
+    document_quartier,
+)
 from documents.search.common import NATIONAL, IndexEntry, entry_id
 
 #: Ids read per query when building or listing entries.
@@ -69,7 +76,7 @@ def utc_naive(value: dt.datetime | dt.date | None) -> dt.datetime | None:
     if not isinstance(value, dt.datetime):
         return dt.datetime(value.year, value.month, value.day)
     if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
     return value
 
 

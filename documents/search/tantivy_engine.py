@@ -20,7 +20,7 @@ import time
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -41,7 +41,7 @@ _WRITER_LOCK = "writer.lock"
 TITLE_BOOST = 3.0
 _ID_FIELDS = ("kind", "type", "region", "year", "status", "version")
 _MULTI_FIELDS = ("parties", "quartiers", "keywords")
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _analyzer(*, stem: bool) -> tantivy.TextAnalyzer:
@@ -130,7 +130,7 @@ def _document(entry: IndexEntry) -> tantivy.Document:
     for name in ("date", "updated"):
         value = fields.get(name)
         if isinstance(value, datetime):
-            aware = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+            aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value
             doc.add_date(name, aware)
             if name == "date":
                 delta = aware - _EPOCH
@@ -239,7 +239,7 @@ def _stored(doc: tantivy.Document) -> dict[str, object]:
             continue
         value = values[0]
         if isinstance(value, datetime):
-            value = value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
+            value = value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
         out[name] = value
     return out
 

@@ -12,7 +12,6 @@ from typing import Literal
 import tantivy
 
 from documents.search.common import (
-    filter_values,
     DEFAULT_TIME_LIMIT,
     MAX_PER_PAGE,
     MAX_PREFIX_EXPANSION,
@@ -22,6 +21,7 @@ from documents.search.common import (
     SearchResults,
     SearchScope,
     SearchTimeout,
+    filter_values,
     fold,
 )
 from documents.search.highlight import _Highlighter, _plain_snippet

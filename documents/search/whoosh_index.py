@@ -20,8 +20,8 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.index import Index, LockError
 from whoosh.searching import Searcher
 
-from documents.search.common import IndexBusy, IndexEntry, SCHEMA_VERSION, SearchIndexError
 from documents.search.analysis import build_schema
+from documents.search.common import SCHEMA_VERSION, IndexBusy, IndexEntry, SearchIndexError
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ class SearchIndex:
     def doc_count(self) -> int:
         """Number of entries in the live index."""
         with self.searchers.searcher() as s:
-            return s.doc_count()
+            return int(s.doc_count())
 
     def stored_by_id(self) -> dict[str, dict[str, object]]:
         """Every entry's stored fields, by id (for ``intranet check``)."""
@@ -277,7 +277,7 @@ def _open_searcher(ix: Index) -> Searcher:
     searcher = ix.searcher()
     for leaf, _offset in searcher.leaf_searchers():
         perdoc = getattr(leaf.reader(), "_perdoc", None)
-        if type(perdoc) is not W3PerDocReader:
+        if perdoc is None or type(perdoc) is not W3PerDocReader:
             continue
         for name, field in searcher.schema.items():
             lenfield = f"_{name}_len"

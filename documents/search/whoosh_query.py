@@ -12,11 +12,11 @@ from whoosh.searching import Searcher
 from whoosh.util import make_binary_tree
 
 from documents.search.common import (
-    filter_values,
     MAX_PREFIX_EXPANSION,
+    filter_values,
     fold,
 )
-from documents.search.query import _Node, _TEXT_FIELDS, empty_filter, prefix_base
+from documents.search.query import _TEXT_FIELDS, _Node, empty_filter, prefix_base
 
 logger = logging.getLogger(__name__)
 

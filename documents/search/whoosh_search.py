@@ -10,28 +10,29 @@ import unicodedata
 import weakref
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import Literal
+from typing import Any, Literal
 
-from whoosh import collectors, query as wq, sorting
+from whoosh import collectors, sorting
+from whoosh import query as wq
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching import wrappers
 from whoosh.searching import Searcher
 
 from documents.search.common import (
-    filter_values,
     DEFAULT_TIME_LIMIT,
-    FacetValue,
     MAX_PER_PAGE,
     MAX_RESULT_WINDOW,
+    FacetValue,
     SearchHit,
     SearchQueryError,
     SearchResults,
     SearchScope,
     SearchTimeout,
+    filter_values,
     fold,
 )
-from documents.search.query import FACET_FIELDS, FIELD_ALIASES, _Node, _TEXT_FIELDS, _err, parse_query
 from documents.search.highlight import _Highlighter, _plain_snippet
+from documents.search.query import _TEXT_FIELDS, FACET_FIELDS, FIELD_ALIASES, _err, _Node, parse_query
 from documents.search.whoosh_index import SearchIndex
 from documents.search.whoosh_query import _Compiler
 
@@ -81,7 +82,7 @@ class _Deadline:
         return self.left() <= 0
 
 
-class _DeadlineCollector(collectors.WrappingCollector):
+class _DeadlineCollector(collectors.WrappingCollector):  # type: ignore[misc]  # Whoosh has no type information
     """Raises ``TimeLimit`` once the deadline has passed, checked every few documents."""
 
     def __init__(self, child: collectors.Collector, deadline: _Deadline,
@@ -173,7 +174,7 @@ def _matching_docs(searcher: Searcher, q: wq.Query, allowed: set[int] | None, de
 
 
 def _top(searcher: Searcher, q: wq.Query, allowed: set[int] | None, deadline: _Deadline, *, limit: int,
-         sortedby: sorting.FacetType | None, record: list[int] | None):  # type: ignore[no-untyped-def]
+         sortedby: sorting.FacetType | None, record: list[int] | None) -> Any:
     """The first ``limit`` allowed matches, best first (or by ``sortedby``); ``record`` receives every one.
 
     A recording pass must see every match: block skipping is off, and so is
@@ -344,7 +345,7 @@ def search(
                     year=_int_or_none(stored.get("year")),
                     status=_hit_value(stored, "status"),
                     version=_int_or_none(stored.get("version")),
-                    date=stored.get("date"),  # type: ignore[arg-type]
+                    date=stored.get("date"),
                     score=float(h.score or 0.0),
                     title_html=title_html or html.escape(title, quote=True),
                     snippet_html=snippet or _plain_snippet(text),
@@ -366,7 +367,7 @@ def search(
 
 
 def _allowed_hits(searcher: Searcher, q: wq.Query, scope_filter: wq.Query | None) -> bool:
-    return searcher.search(q, limit=1, filter=scope_filter).scored_length() > 0
+    return bool(searcher.search(q, limit=1, filter=scope_filter).scored_length() > 0)
 
 
 def _suggest(

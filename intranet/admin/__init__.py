@@ -6,5 +6,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from intranet.admin import views  # noqa: E402,F401
-from intranet.admin import system  # noqa: E402,F401
+from intranet.admin import system, views  # noqa: E402,F401 - the view modules register their routes on bp

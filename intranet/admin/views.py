@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from documents import accounts
 from documents.errors import ValidationError
-from documents.frenchtext import french_order
-from documents.models import AuditEvent, Region, User
+from documents.models import AuditEvent, User
+from documents.regions import current_regions
 from intranet.admin import bp
 from intranet.admin.forms import UserCreateForm, UserEditForm
 from intranet.auth.forms import EmptyForm
@@ -22,7 +22,7 @@ from intranet.web import admin_required, current_actor
 
 def _region_choices() -> list:
     # Accounts belong to today's regions; each sees its predecessors' records.
-    regions = db.session.scalars(select(Region).where(Region.valid_until.is_(None)).order_by(french_order(Region.name), Region.code)).all()
+    regions = current_regions(db.session)
     return choices([("", "— Aucune (national) —")] + [(r.code, f"{r.name} ({r.code})") for r in regions])
 
 

@@ -19,8 +19,8 @@ from wtforms.validators import Length, Optional
 from documents import archive, locking, permissions, regions
 from documents.agreements import amounts as A
 from documents.agreements import timeline as T
-from documents.formatting import format_amount
 from documents.errors import NotFound, PermissionDenied, ValidationError
+from documents.formatting import format_amount
 from documents.models import Document
 from intranet.agreements import bp
 from intranet.extensions import db

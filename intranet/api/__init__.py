@@ -114,5 +114,14 @@ def require_auth() -> None:
 
 
 from intranet.api import (  # noqa: E402,F401
-    agreements, deadlines, documents, locks, meetings, search, signatures, suggest, templates, views,
+    agreements,
+    deadlines,
+    documents,
+    locks,
+    meetings,
+    search,
+    signatures,
+    suggest,
+    templates,
+    views,
 )

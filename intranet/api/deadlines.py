@@ -14,9 +14,9 @@ from documents.bounds import MAX_ID
 from documents.errors import NotFound, ValidationError
 from intranet.api import bp, document, query_param
 from intranet.api.documents import _ID_PARAM, _load, _payload
+from intranet.api.views import PAGE_PARAMS, page_payload
 from intranet.extensions import db
 from intranet.library.views import today_paris
-from intranet.api.views import PAGE_PARAMS, page_payload
 from intranet.pagination import MAX_PER_PAGE, Page, bounded_int_arg, parse_page_args
 from intranet.web import client_ip, current_actor, writer_required
 

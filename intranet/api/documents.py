@@ -19,8 +19,6 @@ from sqlalchemy import func, or_, select
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from documents import locking, permissions
-from documents.bounds import YEAR_MAX, YEAR_MIN, parse_year, row_id
-from documents.regions import covered_codes
 from documents.archive import (
     DuplicateDocument,
     Metadata,
@@ -33,9 +31,11 @@ from documents.archive import (
     update_metadata,
     visible_documents,
 )
+from documents.bounds import YEAR_MAX, YEAR_MIN, parse_year, row_id
 from documents.errors import NotFound, ValidationError
 from documents.intake import RegionKeys, parse_bool, parse_date, parse_doc_type, parse_status
 from documents.models import Document, DocumentVersion, Organisation, User
+from documents.regions import covered_codes
 from intranet.api import ID_SCHEMA, bp, document, query_param
 from intranet.api.views import PAGE_PARAMS, page_payload
 from intranet.extensions import db, storage

@@ -35,7 +35,7 @@ _ERRORS = {"400": {"description": "Requête invalide"}, "404": {"description": "
 
 
 def _iso(value: dt.datetime | None) -> str | None:
-    return aware(value).astimezone(dt.timezone.utc).isoformat() if value else None
+    return aware(value).astimezone(dt.UTC).isoformat() if value else None
 
 
 def meeting_summary(m: Meeting) -> dict[str, Any]:
@@ -113,8 +113,10 @@ def _text(payload: dict[str, Any], key: str) -> str:
 
 
 document("/meetings", "get", "Réunions des comités visibles, paginées", params=[
-    query_param("committee", "Identifiant du comité", "integer", minimum=1, maximum=MAX_ID), query_param("region", "Code de région ou national"),
-    query_param("year", "Année", "integer", minimum=YEAR_MIN, maximum=YEAR_MAX), query_param("minutes_status", "aucun, brouillon, soumis ou approuve"),
+    query_param("committee", "Identifiant du comité", "integer", minimum=1, maximum=MAX_ID),
+    query_param("region", "Code de région ou national"),
+    query_param("year", "Année", "integer", minimum=YEAR_MIN, maximum=YEAR_MAX),
+    query_param("minutes_status", "aucun, brouillon, soumis ou approuve"),
     *PAGE_PARAMS,
 ])
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from wtforms import EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
+
 from intranet.forms import FrenchForm
 
 

@@ -13,7 +13,6 @@ from documents import permissions
 from documents.committees import dates, members, scope
 from documents.committees.committee import create_committee, update_committee
 from documents.errors import ValidationError
-from documents.frenchtext import french_order
 from documents.models import (
     Committee,
     CommitteeMember,
@@ -22,6 +21,7 @@ from documents.models import (
     Region,
     User,
 )
+from documents.regions import current_regions
 from intranet.committees.blueprint import bp
 from intranet.committees.forms import (
     CommitteeEditForm,
@@ -42,7 +42,7 @@ from intranet.web import client_ip, current_actor, deny, writer_required
 
 def _region_choices(user: Any) -> list[SelectChoice]:
     # New committees sit in today's regions; the 2009 ones keep only their closed committees.
-    regions = db.session.scalars(select(Region).where(Region.valid_until.is_(None)).order_by(french_order(Region.name), Region.code)).all()
+    regions = current_regions(db.session)
     return choices([("", "— Choisir —")] + [(r.code, r.name) for r in regions
                                             if permissions.can_write_region(user, r.code)])
 

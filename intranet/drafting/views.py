@@ -27,13 +27,12 @@ from flask import (
     url_for,
 )
 from flask_login import login_required
-from sqlalchemy import select
 
 from documents import drafting, permissions
 from documents.archive import record_access
 from documents.errors import NotFound, ValidationError
-from documents.frenchtext import french_order
 from documents.models import Generation, Region
+from documents.regions import current_regions
 from documents.unitofwork import commit, unit_of_work
 from intranet.drafting import bp
 from intranet.drafting.forms import (
@@ -73,7 +72,7 @@ def _template(template_id: int) -> drafting.TemplateInfo:
 def _writable_regions() -> list[Region]:
     user = current_actor()
     # Drafts are written for today's regions; the 2009 ones only hold the archive.
-    regions = db.session.scalars(select(Region).where(Region.valid_until.is_(None)).order_by(french_order(Region.name), Region.code)).all()
+    regions = current_regions(db.session)
     return [r for r in regions if permissions.can_write_region(user, r.code)]
 
 

@@ -6,7 +6,13 @@ from flask import Blueprint
 
 bp = Blueprint("library", __name__)
 
-from intranet.library import deadline_views, locks, views  # noqa: E402,F401
-from intranet.library import deadline_feed_views, ocr_views  # noqa: E402,F401
-from intranet.library import files, trash_views  # noqa: E402,F401
-from intranet.library import thumbnails  # noqa: E402,F401
+from intranet.library import (  # noqa: E402,F401 - the view modules register their routes on bp
+    deadline_feed_views,
+    deadline_views,
+    files,
+    locks,
+    ocr_views,
+    thumbnails,
+    trash_views,
+    views,
+)

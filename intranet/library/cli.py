@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -13,8 +13,8 @@ from click._termui_impl import ProgressBar
 from flask import current_app
 from flask.cli import with_appcontext
 
-from documents.bounds import MAX_ID
 from documents import consistency, extraction, intake
+from documents.bounds import MAX_ID
 from documents.errors import DomainError
 
 
@@ -161,7 +161,8 @@ def _run(verb: Any) -> None:
 
 FC = TypeVar("FC", bound=Callable[..., Any])
 
-_AS: Callable[[FC], FC] = click.option("--as", "as_email", default=None, help="Compte qui agit (par défaut : le premier administrateur).")
+_AS: Callable[[FC], FC] = click.option("--as", "as_email", default=None,
+                                       help="Compte qui agit (par défaut : le premier administrateur).")
 
 
 @click.command("unlock")

@@ -9,15 +9,14 @@ from flask_login import login_required
 from wtforms import HiddenField, IntegerField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from documents.bounds import MAX_ID
 from documents import archive, deadline_lists, deadline_store, listing, permissions
+from documents.bounds import MAX_ID
 from documents.errors import NotFound, ValidationError
 from documents.models import DeadlineOutcome, Document
 from intranet.extensions import db
 from intranet.forms import FrenchForm, choices
 from intranet.library import bp
 from intranet.web import client_ip, current_actor, deny, writer_required
-
 
 #: Rows shown per section of the échéances page; the API and the CLI give the full lists.
 PAGE_ROWS = 100

@@ -17,8 +17,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from documents.bounds import MAX_ID
 from documents.archive import Metadata
+from documents.bounds import MAX_ID
 from documents.permissions import NATIONAL
 from intranet.forms import FrenchForm
 

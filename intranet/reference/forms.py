@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
+
 from intranet.forms import FrenchForm
 
 
@@ -17,7 +18,8 @@ class OrganisationForm(FrenchForm):
     address = TextAreaField("Adresse", validators=[Optional(), Length(max=2000)])
     representative = StringField("Représentant", validators=[Optional(), Length(max=200)])
     representative_title = StringField("Qualité du représentant", validators=[Optional(), Length(max=200)])
-    email = StringField("E-mail", validators=[Optional(), Regexp(r"^[^@\s]+@[^@\s]+$", message="Adresse e-mail invalide."), Length(max=254)])
+    email = StringField("E-mail", validators=[Optional(), Regexp(r"^[^@\s]+@[^@\s]+$", message="Adresse e-mail invalide."),
+                                              Length(max=254)])
     phone = StringField("Téléphone", validators=[
         Optional(), Regexp(r"^[0-9+().\s-]*$", message="Numéro de téléphone invalide."), Length(max=40)])
     submit = SubmitField("Enregistrer")

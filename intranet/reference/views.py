@@ -9,11 +9,10 @@ from flask_login import login_required
 from sqlalchemy import or_, select
 
 from documents import organisations_csv, reference
-from documents.regions import covered_codes
 from documents.errors import ValidationError
-from documents.frenchtext import fold_words
-from documents.frenchtext import french_order
+from documents.frenchtext import fold_words, french_order
 from documents.models import Organisation, OrganisationKind, Quartier, Region
+from documents.regions import covered_codes
 from intranet.extensions import db
 from intranet.forms import choices, show_errors
 from intranet.pagination import paginate, parse_page_args

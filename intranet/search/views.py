@@ -15,6 +15,8 @@ import html
 import logging
 import re
 import threading
+from collections.abc import Mapping
+from enum import Enum
 from typing import Any
 
 from flask import Flask, current_app, g, render_template, request, url_for
@@ -25,11 +27,12 @@ from werkzeug.routing import BuildError
 
 from documents import archive, health, heartbeat, indexer
 from documents.errors import NotFound
-from documents.models import Document, DocStatus, DocType, IndexOutbox, Region
+from documents.models import DocStatus, DocType, Document, IndexOutbox, Region
 from documents.models.archive import DOC_STATUS_LABELS, DOC_TYPE_LABELS
 from documents.models.committees import LABELS as COMMITTEE_LABELS
 from documents.models.committees import CommitteeLevel, MinutesStatus
-from documents.search import NATIONAL, SearchIndex, SearchIndexError, SearchQueryError, SearchResults
+from documents.search import NATIONAL, SearchIndexError, SearchQueryError, SearchResults
+from documents.search.engines import AnyIndex
 from intranet.extensions import db
 from intranet.pagination import Page
 from intranet.search import bp
@@ -46,7 +49,7 @@ KIND_LABELS = {"document": "Document", "meeting": "Réunion", "minutes": "Compte
 # --------------------------------------------------------------------------- the index of this process
 
 
-def get_index(app: Flask | None = None) -> SearchIndex:
+def get_index(app: Flask | None = None) -> AnyIndex:
     """The process's index handle, opened on first use (a missing or broken index is recreated empty)."""
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     index = app.extensions.get("search_index")
@@ -149,20 +152,20 @@ def region_names() -> dict[str, str]:
     return names
 
 
+#: Labels of the type and status facets: documents' values first, then meetings' (committee levels and
+#: minutes states share those facets).
+_FACET_LABELS: dict[str, tuple[tuple[type[Enum], Mapping[Any, str]], ...]] = {
+    "type": ((DocType, DOC_TYPE_LABELS), (CommitteeLevel, COMMITTEE_LABELS)),
+    "status": ((DocStatus, DOC_STATUS_LABELS), (MinutesStatus, COMMITTEE_LABELS)),
+}
+
+
 def _label(kind: str, value: str, regions: dict[str, str]) -> str:
-    # Meetings share the type/status facets: their values are committee levels and minutes states.
-    if kind == "type":
-        for enum_type, labels in ((DocType, DOC_TYPE_LABELS), (CommitteeLevel, COMMITTEE_LABELS)):
+    if kind in _FACET_LABELS:
+        for enum_type, labels in _FACET_LABELS[kind]:
             try:
                 return labels[enum_type(value)]
-            except ValueError:
-                continue
-        return value
-    if kind == "status":
-        for enum_type, labels in ((DocStatus, DOC_STATUS_LABELS), (MinutesStatus, COMMITTEE_LABELS)):
-            try:
-                return labels[enum_type(value)]
-            except ValueError:
+            except (ValueError, KeyError):
                 continue
         return value
     if kind == "region":

@@ -1,14 +1,13 @@
 """foundation: accounts, reference data, audit
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-24 15:24:05.078015
 """
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None

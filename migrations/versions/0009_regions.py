@@ -89,7 +89,7 @@ def upgrade() -> None:
 def _migrate_data(conn: sa.Connection) -> None:
     from documents import referencedata
 
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     rows = referencedata.load_regions()
     existing = set(conn.scalars(sa.select(_region.c.code)))
     for row in rows:

@@ -270,7 +270,7 @@ def test_activity_refreshes_the_idle_clock(db_session: Any) -> None:
     db_session.commit()
     db_session.expire_all()
     seen = db_session.get(UserSession, sid).last_seen_at
-    seen = seen if seen.tzinfo else seen.replace(tzinfo=dt.timezone.utc)
+    seen = seen if seen.tzinfo else seen.replace(tzinfo=dt.UTC)
     assert utcnow() - seen < dt.timedelta(minutes=1)
 
 

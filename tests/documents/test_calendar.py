@@ -10,7 +10,7 @@ from icalendar import Calendar
 from documents import calendar
 from documents.models import AgendaItem, Committee, Decision, Meeting
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 

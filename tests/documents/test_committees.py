@@ -6,10 +6,9 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from committeekit import audits, count, schedule
 from sqlalchemy import select
-from testkit import committee, user, with_committees
 
+from committeekit import audits, count, schedule
 from documents.committees.committee import (
     create_committee,
     ensure_committees,
@@ -21,6 +20,7 @@ from documents.committees.members import add_member, remove_member, set_member_r
 from documents.committees.scope import get_committee, get_meeting, visible_committees
 from documents.errors import NotFound, PermissionDenied, ValidationError
 from documents.models import Committee, IndexOutbox, Meeting
+from testkit import committee, user, with_committees
 
 
 @pytest.fixture

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from committeekit import audits, count, schedule
 from sqlalchemy import select
-from testkit import user, with_committees
 
+from committeekit import audits, count, schedule
 from documents.committees.actions import (
     add_action,
     delete_action,
@@ -33,6 +32,7 @@ from documents.committees.minutes import approve_minutes, draft_minutes, submit_
 from documents.errors import NotFound, PermissionDenied, ValidationError
 from documents.models import ActionItem, IndexOutbox, Quartier
 from documents.storage import LocalStorage
+from testkit import user, with_committees
 
 
 @pytest.fixture

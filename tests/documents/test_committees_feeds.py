@@ -7,10 +7,9 @@ import hashlib
 from typing import Any
 
 import pytest
-from committeekit import schedule
 from sqlalchemy import select
-from testkit import committee, user, with_committees
 
+from committeekit import schedule
 from documents.committees.decisions import DecisionInput, add_decision
 from documents.committees.feeds import (
     create_feed_token,
@@ -21,6 +20,7 @@ from documents.committees.feeds import (
 from documents.committees.indexing import index_entry_for_meeting
 from documents.committees.members import add_member
 from documents.models import CalendarToken
+from testkit import committee, user, with_committees
 
 
 @pytest.fixture

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from committeekit import at, audits, docx_file, schedule
 from sqlalchemy import select
-from testkit import committee, deliver_mail, user, with_committees
 
+from committeekit import at, audits, docx_file, schedule
 from documents import archive
 from documents.calendar import aware
 from documents.committees.agenda import set_agenda_notes
@@ -41,6 +40,7 @@ from documents.errors import NotFound, PermissionDenied, ValidationError
 from documents.mail import read_outbox
 from documents.models import Document, IndexOutbox
 from documents.storage import LocalStorage
+from testkit import committee, deliver_mail, user, with_committees
 
 
 @pytest.fixture

@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from committeekit import docx_file, schedule
 from sqlalchemy import select
-from testkit import committee, deliver_mail, user, with_committees
 
+from committeekit import docx_file, schedule
 from documents.committees.actions import add_action
 from documents.committees.agenda import set_agenda_notes
 from documents.committees.attendance import record_attendance
@@ -35,6 +34,7 @@ from documents.errors import NotFound, PermissionDenied, ValidationError
 from documents.locking import LockedDocument, unlock_document
 from documents.models import AuditEvent, Quartier
 from documents.storage import LocalStorage
+from testkit import committee, deliver_mail, user, with_committees
 
 
 @pytest.fixture

@@ -64,7 +64,7 @@ def _pdf_with_title(title: str | None) -> bytes:
     pdf = FPDF()
     if title is not None:
         pdf.set_title(title)
-    pdf.set_creation_date(dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc))
+    pdf.set_creation_date(dt.datetime(2026, 1, 5, tzinfo=dt.UTC))
     pdf.add_page()
     pdf.set_font("Helvetica", size=12)
     pdf.cell(0, 10, "Bilan regional")

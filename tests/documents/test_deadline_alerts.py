@@ -48,7 +48,7 @@ def docs(db_session: Any) -> dict[str, Document]:
     }
     deadline_store.handle_term(db_session, out["handled"], actor=user(db_session, "admin"), term=0,
                                outcome="denoncee")
-    out["trash"].deleted_at = dt.datetime(2027, 1, 1, tzinfo=dt.timezone.utc)
+    out["trash"].deleted_at = dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
     db_session.commit()
     return out
 

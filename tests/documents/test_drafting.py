@@ -32,7 +32,8 @@ from documents.models import (
     Organisation,
 )
 from documents.storage import LocalStorage
-from testkit import AMOUNTS, docx_text, fill_organisations, template_docx as make_docx
+from testkit import AMOUNTS, docx_text, fill_organisations
+from testkit import template_docx as make_docx
 
 TRICKY = 'Dupont & Fils <b> "ok" l\'été'
 

@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from documents.extraction import Extraction, extract_text, extract_text_inline, rtf_to_text
 from samplefiles import (
     make_billion_laughs_odt,
     make_docx,
@@ -22,8 +24,6 @@ from samplefiles import (
     soffice_convert,
     write_sample,
 )
-
-from documents.extraction import Extraction, extract_text, extract_text_inline, rtf_to_text
 
 SECRET = "MOT-DE-PASSE-ULTRA-SECRET-4242"
 
@@ -107,7 +107,7 @@ def test_pdf_gives_each_page_and_the_page_count(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
-        ("Procès-verbal\r\nÉté".encode("utf-8"), "Procès-verbal\r\nÉté"),
+        ("Procès-verbal\r\nÉté".encode(), "Procès-verbal\r\nÉté"),
         ("\ufeffProcès-verbal".encode("utf-8"), "Procès-verbal"),
         ("Procès-verbal – été".encode("cp1252"), "Procès-verbal – été"),
         ("Procès-verbal".encode("utf-16"), "Procès-verbal"),

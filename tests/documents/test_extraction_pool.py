@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
-from samplefiles import make_docx, make_long_pdf, make_pdf, make_truncated_pdf, make_zip_bomb, write_sample
 
 from documents.extraction import Extraction, ExtractionPool, PoolSettings
 from documents.extraction.pool import CRASH_REASON
+from samplefiles import make_docx, make_long_pdf, make_pdf, make_truncated_pdf, make_zip_bomb, write_sample
 from testkit import alive, children_of
 
 

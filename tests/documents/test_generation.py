@@ -352,7 +352,8 @@ def test_unknown_filter_named() -> None:
 def test_our_filters_work() -> None:
     data = make_docx("{{ d|date_fr }} / {{ m|montant }} / {{ m|en_lettres }} / {{ n|upper }}")
     out = g.render(data, {"d": dt.date(2026, 5, 1), "m": "12500,5", "n": "été"})
-    assert docx.Document(io.BytesIO(out)).paragraphs[0].text == "1er mai 2026 / 12\u202f500,50\u00a0€ / douze mille cinq cents euros et cinquante centimes / ÉTÉ"
+    assert docx.Document(io.BytesIO(out)).paragraphs[0].text == (
+        "1er mai 2026 / 12\u202f500,50\u00a0€ / douze mille cinq cents euros et cinquante centimes / ÉTÉ")
 
 
 def _docx_with_content_type(content_type: str, *, extra: dict[str, bytes] | None = None) -> bytes:

@@ -14,7 +14,7 @@ from documents import health, heartbeat
 from documents.indexer import MAX_ATTEMPTS, REINDEX_MARKER
 from documents.models import IndexOutbox
 
-NOW = dt.datetime(2026, 12, 1, 22, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 12, 1, 22, 0, tzinfo=dt.UTC)
 
 
 def test_a_beat_is_read_back_with_its_pid_state_and_age(tmp_path: Path) -> None:

@@ -380,7 +380,7 @@ def test_check_finds_and_repairs_index_drift(app, db_session, store, factory, in
         w.upsert(IndexEntry(id=entry_id("document", 9999), kind="document", title="Fantôme"))
     db_session.execute(update(Document).where(Document.id == docs[1].id).values(title="Titre changé"))
     db_session.execute(update(Document).where(Document.id == docs[2].id)
-                       .values(deleted_at=dt.datetime.now(dt.timezone.utc)))
+                       .values(deleted_at=dt.datetime.now(dt.UTC)))
     db_session.commit()
     # A change still waiting in the outbox is lag, not a problem.
     meta = archive.Metadata.of(docs[3])
@@ -416,7 +416,8 @@ def test_check_rebuilds_an_unreadable_index(app, db_session, store, factory, ind
     checker = [indexer_checker(root)]
     found = consistency.run_checks(db_session, store, data_dir=data_dir, checkpoint=db_session.commit, checkers=checker)
     assert [p.kind for p in found.problems] == ["index_unreadable"] and not found.ok
-    repaired = consistency.run_checks(db_session, store, data_dir=data_dir, checkpoint=db_session.commit, checkers=checker, repair=True)
+    repaired = consistency.run_checks(db_session, store, data_dir=data_dir, checkpoint=db_session.commit, checkers=checker,
+                                      repair=True)
     assert repaired.ok
     ix = open_index(root, create=False)
     try:

@@ -139,7 +139,7 @@ def test_file_properties_of_docx_odt_and_pdf(tmp_path: Path) -> None:
         core_created=dt.datetime(2008, 5, 2, 10, 0)))
     odt_path = sf.write_sample(tmp_path / "b.odt", _odt_with_meta("Compte rendu du comité", "2011-03-04T10:00:00"))
     pdf_path = sf.write_sample(tmp_path / "c.pdf", _pdf_with_info("Bilan 2012", dt.datetime(2013, 1, 15,
-                                                                                           tzinfo=dt.timezone.utc)))
+                                                                                           tzinfo=dt.UTC)))
     assert intake.file_properties(docx_path, "docx") == intake.FileProperties(
         "Convention DRAC – coordination régionale", 2008)
     assert intake.file_properties(odt_path, "odt") == intake.FileProperties("Compte rendu du comité", 2011)
@@ -177,9 +177,9 @@ def build_share(root: Path) -> dict[str, bytes]:
         "Ile-de-France/2010/Convention DRAC IDF.docx": sf.make_docx(["Convention entre la DRAC et la coordination."]),
         "Ile-de-France/2010/Avenant n°1.docx": sf.make_docx(["Avenant à la convention 2010."]),
         "PACA/CR comité de pilotage.pdf": _pdf_with_info("Compte rendu du comité régional PACA",
-                                                         dt.datetime(2011, 6, 1, tzinfo=dt.timezone.utc)),
+                                                         dt.datetime(2011, 6, 1, tzinfo=dt.UTC)),
         "Bretagne/bilan.odt": sf.make_odt(["Bilan qualitatif et quantitatif."]),
-        "National/Protocole 2009.txt": "Protocole national Passeurs d'images.\n".encode(),
+        "National/Protocole 2009.txt": b"Protocole national Passeurs d'images.\n",
         "National/Notes.rtf": sf.make_rtf(["Note de la coordination nationale."]),
         "divers/programme.exe": b"MZ\x90\x00" + b"\x00" * 200,
         "divers/page.pdf": sf.make_html(),

@@ -27,7 +27,7 @@ def add(session: Any, title: str, *, region: str | None = "11", doc_type: str = 
     if updated is not None:
         doc.updated_at = updated
     if trashed:
-        doc.deleted_at = dt.datetime.now(dt.timezone.utc)
+        doc.deleted_at = dt.datetime.now(dt.UTC)
     doc.parties = list(session.scalars(select(Organisation).where(Organisation.slug.in_(parties))))
     doc.quartiers = list(session.scalars(select(Quartier).where(Quartier.code.in_(quartiers))))
     for number, status_text in enumerate(texts, start=1):
@@ -47,7 +47,7 @@ def titles(session: Any, who: str, **filters: Any) -> list[str]:
 
 @pytest.fixture
 def corpus(db_session: Any) -> Any:
-    base = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    base = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     some_quartier = db_session.scalar(select(Quartier.code).where(Quartier.region_code == "11").limit(1))
     add(db_session, "Convention IDF 2025", year=2025, status="signe", parties=("cnc",),
         quartiers=(some_quartier,), updated=base + dt.timedelta(days=3),
@@ -102,7 +102,7 @@ def test_sorts(db_session: Any, corpus: Any) -> None:
 
 def test_drafting_models_are_listed_only_on_request(db_session: Any, corpus: Any) -> None:
     # The newest change of all is a drafting model's source: it must not crowd « Récemment modifiés ».
-    late = dt.datetime(2026, 2, 1, tzinfo=dt.timezone.utc)
+    late = dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
     model = add(db_session, "Modèle de convention", region=None, doc_type="modele", year=None, status="signe",
                 updated=late + dt.timedelta(hours=1))
     db_session.add(DraftingTemplate(document_id=model.id, slug="convention-test", output_type="convention"))

@@ -208,7 +208,7 @@ def approved_minutes(session: Any, store: LocalStorage, tmp_path: Path) -> Any:
     with_committees(session)
     idf = user(session, "idf")
     meeting = schedule_meeting(session, committee(session, "regional-11"), actor=idf, data=MeetingInput(
-        starts_at=dt.datetime(2026, 3, 12, 13, tzinfo=dt.timezone.utc), title="Comité de printemps",
+        starts_at=dt.datetime(2026, 3, 12, 13, tzinfo=dt.UTC), title="Comité de printemps",
         place="DRAC, Paris", agenda=["Bilan"]))
     path = sf.write_sample(tmp_path / "cr.docx", sf.make_docx(["Compte rendu : les projets sont validés."]))
     upload_minutes(session, store, meeting, actor=idf, path=path, filename="cr.docx")

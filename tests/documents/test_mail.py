@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from email import message_from_bytes
-from email import policy
+from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 

@@ -65,13 +65,13 @@ def test_failing_smtp_is_retried_with_growing_delays_then_dead(app: Any, db_sess
     assert (failed.state, failed.attempts) == ("failed", 1)
     assert "127.0.0.1" in failed.last_error and "ConnectionRefusedError" in failed.last_error
     next_at = failed.next_attempt_at if failed.next_attempt_at.tzinfo else \
-        failed.next_attempt_at.replace(tzinfo=dt.timezone.utc)
-    assert 55 <= (next_at - dt.datetime.now(dt.timezone.utc)).total_seconds() <= 60
+        failed.next_attempt_at.replace(tzinfo=dt.UTC)
+    assert 55 <= (next_at - dt.datetime.now(dt.UTC)).total_seconds() <= 60
     # Not due yet: the worker leaves it alone.
     assert mailqueue.deliver_due(factory, smtp, max_attempts=3).failed == 0
     for attempt in (2, 3):
         # Make it due now instead of waiting for the delay.
-        _row(db_session, row.id).next_attempt_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)
+        _row(db_session, row.id).next_attempt_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
         db_session.commit()
         report = mailqueue.deliver_due(factory, smtp, max_attempts=3, base_delay=60)
         assert _row(db_session, row.id).attempts == attempt
@@ -106,7 +106,7 @@ def test_a_claimed_message_is_not_claimed_twice(app: Any, db_session: Any) -> No
         assert mailqueue.claim(second) == [], "the lease keeps it for the first worker"
         second.commit()
         # A worker that died leaves its lease behind: after it, the message is due again.
-        later = dt.datetime.now(dt.timezone.utc) + mailqueue.LEASE + dt.timedelta(seconds=1)
+        later = dt.datetime.now(dt.UTC) + mailqueue.LEASE + dt.timedelta(seconds=1)
         assert mailqueue.claim(second, now=later) == [row.id]
         second.commit()
     finally:

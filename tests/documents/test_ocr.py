@@ -238,7 +238,7 @@ def test_claim_is_exclusive_and_an_expired_lease_is_claimed_again(db_session, st
         assert queue.claim(second, "worker-b", lease_s=60) is None, "a leased job is not taken twice"
         second.rollback()
         # worker-a was killed: its lease runs out, worker-b takes the job over.
-        second.execute(update(OcrJob).values(lease_until=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)))
+        second.execute(update(OcrJob).values(lease_until=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
         second.commit()
         again = queue.claim(second, "worker-b", lease_s=60)
         assert again is not None and (again.id, again.attempts, again.worker) == (job.id, 2, "worker-b")

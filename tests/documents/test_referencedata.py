@@ -16,13 +16,13 @@ from documents.referencedata import (
     Annex2ParseError,
     QuartierRow,
     QuartierType,
+    current_regions,
     dump_quartiers_csv,
     load_organisations,
     load_quartiers,
-    current_regions,
     load_regions,
-    regions_of_2009,
     parse_annex2,
+    regions_of_2009,
     repair_text,
 )
 
@@ -244,8 +244,8 @@ def test_an_unknown_region_is_refused(source_text: str) -> None:
         ("aupr¯s des services d®concentr®s",
          "auprès des services déconcentrés de l'État, des collectivités territoriales, des "
          "partenaires"),
-        ("B - Aider le public à mieux se situer vis-à-vis de lôimage", "B - Aider le public à mieux se situer vis-à-vis de l'image "
-         "(cinéma, télévision, médias,"),
+        ("B - Aider le public à mieux se situer vis-à-vis de lôimage",
+         "B - Aider le public à mieux se situer vis-à-vis de l'image (cinéma, télévision, médias,"),
         ("jeux vid®oé)", "jeux vidéo…) dans son environnement personnel."),
         ("Lôassociation Kyrn®a", "L'association Kyrnéa International assure la coordination "
          "et le développement du dispositif"),

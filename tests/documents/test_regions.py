@@ -27,7 +27,6 @@ from documents.search import IndexEntry, SearchQueryError, SearchScope, open_ind
 from documents.storage import LocalStorage
 from testkit import PASSWORD, committee, with_committees
 
-
 # --------------------------------------------------------------------------- the map
 
 

@@ -18,7 +18,7 @@ from documents.models import AuditEvent, Committee, Region, User
 from testkit import empty_database
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
-NOW = dt.datetime(2015, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2015, 6, 1, 12, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(params=BACKENDS)

@@ -80,7 +80,7 @@ def test_faulty_lines_are_each_reported_and_nothing_changes(db_session: Any) -> 
             "drac-occitanie;DRAC Occitanie;drac;76;drac@culture.gouv.fr;04 67\n"
             ";Sans type;;76;;\n"
             "x;Région fausse;partenaire;99;pas-un-mail;abc\n"
-            "drac-occitanie;Doublon;drac;76;;\n").encode("utf-8")
+            "drac-occitanie;Doublon;drac;76;;\n").encode()
     report = organisations_csv.import_csv(db_session, data, actor=admin)
     assert not report.applied
     assert [line for line, _ in report.errors] == [3, 4, 5]
@@ -141,7 +141,7 @@ def test_batch_rows_supply_party_values_per_region(db_session: Any, tmp_path: Pa
     data = ("region;drac.adresse;drac.representant;drac.qualite;coordination_regionale.adresse;"
             "coordination_regionale.representant;coordination_regionale.qualite\n"
             "76;Hôtel de Grave, 5 rue de la Salle-l'Évêque, 34000 Montpellier;Monsieur Martin;Directeur;"
-            "1 rue A, 31000 Toulouse;Madame B;Présidente\n").encode("utf-8")
+            "1 rue A, 31000 Toulouse;Madame B;Présidente\n").encode()
     rows = drafting.parse_values_csv(data, fields)
     result = drafting.generate_batch(db_session, store, actor=testkit.user(db_session, "national"),
                                      template=template, year=2026, out_path=tmp_path / "lot.zip",

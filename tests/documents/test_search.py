@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from documents.errors import DomainError
-from documents.search.tantivy_engine import french_stems
 from documents.search import (
     BACKENDS,
     MAX_PREFIX_EXPANSION,
@@ -35,6 +34,7 @@ from documents.search import (
     search,
     writing,
 )
+from documents.search.tantivy_engine import french_stems
 
 ALL = SearchScope.all()
 REGION_11 = SearchScope.only({"11", "national"})
@@ -302,7 +302,7 @@ def test_time_bound_raises_a_clear_error(tmp_path, opened):
     assert search(ix, "coordination", scope=ALL).total == 300
 
 
-# ---------------------------------------------------------------- scope (results, counts, facets, snippets of the user's regions only)
+# ---------------------------------------------------------------- scope (results, counts, facets, snippets: own regions)
 
 
 @pytest.mark.parametrize(

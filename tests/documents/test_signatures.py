@@ -17,7 +17,13 @@ import samplefiles as sf
 from documents import archive, locking, signatures
 from documents.errors import PermissionDenied, ValidationError
 from documents.models import (
-    AuditEvent, Document, DocumentDeadline, MailOutbox, Organisation, SignatureStep, User,
+    AuditEvent,
+    Document,
+    DocumentDeadline,
+    MailOutbox,
+    Organisation,
+    SignatureStep,
+    User,
 )
 from documents.storage import LocalStorage
 from testkit import user

@@ -8,15 +8,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy import MetaData, inspect, select
+from sqlalchemy.exc import IntegrityError
 
 from documents import migrate
 from documents.db import make_engine
 from testkit import empty_database
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
-NOW = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(params=BACKENDS)

@@ -16,7 +16,11 @@ import scankit
 from documents.ocr.worker import OcrSettings, run_ocr_worker
 from documents.storage import LocalStorage
 from e2e.browser import LiveServer, login
-from e2e.test_search_e2e import hit_titles, running_indexer, search  # noqa: F401  (fixture reused)
+from e2e.test_search_e2e import (
+    hit_titles,
+    running_indexer,  # noqa: F401 - a fixture, reused by name
+    search,
+)
 
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract is not installed")]
@@ -40,7 +44,7 @@ def running_ocr(live_server: LiveServer) -> Iterator[None]:
 
 
 def test_a_scan_uploaded_in_the_browser_is_found_by_a_word_of_its_body(
-        page: Any, live_server: LiveServer, running_indexer: None, running_ocr: None, tmp_path: Path) -> None:
+        page: Any, live_server: LiveServer, running_indexer: None, running_ocr: None, tmp_path: Path) -> None:  # noqa: F811 - the fixture imported above
     scan = scankit.save_pdf([scankit.scan_page(scankit.CONVENTION_LINES)], tmp_path / "Convention scannée.pdf")
     login(page, live_server, "idf")
     page.goto(live_server.path("/documents/nouveau"))

@@ -213,8 +213,8 @@ def test_every_page_fits_a_phone_and_has_no_axe_violation(browser: Any, audited_
         context.set_default_timeout(TIMEOUT_MS)
         page = context.new_page()
         errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
-        page.on("console", lambda msg: errors.append(f"console {msg.type}: {msg.text}")
+        page.on("pageerror", lambda exc, errors=errors: errors.append(f"page error: {exc}"))
+        page.on("console", lambda msg, errors=errors: errors.append(f"console {msg.type}: {msg.text}")
                 if msg.type == "error" and "404" not in msg.text and "403" not in msg.text else None)
         try:
             login(page, server, role, PASSWORD)

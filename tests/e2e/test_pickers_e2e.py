@@ -325,9 +325,9 @@ def test_document_to_link_is_searched_with_and_without_javascript(browser: Any, 
 
     session = _session(live_server)
     try:
-        links = {(l.source_id, l.target_id, l.link_type) for l in session.scalars(select(DocumentLink))}
+        links = {(link.source_id, link.target_id, link.link_type) for link in session.scalars(select(DocumentLink))}
         source = bilan if other == convention else convention
         assert links == {(avenant, chosen_id, "modifie"), (source, avenant, "modifie")}
-        assert paca not in {l for row in links for l in row[:2]}
+        assert paca not in {doc_id for row in links for doc_id in row[:2]}
     finally:
         session.close()

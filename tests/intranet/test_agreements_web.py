@@ -4,9 +4,9 @@ the national table and its CSV, the draft's amounts, scope and French refusals (
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
-import datetime as dt
 import re
 from typing import Any
 

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from documents import accounts
 from documents.formatting import format_amount, parse_amount
 from documents.models import Document, DraftingTemplate, Generation
-from testkit import AMOUNTS, docx_text, file_builtin_models, template_docx as make_docx, user
+from testkit import AMOUNTS, docx_text, file_builtin_models, user
+from testkit import template_docx as make_docx
 
 TRICKY = 'Dupont & Fils <b> "ok" l\'été\nligne 2'
 

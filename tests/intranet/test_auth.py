@@ -15,8 +15,18 @@ from sqlalchemy import func, select
 
 from documents import accounts
 from documents.models import AuditEvent, LoginAttempt, User, UserSession
-from testkit import (PASSWORD, USERS, AuthActions, csrf_token, is_logged_in, login_client, replay_client,
-                     session_cookie, sqlite_only, user)
+from testkit import (
+    PASSWORD,
+    USERS,
+    AuthActions,
+    csrf_token,
+    is_logged_in,
+    login_client,
+    replay_client,
+    session_cookie,
+    sqlite_only,
+    user,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 NEW_PASSWORD = "Une-autre-phrase-de-passe-2026"

@@ -17,7 +17,6 @@ from intranet.drafting.cli import load_models_hook
 from testkit import AMOUNTS, docx_text, fill_organisations
 
 
-
 @pytest.fixture
 def loaded(runner: Any, db_session: Any) -> Any:
     result = runner.invoke(args=["templates", "load"])

@@ -12,12 +12,11 @@ import pytest
 from sqlalchemy import event
 
 import samplefiles as sf
-from documents import archive
+from documents import archive, dashboard
 from documents.committees.actions import add_action
 from documents.committees.dates import paris_datetime
 from documents.committees.meetings import MeetingInput, schedule_meeting
 from documents.committees.minutes import draft_minutes, submit_minutes
-from documents import dashboard
 from documents.storage import LocalStorage
 from testkit import committee, login_client, user, with_committees
 

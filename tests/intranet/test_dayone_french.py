@@ -114,9 +114,9 @@ def test_document_page_shows_sizes_in_ko(app: Any, client: Any, auth: AuthAction
 
 
 def test_audit_log_is_in_paris_time(client: Any, auth: AuthActions, db_session: Any) -> None:
-    db_session.add(AuditEvent(at=dt.datetime(2026, 7, 1, 12, 0, 5, tzinfo=dt.timezone.utc), action="essai.ete",
+    db_session.add(AuditEvent(at=dt.datetime(2026, 7, 1, 12, 0, 5, tzinfo=dt.UTC), action="essai.ete",
                               actor_email="horloge@test.fr", outcome="ok"))
-    db_session.add(AuditEvent(at=dt.datetime(2026, 1, 15, 23, 30, 0, tzinfo=dt.timezone.utc), action="essai.hiver",
+    db_session.add(AuditEvent(at=dt.datetime(2026, 1, 15, 23, 30, 0, tzinfo=dt.UTC), action="essai.hiver",
                               actor_email="horloge@test.fr", outcome="ok"))
     db_session.commit()
     auth.login("admin")

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from documents import drafting
 from documents.formatting import format_amount, parse_amount
 from documents.models import AuditEvent, Document, DraftingTemplate, Generation
-from testkit import AMOUNTS, docx_text, file_builtin_models, template_docx as make_docx
-
+from testkit import AMOUNTS, docx_text, file_builtin_models
+from testkit import template_docx as make_docx
 
 
 @pytest.fixture

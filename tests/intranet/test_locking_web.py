@@ -201,7 +201,7 @@ def approved_meeting(app: Any, session: Any) -> Any:
     with_committees(session)
     idf = user(session, "idf")
     meeting = schedule_meeting(session, committee(session, "regional-11"), actor=idf, data=MeetingInput(
-        starts_at=dt.datetime(2026, 3, 12, 13, tzinfo=dt.timezone.utc), title="Comité de printemps",
+        starts_at=dt.datetime(2026, 3, 12, 13, tzinfo=dt.UTC), title="Comité de printemps",
         place="DRAC, Paris", agenda=["Bilan"]))
     session.commit()
     path = Path(app.config["DATA_DIR"]) / "cr.docx"

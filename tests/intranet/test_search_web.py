@@ -228,9 +228,9 @@ def test_regional_user_facets_only_show_allowed_regions(client: Any, auth: AuthA
 
 
 def test_search_inside_versions(client: Any, auth: AuthActions, app: Any, db_session: Any) -> None:
+    import testkit
     from documents import archive
     from documents.storage import LocalStorage
-    import testkit
 
     doc = archive_doc(app, db_session, "Convention pluriannuelle", ["Première version : ateliers à l'hôpital."])
     path = sf.write_sample(Path(app.config["DATA_DIR"]) / "v2.docx", sf.make_docx(["Deuxième version : prison."]))

@@ -17,9 +17,6 @@ from documents.models import ApiToken, Organisation, User
 from intranet.config import ConfigError, deploy_problems, load_config
 from testkit import PASSWORD, USERS, AuthActions, csrf_token, is_logged_in, login_client, sqlite_only, user
 
-
-
-
 # --- helpers ----------------------------------------------------------------------------------
 
 

@@ -277,7 +277,7 @@ def test_the_cli_moves_the_track_and_queues_reminders_once(app: Any, db_session:
     assert runner.invoke(args=["signature", str(doc_id), "coordination"]).exit_code == 0
     final = runner.invoke(args=["signature", str(doc_id), "drac", "--scan", str(scan)])
     assert final.exit_code == 0, final.output
-    assert "Document {} « Convention CLI » : Signé".format(doc_id) in final.output
+    assert f"Document {doc_id} « Convention CLI » : Signé" in final.output
     state = runner.invoke(args=["signature", str(doc_id), "etat"])
     assert "Signé" in state.output and "Signé par la DRAC" in state.output
     assert db_session.get(Document, doc_id).status == "signe"

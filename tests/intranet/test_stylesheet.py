@@ -12,7 +12,8 @@ PAIRS = [
     *[(fg, "white", 4.5) for fg in ("ink", "muted", "accent", "danger", "ok", "warn")],
     ("muted", "bg-soft", 4.5), ("accent", "bg-soft", 4.5), ("ink", "bg-soft", 4.5),
     ("accent", "bg-accent", 4.5), ("danger", "bg-danger", 4.5), ("ok", "bg-ok", 4.5), ("warn", "bg-warn", 4.5),
-    ("muted", "bg-neutral", 4.5), ("ink", "mark", 4.5), ("accent-ink", "accent", 4.5), ("accent-ink", "accent-dark", 4.5), ("ink", "bg-danger", 4.5),
+    ("muted", "bg-neutral", 4.5), ("ink", "mark", 4.5), ("accent-ink", "accent", 4.5), ("accent-ink", "accent-dark", 4.5),
+    ("ink", "bg-danger", 4.5),
     ("muted", "bg-ok", 4.5), ("ink", "bg-warn", 4.5),
     ("field-border", "white", 3.0), ("focus", "accent", 3.0), ("focus-inner", "white", 3.0),
 ]

@@ -41,7 +41,7 @@ def _wait_file(path: Path) -> None:
 
 
 def test_backoff_doubles_from_the_base_up_to_the_cap() -> None:
-    assert [backoff_delay(n, base=1, cap=60) for n in range(0, 9)] == [0, 1, 2, 4, 8, 16, 32, 60, 60]
+    assert [backoff_delay(n, base=1, cap=60) for n in range(9)] == [0, 1, 2, 4, 8, 16, 32, 60, 60]
     assert backoff_delay(1000, base=0.5, cap=30) == 30
 
 

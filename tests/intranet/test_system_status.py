@@ -17,10 +17,9 @@ from documents.models import IndexOutbox
 from testkit import login_client, make_app
 
 
-
 def _ago(**delta: float) -> dt.datetime:
     # Read the clock at each use: a module-level « now » goes stale when earlier tests run long.
-    return dt.datetime.now(dt.timezone.utc) - dt.timedelta(**delta)
+    return dt.datetime.now(dt.UTC) - dt.timedelta(**delta)
 
 
 @pytest.fixture
