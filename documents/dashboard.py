@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import cast
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from documents import permissions
@@ -102,7 +102,7 @@ def upcoming_section(session: Session, user: User | None, today: dt.date) -> Sec
                    empty=f"Aucune échéance dans les {UPCOMING_DAYS} prochains jours.")
 
 
-def _writable_meetings(user: User) -> object:
+def _writable_meetings(user: User) -> ColumnElement[bool]:
     """SQL condition: meetings whose region ``user`` may change (approving minutes needs it)."""
     if permissions.is_admin(user) or user.role == "national":
         return Meeting.id.is_not(None)
@@ -120,7 +120,7 @@ def minutes_section(session: Session, user: User | None, today: dt.date) -> Sect
                        empty="Aucun compte rendu en attente.", figure="comptes rendus en attente")
     member_of = select(CommitteeMember.committee_id).where(CommitteeMember.user_id == user.id)
     stmt = visible_meetings(user).where(Meeting.minutes_status == MinutesStatus.SOUMIS.value,
-                                        or_(Meeting.committee_id.in_(member_of), _writable_meetings(user)))  # type: ignore[arg-type]
+                                        or_(Meeting.committee_id.in_(member_of), _writable_meetings(user)))
     total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
     # ``visible_meetings`` is annotated as a select of 1-tuples; its scalars are meetings.
     meetings = cast("list[Meeting]", list(session.scalars(stmt.order_by(Meeting.minutes_submitted_at, Meeting.id)
@@ -136,7 +136,7 @@ def minutes_section(session: Session, user: User | None, today: dt.date) -> Sect
                    capped=total > CAP, figure="comptes rendus en attente", empty="Aucun compte rendu en attente.")
 
 
-def _mine(user: User) -> object:
+def _mine(user: User) -> ColumnElement[bool]:
     """SQL condition: the action's « responsable » names this user (name or e-mail, any case)."""
     names = {n.strip().lower() for n in (user.name or "", user.email or "") if n and n.strip()}
     if not names:
@@ -152,7 +152,7 @@ def actions_section(session: Session, user: User | None, today: dt.date) -> Sect
         return Section(key="actions", title="Mes actions", items=[], total=0, empty="Aucune action à votre nom.",
                        figure="actions à mon nom")
     visible = visible_meetings(user).with_only_columns(Meeting.id)
-    stmt = select(ActionItem).where(ActionItem.meeting_id.in_(visible), _mine(user),  # type: ignore[arg-type]
+    stmt = select(ActionItem).where(ActionItem.meeting_id.in_(visible), _mine(user),
                                     ActionItem.status.in_((ActionStatus.A_FAIRE.value, ActionStatus.EN_COURS.value)))
     total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
     rows = session.scalars(stmt.order_by(ActionItem.due_date.is_(None), ActionItem.due_date, ActionItem.id)

@@ -109,7 +109,7 @@ def notify_deadlines(session: Session, *, today: dt.date, links: AlertLinks) -> 
     since = today - dt.timedelta(days=deadline_lists.OVERDUE_DAYS)
     # Older dates can no longer be alerted (« Dépassées » stops at one year): their records go.
     report.purged = int(session.execute(delete(DeadlineAlert).where(DeadlineAlert.date < since)
-                                        ).rowcount or 0)  # type: ignore[attr-defined]
+                                        ).rowcount or 0)  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult; SQLAlchemy types execute() as Result
     # Accounts of one scope (every national account, say) see the same dates: computed once.
     by_scope: dict[frozenset[str] | None, list[tuple[str, deadline_lists.UpcomingDeadline]]] = {}
     for user in recipients(session):

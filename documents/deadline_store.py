@@ -171,7 +171,7 @@ def rebuild_all(session: Session, *, today: dt.date | None = None, batch: int = 
     horizons: list[dict[str, Any]] = []
     for values in session.execute(select(*columns)).all():
         doc = SimpleNamespace(**dict(zip(("id", *SOURCE_FIELDS), values, strict=True)))
-        items, until = compute(doc, today=today, last_term=stops.get(doc.id))  # type: ignore[arg-type]
+        items, until = compute(doc, today=today, last_term=stops.get(doc.id))  # type: ignore[arg-type]  # a namespace with the five source fields stands for the document
         dates = {(d.renewal, d.kind): d.date for d in items}
         rows.extend({"document_id": doc.id, "term": d.renewal, "kind": d.kind, "date": d.date,
                      "superseded_on": dates.get((d.renewal + 1, d.kind))} for d in items)

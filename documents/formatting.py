@@ -102,7 +102,7 @@ def parse_amount(text: str) -> Decimal:
         amount = Decimal(sign + number)
     except InvalidOperation:  # pragma: no cover - the regexes above leave only digits and one dot
         raise ValueError(f"Montant invalide : « {original} ».") from None
-    if amount.as_tuple().exponent < -2:  # type: ignore[operator]
+    if amount.as_tuple().exponent < -2:  # type: ignore[operator]  # a finite Decimal's exponent is an int (checked above)
         raise ValueError(
             f"Montant invalide : « {original} » a plus de deux chiffres après la virgule "
             "(les centimes s'écrivent avec deux chiffres au plus)."

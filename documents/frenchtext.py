@@ -141,6 +141,6 @@ def french_order(column: SQLCoreOperations[str]) -> ColumnElement[str]:
     return french_fold(column)
 
 
-def by_name(items: Iterable[T], name: Callable[[T], str] = lambda item: item.name) -> list[T]:  # type: ignore[attr-defined]
+def by_name(items: Iterable[T], name: Callable[[T], str] = lambda item: item.name) -> list[T]:  # type: ignore[attr-defined]  # the default applies to items that have a name
     """``items`` in French alphabetical order of their name (« Île-de-France » among the I)."""
     return sorted(items, key=lambda item: sort_key(name(item)))

@@ -87,7 +87,7 @@ def claim(session: Session, *, now: dt.datetime | None = None, limit: int = 20) 
             .values(state=MailState.SENDING.value, attempts=MailOutbox.attempts + 1, next_attempt_at=now + LEASE)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
+        if result.rowcount == 1:  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult; SQLAlchemy types execute() as Result
             claimed.append(message_id)
     return claimed
 

@@ -47,7 +47,7 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         n = int(app.config["TRUSTED_PROXIES"])
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]  # werkzeug's documented way to wrap the WSGI app
 
 
 def register_extensions(app: Flask) -> None:

@@ -160,7 +160,7 @@ def scheduler_cmd(once: bool, interval: float) -> None:
 
     from intranet.library.alerts import fixed_today
 
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug's LocalProxy does not show the proxied object's methods
     try:
         jobs = daily_jobs(os.environ)
         fixed = fixed_today()

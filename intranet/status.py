@@ -13,7 +13,7 @@ from intranet.background import WORKERS
 
 def current_status(session: Any, app: Flask | None = None) -> health.SystemStatus:
     """Indexer heartbeat, index outbox, mail and disk, read now for ``app``."""
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug's LocalProxy does not show the proxied object's methods
     config = app.config
     try:
         mailer = mailer_from_config(config)

@@ -138,12 +138,12 @@ def admin_required(view: F) -> F:
     @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         if not getattr(current_user, "is_authenticated", False):
-            return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+            return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]  # Flask-Login adds login_manager to the app at run time
         if not permissions.is_admin(current_user):
             deny("admin", request.path, status=403)
         return view(*args, **kwargs)
 
-    return wrapped  # type: ignore[return-value]
+    return wrapped  # type: ignore[return-value]  # functools.wraps keeps the view's signature; mypy sees the inner function
 
 
 def writer_required(view: F) -> F:
@@ -152,12 +152,12 @@ def writer_required(view: F) -> F:
     @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         if not getattr(current_user, "is_authenticated", False):
-            return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+            return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]  # Flask-Login adds login_manager to the app at run time
         if not permissions.can_write_anything(current_user):
             deny("write", request.path, status=403)
         return view(*args, **kwargs)
 
-    return wrapped  # type: ignore[return-value]
+    return wrapped  # type: ignore[return-value]  # functools.wraps keeps the view's signature; mypy sees the inner function
 
 
 def wants_json() -> bool:

@@ -63,7 +63,7 @@ def _make_docx_template(data: bytes, *, property_env: _Sandbox | None = None,
                         parsed: ParsedModel | None = None) -> Any:
     from docxtpl import DocxTemplate
 
-    class _DocxTemplate(DocxTemplate):  # type: ignore[misc]
+    class _DocxTemplate(DocxTemplate):  # type: ignore[misc]  # docxtpl has no type information
         last_source = ""
         docx: Any
         is_rendered: bool
@@ -333,7 +333,7 @@ def _collect_keys(ast: nodes.Template, names: list[str]) -> tuple[dict[str, list
 
 
 def _attr_of(node: nodes.Node, owner: str) -> str | None:
-    if not (isinstance(node.node, nodes.Name) and node.node.name == owner):  # type: ignore[attr-defined]
+    if not (isinstance(node.node, nodes.Name) and node.node.name == owner):  # type: ignore[attr-defined]  # Jinja's AST nodes declare their fields at run time
         return None
     if isinstance(node, nodes.Getattr):
         return node.attr

@@ -134,7 +134,7 @@ def _deterministic_zip() -> None:
         info.compress_type = ZIP_DEFLATED
         self._zipf.writestr(info, blob)
 
-    phys_pkg._ZipPkgWriter.write = write  # type: ignore[method-assign]
+    phys_pkg._ZipPkgWriter.write = write  # type: ignore[method-assign]  # the one way to bound python-docx's output size: replace its zip writer
 
 
 def _worker_main() -> None:

@@ -114,7 +114,7 @@ def _docx_plain_text(data: bytes) -> tuple[str | None, str]:
             return os.stat_result((0, 0, 0, 0, 0, 0, len(self.getvalue()), 0, 0, 0))
 
     try:
-        text = clean_text(docx_text(_InMemory(data)))  # type: ignore[arg-type]
+        text = clean_text(docx_text(_InMemory(data)))  # type: ignore[arg-type]  # python-docx reads any binary file object; it is typed as a path or IO[bytes]
     except Exception as exc:  # noqa: BLE001 - the draft is kept; only its text is missing
         return None, f"Extraction impossible ({type(exc).__name__}) : texte non indexé."
     return text, ""

@@ -73,7 +73,7 @@ def claim(session: Session, worker: str, *, lease_s: float = DEFAULT_LEASE_S) ->
             .values(state=OcrState.RUNNING.value, attempts=OcrJob.attempts + 1, worker=worker[:120],
                     lease_until=now + dt.timedelta(seconds=lease_s))
             .execution_options(synchronize_session=False))
-        if done.rowcount == 1:  # type: ignore[attr-defined]
+        if done.rowcount == 1:  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult; SQLAlchemy types execute() as Result
             job = session.get(OcrJob, job_id, populate_existing=True)
             assert job is not None
             if job.attempts > MAX_ATTEMPTS:
@@ -95,7 +95,7 @@ def renew_lease(session: Session, job_id: int, worker: str, *, lease_s: float = 
                              OcrJob.state == OcrState.RUNNING.value)
         .values(lease_until=utcnow() + dt.timedelta(seconds=lease_s))
         .execution_options(synchronize_session=False))
-    return bool(done.rowcount)  # type: ignore[attr-defined]
+    return bool(done.rowcount)  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult; SQLAlchemy types execute() as Result
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 class ElisionFilter(Filter):  # type: ignore[misc]  # Whoosh has no type information
     """Drops French elided articles and pronouns: "l'hôpital" -> "hopital"."""
 
-    def __call__(self, tokens):  # type: ignore[no-untyped-def]
+    def __call__(self, tokens):  # type: ignore[no-untyped-def]  # Whoosh has no type information
         for t in tokens:
             text = t.text
             if "'" not in text and "’" not in text and "ʼ" not in text:
@@ -85,7 +85,7 @@ class _RecordingAnalyzer:
             add(t.text)
             yield t
 
-    def __call__(self, value, **kwargs):  # type: ignore[no-untyped-def]
+    def __call__(self, value, **kwargs):  # type: ignore[no-untyped-def]  # Whoosh has no type information
         items = self.analyzer.items
         gen = items[0](value, **kwargs)
         recorded = False
@@ -105,7 +105,7 @@ class _OnePassText(TEXT):  # type: ignore[misc]  # Whoosh has no type informatio
     ~18 % of the indexing time.  Same words, same index, one analysis.
     """
 
-    def index(self, value, **kwargs):  # type: ignore[no-untyped-def]
+    def index(self, value, **kwargs):  # type: ignore[no-untyped-def]  # Whoosh has no type information
         if not isinstance(value, str) or not self.spelling:
             yield from super().index(value, **kwargs)
             return
@@ -118,7 +118,7 @@ class _OnePassText(TEXT):  # type: ignore[misc]  # Whoosh has no type informatio
         # The writer asks for the word list of this very value right after.
         self._spelling_memo = (value, words)
 
-    def spellable_words(self, value):  # type: ignore[no-untyped-def]
+    def spellable_words(self, value):  # type: ignore[no-untyped-def]  # Whoosh has no type information
         memo = self.__dict__.pop("_spelling_memo", None)
         if memo is not None and memo[0] is value:
             return iter(sorted(memo[1]))

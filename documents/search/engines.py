@@ -93,6 +93,6 @@ def search(index: AnyIndex, query: str, *, scope: SearchScope,
            time_limit: float = DEFAULT_TIME_LIMIT, exclude_ids: Collection[str] = ()) -> SearchResults:
     """Run a user query restricted to ``scope`` on the index's engine (see ``whoosh_search.search``)."""
     run = tantivy_search.search if isinstance(index, TantivyIndex) else whoosh_search.search
-    return run(index, query, scope=scope, filters=filters, sort=sort, page=page,  # type: ignore[arg-type]
+    return run(index, query, scope=scope, filters=filters, sort=sort, page=page,  # type: ignore[arg-type]  # both engines take the same arguments; mypy sees a union of two callables
                per_page=per_page, text_for=text_for, suggest=suggest, time_limit=time_limit,
                exclude_ids=exclude_ids)

@@ -334,7 +334,7 @@ def writing(index: TantivyIndex, *, timeout: float = 10.0) -> Iterator[TantivyWr
             finally:
                 # tantivy's own directory lock goes with the writer object: drop
                 # it now, not when a traceback holding this frame is collected.
-                session._writer = None  # type: ignore[assignment]
+                session._writer = None  # type: ignore[assignment]  # tantivy has no type information for its writer slot
             return
 
 

@@ -282,7 +282,7 @@ def search(
             id=str(fields["id"]), kind=str(fields.get("kind", "")), title=title,
             type=str(fields.get("type", "")), region=str(fields.get("region", "")),
             year=_int_or_none(fields.get("year")), status=str(fields.get("status", "")),
-            version=_int_or_none(fields.get("version")), date=fields.get("date"),  # type: ignore[arg-type]
+            version=_int_or_none(fields.get("version")), date=fields.get("date"),  # type: ignore[arg-type]  # tantivy returns the stored date as a datetime
             score=float(score) if sort == "relevance" and isinstance(score, float) else 0.0,
             title_html=title_html or html.escape(title, quote=True),
             snippet_html=snippet or _plain_snippet(text),

@@ -181,12 +181,12 @@ class IndexWriterSession:
 
     def upsert(self, entry: IndexEntry) -> None:
         """Add the entry, or replace the one with the same id."""
-        self._writer.update_document(**entry.to_fields())  # type: ignore[attr-defined]
+        self._writer.update_document(**entry.to_fields())  # type: ignore[attr-defined]  # Whoosh has no type information
         self.upserts += 1
 
     def delete(self, entry_id: str) -> None:
         """Remove the entry with this id (no error if it is absent)."""
-        self._writer.delete_by_term("id", entry_id)  # type: ignore[attr-defined]
+        self._writer.delete_by_term("id", entry_id)  # type: ignore[attr-defined]  # Whoosh has no type information
         self.deletes += 1
 
 

@@ -77,7 +77,7 @@ class _PhraseMatcher(wrappers.WrappingMatcher):  # type: ignore[misc]  # Whoosh 
 class _Phrase(wq.Phrase):  # type: ignore[misc]  # Whoosh has no type stubs
     """``wq.Phrase`` (consecutive words) with the faster matcher above."""
 
-    def matcher(self, searcher: Searcher, context=None) -> Matcher:  # type: ignore[no-untyped-def]
+    def matcher(self, searcher: Searcher, context=None) -> Matcher:  # type: ignore[no-untyped-def]  # Whoosh has no type information
         fieldname = self.fieldname
         if fieldname not in searcher.schema or len(self.words) < 2 or self.slop != 1:
             return super().matcher(searcher, context)

@@ -92,7 +92,7 @@ class _DeadlineCollector(collectors.WrappingCollector):  # type: ignore[misc]  #
         self.record = record
         self.seen = 0
 
-    def collect(self, sub_docnum: int):  # type: ignore[no-untyped-def]
+    def collect(self, sub_docnum: int):  # type: ignore[no-untyped-def]  # Whoosh has no type information
         self.seen += 1
         if self.seen % 32 == 0 and self.deadline.passed():
             raise collectors.TimeLimit

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from documents.db import utcnow
@@ -51,7 +51,7 @@ def _current_versions_without_job() -> object:
 
 def sweep(session: Session, *, limit: int = SWEEP_BATCH) -> int:
     """Queue the current files of live documents that have no job yet (at most ``limit``); how many."""
-    rows = session.execute(_current_versions_without_job().limit(limit)).all()  # type: ignore[attr-defined]
+    rows = session.execute(_current_versions_without_job().limit(limit)).all()  # type: ignore[attr-defined]  # the select is built by a helper typed as object
     for sha256, kind in rows:
         session.add(ThumbnailJob(sha256=sha256, kind=kind, state=ThumbnailState.PENDING.value, attempts=0,
                                  worker="", error=""))
@@ -65,10 +65,10 @@ def requeue_all(session: Session) -> int:
                                                       lease_until=None, finished_at=None, worker="")
                            .execution_options(synchronize_session=False))
     session.flush()
-    return int(done.rowcount or 0)  # type: ignore[attr-defined]
+    return int(done.rowcount or 0)  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult; SQLAlchemy types execute() as Result
 
 
-def _claimable(now: dt.datetime) -> object:
+def _claimable(now: dt.datetime) -> ColumnElement[bool]:
     return or_(ThumbnailJob.state == ThumbnailState.PENDING.value,
                and_(ThumbnailJob.state == ThumbnailState.RUNNING.value, ThumbnailJob.lease_until < now))
 
@@ -77,18 +77,18 @@ def claim(session: Session, worker: str, *, lease_s: float) -> ThumbnailJob | No
     """Take the oldest claimable job for ``worker``, or None when nothing waits."""
     for _ in range(5):  # another worker may win the race for the candidate: look again
         now = utcnow()
-        candidate = select(ThumbnailJob.id).where(_claimable(now)).order_by(ThumbnailJob.id).limit(1)  # type: ignore[arg-type]
+        candidate = select(ThumbnailJob.id).where(_claimable(now)).order_by(ThumbnailJob.id).limit(1)
         if session.get_bind().dialect.name == "postgresql":
             candidate = candidate.with_for_update(skip_locked=True)
         job_id = session.scalar(candidate)
         if job_id is None:
             return None
         done = session.execute(
-            update(ThumbnailJob).where(ThumbnailJob.id == job_id, _claimable(now))  # type: ignore[arg-type]
+            update(ThumbnailJob).where(ThumbnailJob.id == job_id, _claimable(now))
             .values(state=ThumbnailState.RUNNING.value, attempts=ThumbnailJob.attempts + 1, worker=worker[:120],
                     lease_until=now + dt.timedelta(seconds=lease_s))
             .execution_options(synchronize_session=False))
-        if done.rowcount == 1:  # type: ignore[attr-defined]
+        if done.rowcount == 1:  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult; SQLAlchemy types execute() as Result
             job = session.get(ThumbnailJob, job_id, populate_existing=True)
             assert job is not None
             if job.attempts > MAX_ATTEMPTS:

@@ -326,7 +326,7 @@ def draft_page(document_id: int) -> Any:
         "drafting/draft_page.html", doc=doc, generations=generations, last=last, fields=fields, raw=raw,
         errors=errors, message=message, can_write=can_write and template is not None,
         pdf=drafting.pdf_available(), renditions=renditions,
-        library=("library.show" in current_app.view_functions), **_form_context(template),  # type: ignore[arg-type]
+        library=("library.show" in current_app.view_functions), **_form_context(template),  # type: ignore[arg-type]  # the form context's values are of several types
     ), status
 
 
@@ -433,7 +433,7 @@ def _party_cells(fields: list[Any]) -> list[tuple[str, str]]:
 
 def _start_thread(batch_id: int) -> None:
     """Run the batch in a background thread of this process; its row holds the progress."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug's LocalProxy does not show the proxied object's methods
 
     def job() -> None:
         with app.app_context():

@@ -76,7 +76,7 @@ def deadlines_notify_cmd(today_text: str | None) -> None:
     except ValueError as exc:
         click.echo(f"Erreur : {exc}", err=True)
         sys.exit(2)
-    report = run_notify(current_app._get_current_object(), today)  # type: ignore[attr-defined]
+    report = run_notify(current_app._get_current_object(), today)  # type: ignore[attr-defined]  # werkzeug's LocalProxy does not show the proxied object's methods
     click.echo(summary(report))
 
 

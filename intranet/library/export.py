@@ -71,7 +71,7 @@ def _cell(value: object) -> str:
 
 
 def _date(value: object) -> str:
-    return value.isoformat() if value is not None else ""  # type: ignore[attr-defined]
+    return value.isoformat() if value is not None else ""  # type: ignore[attr-defined]  # dates and datetimes both have isoformat()
 
 
 def _row(doc: Document, archive_name: str) -> list[str]:

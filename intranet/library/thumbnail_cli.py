@@ -59,7 +59,7 @@ def thumbnail_worker_cmd(once: bool) -> None:
     """Le dessinateur de vignettes : dessine la première page des documents en file jusqu'à SIGTERM."""
     from intranet.extensions import storage
 
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug's LocalProxy does not show the proxied object's methods
     stop = threading.Event()
     if not once:
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -85,7 +85,7 @@ def thumbnails_cmd(redo_all: bool, wait: bool) -> None:
     """Met en file les vignettes manquantes des documents (rattrapage des archives existantes)."""
     from intranet.extensions import storage
 
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug's LocalProxy does not show the proxied object's methods
     factory = app.extensions["db_factory"]
     folder = _folder(app)
     requeued = 0

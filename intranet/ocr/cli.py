@@ -62,7 +62,7 @@ def ocr_worker_cmd(once: bool) -> None:
     if not once:
         click.echo(f"Reconnaissance du texte démarrée (langues : {settings.languages} ; Ctrl+C pour arrêter).",
                    err=True)
-    done = run_ocr_worker_for(current_app._get_current_object(), once=once)  # type: ignore[attr-defined]
+    done = run_ocr_worker_for(current_app._get_current_object(), once=once)  # type: ignore[attr-defined]  # werkzeug's LocalProxy does not show the proxied object's methods
     if once:
         click.echo(f"{done} reconnaissance(s) traitée(s).")
 

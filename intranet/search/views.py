@@ -51,7 +51,7 @@ KIND_LABELS = {"document": "Document", "meeting": "Réunion", "minutes": "Compte
 
 def get_index(app: Flask | None = None) -> AnyIndex:
     """The process's index handle, opened on first use (a missing or broken index is recreated empty)."""
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug's LocalProxy does not show the proxied object's methods
     index = app.extensions.get("search_index")
     if index is None:
         with _OPEN_LOCK:
@@ -64,7 +64,7 @@ def get_index(app: Flask | None = None) -> AnyIndex:
 
 def reset_index(app: Flask | None = None) -> None:
     """Forget the process's index handle (after the folder vanished or broke)."""
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug's LocalProxy does not show the proxied object's methods
     index = app.extensions.pop("search_index", None)
     if index is not None:
         index.close()
@@ -72,7 +72,7 @@ def reset_index(app: Flask | None = None) -> None:
 
 def index_notice(app: Flask | None = None) -> str | None:
     """The search page's banner from the indexer's heartbeat: what is true, or None when all is well."""
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug's LocalProxy does not show the proxied object's methods
     status = health.indexer_status(
         app.config["DATA_DIR"], app.config["INDEX_DIR"], synchronous=bool(app.config.get("SEARCH_SYNC")),
         stale_after=float(app.config.get("INDEXER_STALE_AFTER") or heartbeat.DEFAULT_STALE_AFTER))
@@ -93,7 +93,7 @@ def run_search(query: str, *, user: Any, all_regions: bool = False, filters: dic
             if attempt == 2 and current_app.config.get("SEARCH_SYNC"):
                 sync_drain()
             return indexer.search_archive(db.session, get_index(), query, user=user, all_regions=all_regions,
-                                          filters=filters, sort=sort,  # type: ignore[arg-type]
+                                          filters=filters, sort=sort,  # type: ignore[arg-type]  # the sort was checked against the form's choices
                                           page=page, per_page=per_page, include_models=include_models)
         except SearchQueryError:
             raise
@@ -115,7 +115,7 @@ def _note_outbox(session: Any, _flush_context: Any) -> None:
 
 def sync_drain(app: Flask | None = None) -> indexer.DrainReport:
     """Apply the outbox now, in this process (tests and ``SEARCH_SYNC`` only)."""
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug's LocalProxy does not show the proxied object's methods
     factory = app.extensions["db_factory"]
     root = app.config["INDEX_DIR"]
     index = get_index(app)
@@ -325,7 +325,7 @@ def document(document_id: int) -> Any:
     sort = form.sort_value()
     if query:
         try:
-            results = indexer.search_versions(db.session, doc, query, sort=sort, page=page)  # type: ignore[arg-type]
+            results = indexer.search_versions(db.session, doc, query, sort=sort, page=page)  # type: ignore[arg-type]  # the sort was checked against the form's choices
         except SearchQueryError as exc:
             error, status = exc.message, exc.status
     pager = Page(items=[], total=results.total, page=results.page, per_page=results.per_page) if results else None
