@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from documents import leases
 from documents.db import utcnow
 from documents.models.archive import Document, DocumentVersion, TextStatus
 from documents.models.ocr import OcrJob, OcrState
@@ -53,38 +54,21 @@ def enqueue_ocr(session: Session, version: DocumentVersion, *, force: bool = Fal
     return job
 
 
-def _claimable(now: dt.datetime) -> ColumnElement[bool]:
-    return or_(OcrJob.state == OcrState.PENDING.value,
-               and_(OcrJob.state == OcrState.RUNNING.value, OcrJob.lease_until < now))
-
-
 def claim(session: Session, worker: str, *, lease_s: float = DEFAULT_LEASE_S) -> OcrJob | None:
     """Take the oldest claimable job (pending, or running with an expired lease) for ``worker``, or None."""
-    for _ in range(5):  # another worker may win the race for the candidate: look again
-        now = utcnow()
-        candidate = select(OcrJob.id).where(_claimable(now)).order_by(OcrJob.id).limit(1)
-        if session.get_bind().dialect.name == "postgresql":
-            candidate = candidate.with_for_update(skip_locked=True)
-        job_id = session.scalar(candidate)
-        if job_id is None:
+    for _ in range(leases.RACE_RETRIES):
+        job = leases.claim_next(session, OcrJob, worker, pending=OcrState.PENDING.value,
+                                running=OcrState.RUNNING.value, lease_s=lease_s)
+        if job is None:
             return None
-        done = session.execute(
-            update(OcrJob).where(OcrJob.id == job_id, _claimable(now))
-            .values(state=OcrState.RUNNING.value, attempts=OcrJob.attempts + 1, worker=worker[:120],
-                    lease_until=now + dt.timedelta(seconds=lease_s))
-            .execution_options(synchronize_session=False))
-        if done.rowcount == 1:  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult; SQLAlchemy types execute() as Result
-            job = session.get(OcrJob, job_id, populate_existing=True)
-            assert job is not None
-            if job.attempts > MAX_ATTEMPTS:
-                fail(session, job, f"Reconnaissance abandonnée après {MAX_ATTEMPTS} tentatives "
-                                   "(le lecteur s'est arrêté en cours de route)", retry=False)
-                continue
-            job.version.text_status = TextStatus.RUNNING.value
-            job.version.text_reason = "Reconnaissance du texte en cours"
-            session.flush()
-            return job
-        session.rollback()
+        if job.attempts > MAX_ATTEMPTS:
+            fail(session, job, f"Reconnaissance abandonnée après {MAX_ATTEMPTS} tentatives "
+                               "(le lecteur s'est arrêté en cours de route)", retry=False)
+            continue
+        job.version.text_status = TextStatus.RUNNING.value
+        job.version.text_reason = "Reconnaissance du texte en cours"
+        session.flush()
+        return job
     return None
 
 

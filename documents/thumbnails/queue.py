@@ -8,12 +8,12 @@ workers never draw the same file; on PostgreSQL the candidate is also picked wit
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
 
+from documents import leases
 from documents.db import utcnow
 from documents.models.archive import Document, DocumentVersion
 from documents.models.thumbnails import ThumbnailJob, ThumbnailState
@@ -68,35 +68,18 @@ def requeue_all(session: Session) -> int:
     return int(done.rowcount or 0)  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult; SQLAlchemy types execute() as Result
 
 
-def _claimable(now: dt.datetime) -> ColumnElement[bool]:
-    return or_(ThumbnailJob.state == ThumbnailState.PENDING.value,
-               and_(ThumbnailJob.state == ThumbnailState.RUNNING.value, ThumbnailJob.lease_until < now))
-
-
 def claim(session: Session, worker: str, *, lease_s: float) -> ThumbnailJob | None:
     """Take the oldest claimable job for ``worker``, or None when nothing waits."""
-    for _ in range(5):  # another worker may win the race for the candidate: look again
-        now = utcnow()
-        candidate = select(ThumbnailJob.id).where(_claimable(now)).order_by(ThumbnailJob.id).limit(1)
-        if session.get_bind().dialect.name == "postgresql":
-            candidate = candidate.with_for_update(skip_locked=True)
-        job_id = session.scalar(candidate)
-        if job_id is None:
+    for _ in range(leases.RACE_RETRIES):
+        job = leases.claim_next(session, ThumbnailJob, worker, pending=ThumbnailState.PENDING.value,
+                                running=ThumbnailState.RUNNING.value, lease_s=lease_s)
+        if job is None:
             return None
-        done = session.execute(
-            update(ThumbnailJob).where(ThumbnailJob.id == job_id, _claimable(now))
-            .values(state=ThumbnailState.RUNNING.value, attempts=ThumbnailJob.attempts + 1, worker=worker[:120],
-                    lease_until=now + dt.timedelta(seconds=lease_s))
-            .execution_options(synchronize_session=False))
-        if done.rowcount == 1:  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult; SQLAlchemy types execute() as Result
-            job = session.get(ThumbnailJob, job_id, populate_existing=True)
-            assert job is not None
-            if job.attempts > MAX_ATTEMPTS:
-                fail(session, job, f"Vignette abandonnée après {MAX_ATTEMPTS} tentatives.", retry=False)
-                continue
-            session.flush()
-            return job
-        session.rollback()
+        if job.attempts > MAX_ATTEMPTS:
+            fail(session, job, f"Vignette abandonnée après {MAX_ATTEMPTS} tentatives.", retry=False)
+            continue
+        session.flush()
+        return job
     return None
 
 
