@@ -527,15 +527,16 @@ def test_a_scheduled_meeting_is_indexed_through_its_registered_source(app, db_se
     """Meetings reach the index by the registry (outbox row -> source -> entry), scoped to their region."""
     import datetime as _dt
 
-    from documents import committees
+    from documents.committees.dates import paris_datetime
+    from documents.committees.meetings import MeetingInput, schedule_meeting
 
     session = testkit.with_committees(db_session)
     day = _dt.date(2026, 3, 12)
-    meeting = committees.schedule_meeting(
+    meeting = schedule_meeting(
         session, testkit.committee(session, "regional-11"), actor=testkit.user(session, "idf"), notifier=None,
-        data=committees.MeetingInput(
-            starts_at=committees.paris_datetime(day, _dt.time(14)),
-            ends_at=committees.paris_datetime(day, _dt.time(16)), title="Comité de printemps",
+        data=MeetingInput(
+            starts_at=paris_datetime(day, _dt.time(14)),
+            ends_at=paris_datetime(day, _dt.time(16)), title="Comité de printemps",
             place="Salle Méliès", agenda=["Programmation des ateliers de Villetaneuse"]))
     session.commit()
     assert indexer.drain(factory, index).upserts >= 1

@@ -16,7 +16,9 @@ from sqlalchemy import select
 
 import samplefiles as sf
 from documents import archive
-from documents import committees as C
+from documents.committees.committee import ensure_committees
+from documents.committees.dates import paris_datetime
+from documents.committees.meetings import MeetingInput, schedule_meeting
 from documents.models import Committee, CommitteeMember, Decision, Document, DocumentLink, Organisation, Quartier, User
 from documents.storage import LocalStorage
 from e2e.browser import TIMEOUT_MS, LiveServer, login
@@ -188,12 +190,12 @@ def test_metadata_pickers_by_keyboard_then_without_javascript(browser: Any, live
 def test_single_pickers_filter_and_committee_forms(page: Any, live_server: LiveServer) -> None:
     _file(live_server, "Convention de coordination 2026", "11")
     session = _session(live_server)
-    C.ensure_committees(session)
+    ensure_committees(session)
     session.commit()
     committee = session.scalar(select(Committee).where(Committee.slug == "regional-11"))
     admin = session.scalar(select(User).where(User.email == USERS["admin"][0]))
-    meeting = C.schedule_meeting(session, committee, actor=admin, data=C.MeetingInput(
-        starts_at=C.paris_datetime(dt.date.today() + dt.timedelta(days=10), dt.time(14)), title="Comité",
+    meeting = schedule_meeting(session, committee, actor=admin, data=MeetingInput(
+        starts_at=paris_datetime(dt.date.today() + dt.timedelta(days=10), dt.time(14)), title="Comité",
         place="DRAC, salle 2", agenda=["Projets 2026"]))
     session.commit()
     committee_id, meeting_id = committee.id, meeting.id
@@ -242,7 +244,7 @@ def test_single_pickers_filter_and_committee_forms(page: Any, live_server: LiveS
     session.close()
 
     # The quartier of a project validation (one of the committee's region).
-    page.goto(live_server.path(f"/comites/reunions/{meeting_id}"))
+    page.goto(live_server.path(f"/comites/reunions/{meeting_id}#decisions"))  # the « Décisions et actions » tab
     decisions = page.locator("section[aria-labelledby=decisions]")
     decisions.get_by_label("Type").select_option(label="Validation de projet")
     decisions.get_by_label("Nom du projet").fill("Ciné-quartier")
@@ -271,7 +273,7 @@ def test_document_to_link_is_searched_with_and_without_javascript(browser: Any, 
     context, page, errors = _open(browser, 390)
     try:
         login(page, live_server, "idf", PASSWORD)
-        page.goto(live_server.path(f"/documents/{avenant}"))
+        page.goto(live_server.path(f"/documents/{avenant}#liens"))
         # The search-then-choose form is for browsers without JavaScript.
         assert page.get_by_role("search", name="Chercher le document à lier").is_hidden()
         page.locator("#link_type").select_option("modifie")
@@ -305,7 +307,7 @@ def test_document_to_link_is_searched_with_and_without_javascript(browser: Any, 
     context, page, errors = _open(browser, javascript=False)
     try:
         login(page, live_server, "idf", PASSWORD)
-        page.goto(live_server.path(f"/documents/{bilan if chosen_id == convention else convention}"))
+        page.goto(live_server.path(f"/documents/{bilan if chosen_id == convention else convention}#liens"))
         other = chosen_id
         assert page.locator("#target option").count() == 1  # nothing listed before a search
         page.get_by_label("Chercher le document à lier (mots du titre ou numéro)").fill("avenant")

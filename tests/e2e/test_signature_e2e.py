@@ -49,7 +49,7 @@ def test_a_convention_is_signed_from_its_page(page: Any, live_server: LiveServer
                            sf.make_pdf(["Convention signée par la coordination et par la DRAC."]))
     today = dt.date.today()
     login(page, live_server, "idf")
-    page.goto(live_server.path(f"/documents/{doc_id}"))
+    page.goto(live_server.path(f"/documents/{doc_id}#signature"))  # in the « Informations » tab
     panel = page.locator("#signature")
     assert "Aucune étape enregistrée" in panel.inner_text()
 
@@ -71,7 +71,8 @@ def test_a_convention_is_signed_from_its_page(page: Any, live_server: LiveServer
     page.wait_for_load_state()
 
     # 2. Signed by the coordination: a future date is refused first (422), with the message beside the form.
-    page.expected_errors.add(live_server.path(f"/signatures/documents/{doc_id}/signature"))
+    refused = live_server.path(f"/signatures/documents/{doc_id}/signature")
+    page.expected_errors.update({refused, refused + "#signature"})  # the response, and the console's location
     panel.get_by_label("Date de signature").fill((today + dt.timedelta(days=2)).isoformat())
     panel.get_by_role("button", name="Enregistrer la signature").click()
     page.wait_for_load_state()

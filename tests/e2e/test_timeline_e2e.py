@@ -42,7 +42,7 @@ def test_a_convention_with_an_avenant_shows_its_timeline_row_with_the_avenant_ap
                     region_code="11", year=2025, status="en_signature", signature_date=dt.date(2025, 9, 15))
     login(page, live_server, "idf")
 
-    page.goto(live_server.path(f"/documents/{convention}"))
+    page.goto(live_server.path(f"/documents/{convention}#montants-section"))  # in « Informations »
     panel = page.locator("#montants-section")
     panel.get_by_label("Mission de coordination régionale").fill("18 000")
     panel.get_by_label("Projets mis en œuvre par la coordination").fill("9 500")
@@ -54,11 +54,12 @@ def test_a_convention_with_an_avenant_shows_its_timeline_row_with_the_avenant_ap
     assert "34\u202f750,50\u00a0€" in panel.inner_text()
 
     # The avenant: linked to its convention, then « le montant est porté à 5 500 € » on one line.
-    page.goto(live_server.path(f"/documents/{avenant}"))
+    page.goto(live_server.path(f"/documents/{avenant}#liens"))
     page.get_by_label("Type de lien").select_option(label="Ce document modifie …")
     page.get_by_label("… ou son numéro").fill(str(convention))
     page.get_by_role("button", name="Ajouter le lien").click()
     page.wait_for_load_state()
+    page.goto(live_server.path(f"/documents/{avenant}#montants-section"))  # the « Informations » tab
     panel = page.locator("#montants-section")
     assert "Cet avenant modifie Convention DRAC Île-de-France 2025" in panel.inner_text()
     panel.get_by_label("Formation et recherche pédagogique").fill("5 500")
@@ -67,7 +68,7 @@ def test_a_convention_with_an_avenant_shows_its_timeline_row_with_the_avenant_ap
     assert "Montants enregistrés." in page.locator(".flashes").inner_text()
 
     # The region's years: the 2025 row carries the avenant's amount on its line, the others unchanged.
-    page.goto(live_server.path("/documents/" + str(convention)))
+    page.goto(live_server.path(f"/documents/{convention}#montants-section"))
     page.locator("a", has_text="Conventions de la région année par année").click()
     page.wait_for_load_state()
     assert page.url.endswith("/regions/11/conventions")
@@ -80,7 +81,7 @@ def test_a_convention_with_an_avenant_shows_its_timeline_row_with_the_avenant_ap
     assert re.search(rf"Avenant n° {avenant} \(en signature, signé le 15 septembre 2025\) : en vigueur sur 1 ligne",
                      text), text
     # The convention's page shows the amounts in force beside its own.
-    page.goto(live_server.path(f"/documents/{convention}"))
+    page.goto(live_server.path(f"/documents/{convention}#montants-section"))  # in « Informations »
     header = page.locator("#montants-section thead").inner_text()
     assert "En vigueur" in header
     assert "36\u202f000,00\u00a0€" in page.locator("#montants-section tr.agr-total").inner_text()

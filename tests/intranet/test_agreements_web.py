@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import html
 import io
 import json
 import re
@@ -64,7 +65,7 @@ def test_the_document_page_form_records_amounts(app: Any, db_session: Any) -> No
     page = client.get(f"/documents/{doc_id}").get_data(as_text=True)
     assert "18\u202f000,00\u00a0€" in page and "22\u202f250,50\u00a0€" in page
     assert 'value="4250,50"' in page
-    assert "Montants modifiés" in page  # the document's history names the change
+    assert "a modifié les montants de l'accord" in html.unescape(page)  # the document's history names the change
     # The region's page is linked from the panel.
     assert 'href="/regions/11/conventions"' in page
 

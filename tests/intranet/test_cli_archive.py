@@ -146,21 +146,6 @@ def mixed_share(root: Path) -> Path:
     return root
 
 
-def extraction_workers() -> set[int]:
-    """Extraction workers of this checkout that run anywhere but under this test process."""
-    found = set()
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            argv = cmdline.read_bytes().split(b"\0")
-            ppid = int((cmdline.parent / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        if any(b"documents.extraction.child" in arg for arg in argv) and str(REPO).encode() in argv \
-                and ppid != os.getpid():
-            found.add(int(cmdline.parent.name))
-    return found
-
-
 def check_mixed_import(summary: dict, db_session) -> None:
     assert summary["counts"] == {"imported": 18, "duplicate": 0, "rejected": 3, "ignored": 0}
     assert {o["path"] for o in summary["rejected"]} == {
@@ -190,12 +175,25 @@ def test_the_real_command_imports_a_mixed_folder_and_leaves_no_worker(app, db_se
 
     env = {**os.environ, "INTRANET_DATA_DIR": str(data_dir), "DATABASE_URL": database_url,
            "INTRANET_EXTRACTION_WORKERS": "2", "INTRANET_EXTRACTION_MAX_FILES": "4"}
-    done = subprocess.run([str(Path(sys.executable).with_name("intranet")), "import",
-                           str(mixed_share(tmp_path / "partage")), "--json"],
-                          env=env, capture_output=True, text=True, timeout=300, cwd=REPO, check=False)
-    assert done.returncode == 1, done.stderr
-    check_mixed_import(json.loads(done.stdout), db_session)
-    assert extraction_workers() == set(), "no extraction worker outlives the command"
+    from testkit import alive, children_of
+
+    out, err = tmp_path / "out.json", tmp_path / "err.txt"
+    with out.open("w") as stdout, err.open("w") as stderr:
+        command = subprocess.Popen([str(Path(sys.executable).with_name("intranet")), "import",
+                                    str(mixed_share(tmp_path / "partage")), "--json"],
+                                   env=env, stdout=stdout, stderr=stderr, text=True, cwd=REPO)
+        # The command's own extraction workers, seen while it runs (other tests' workers are not its children).
+        workers: set[int] = set()
+        deadline = time.monotonic() + 300
+        while command.poll() is None and time.monotonic() < deadline:
+            workers |= children_of(command.pid)
+            time.sleep(0.05)
+        returncode = command.wait(timeout=5)
+    assert returncode == 1, err.read_text()
+    check_mixed_import(json.loads(out.read_text()), db_session)
+    assert workers, "the command extracted through its pool of workers"
+    time.sleep(0.2)
+    assert [pid for pid in workers if alive(pid)] == [], "no extraction worker outlives the command"
 
 
 def test_extraction_settings_are_checked() -> None:

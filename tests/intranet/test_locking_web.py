@@ -141,7 +141,7 @@ def test_web_admin_unlocks_with_a_reason_then_relocks(client: Any, auth: AuthAct
     assert audit_actions(db_session, doc.id) == ["document.upload", "document.unlock", "document.version",
                                                  "document.lock"]
     history = text(client.get(f"/documents/{doc.id}"))
-    assert "Déverrouillé" in history and "Reverrouillé" in history
+    assert "a déverrouillé le document" in history and "a reverrouillé le document" in history
 
 
 def test_web_model_source_cannot_be_trashed(client: Any, auth: AuthActions, db_session: Any, app: Any) -> None:

@@ -80,7 +80,8 @@ def test_a_convention_goes_through_the_forms_to_signed(app: Any, db_session: Any
     assert "Signé le" in page and "version signée n° 2" in page and "Document verrouillé" in page
     assert 'action="/signatures/documents' not in page, "no form once signed"
     # The history (as a regional user sees it: changes only) names the steps in French.
-    assert "<td>Envoyé pour signature</td>" in page and page.count("<td>Signature enregistrée</td>") == 2
+    assert "a envoyé le document pour signature" in page and page.count("a enregistré la signature") == 2
+    assert "document signé (version 2, scan signé) et verrouillé" in page
 
 
 def test_a_document_signed_before_the_track_says_so(app: Any, db_session: Any, tmp_path: Path) -> None:
