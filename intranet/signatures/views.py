@@ -177,17 +177,14 @@ def sign(document_id: int) -> Any:
     upload = request.files.get(form.file.name)
     from intranet.library.views import _temp_copies
 
+    files = [upload] if upload is not None and upload.filename else []
     try:
-        if upload is not None and upload.filename:
-            with _temp_copies([upload]) as (path,):
-                step = signatures.record_signature(
-                    db.session, storage(), doc, actor=current_actor(), kind=form.step.data or "",
-                    on=form.date.data, organisation=organisation, scan=path, filename=upload.filename,
-                    comment=form.comment.data or "", today=_today(), ip=client_ip())
-        else:
+        with _temp_copies(files) as paths:
             step = signatures.record_signature(
                 db.session, storage(), doc, actor=current_actor(), kind=form.step.data or "", on=form.date.data,
-                organisation=organisation, comment=form.comment.data or "", today=_today(), ip=client_ip())
+                organisation=organisation, scan=paths[0] if paths else None,
+                filename=(files[0].filename or "") if files else "", comment=form.comment.data or "",
+                today=_today(), ip=client_ip())
     except PermissionDenied:
         raise
     except DomainError as exc:
