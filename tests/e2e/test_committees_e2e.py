@@ -73,7 +73,12 @@ def test_regional_committee_year(page: Any, server: LiveServer) -> None:
     assert page.get_by_role("heading", level=1).inner_text() == "Comités de pilotage"
     assert page.get_by_text("Provence").count() == 0
     page.get_by_role("link", name="Comité de pilotage régional – Île-de-France").click()
-    page.get_by_role("combobox", name="Compte de l'intranet").press_sequentially("lecteur.idf")
+    # The picker replaces the native select once its deferred script has run: type into the picker
+    # itself (until then the select is the only « combobox » of that name), and wait for the match.
+    account = page.locator("#user_id-picker")
+    assert account.get_attribute("role") == "combobox"
+    account.press_sequentially("lecteur.idf")
+    page.get_by_role("option", name="lecteur.idf", exact=False).wait_for()
     page.keyboard.press("Enter")
     assert page.locator("#user_id").input_value() != ""
     page.get_by_role("button", name="Ajouter le membre").click()
@@ -113,7 +118,7 @@ def test_regional_committee_year(page: Any, server: LiveServer) -> None:
     decisions.get_by_label("Nom du projet").fill("Ciné-quartier des Courtillières")
     decisions.get_by_label("Porteur de projet").fill("Association Cinéma & Cité")
     # The quartier picker: the arrows open the whole list and walk it; Enter takes the first one.
-    decisions.get_by_role("combobox", name="Quartier (annexe 2)").focus()
+    decisions.locator("#decision-quartier_code-picker").focus()
     page.keyboard.press("ArrowDown")
     page.keyboard.press("ArrowDown")
     page.keyboard.press("Enter")

@@ -69,7 +69,8 @@ def _open(browser: Any, width: int = 1280, *, javascript: bool = True) -> tuple[
 
 
 def _combobox(page: Any, name: str) -> Any:
-    box = page.get_by_role("combobox", name=name)
+    # The picker's own field: before its deferred script has run, a native select has the same name.
+    box = page.get_by_role("combobox", name=name).and_(page.locator("input.picker-input"))
     assert box.get_attribute("aria-expanded") == "false"
     return box
 
@@ -249,7 +250,7 @@ def test_single_pickers_filter_and_committee_forms(page: Any, live_server: LiveS
     decisions.get_by_label("Type").select_option(label="Validation de projet")
     decisions.get_by_label("Nom du projet").fill("Ciné-quartier")
     decisions.get_by_label("Porteur de projet").fill("Association Cinéma & Cité")
-    box = decisions.get_by_role("combobox", name="Quartier (annexe 2)")
+    box = decisions.get_by_role("combobox", name="Quartier (annexe 2)").and_(page.locator("input.picker-input"))
     box.focus()
     box.press_sequentially(quartier.code)
     page.keyboard.press("Enter")
