@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from documents.archive import visible_documents
@@ -21,6 +21,10 @@ from documents.errors import ValidationError
 from documents.frenchtext import fold
 from documents.listing import is_drafting_model
 from documents.models import DocType, Document, User
+from documents.regions import covered_codes
+
+#: ``within`` value for national documents only (a national committee's meeting).
+NATIONAL_ONLY = "national"
 
 #: Fewest characters worth a query (one letter would match most of the archive).
 MIN_CHARS = 2
@@ -83,9 +87,23 @@ def _rough(word: str) -> str:
     return "%" + "%".join(out) + "%"
 
 
+def _within(within: str | None) -> list[ColumnElement[bool]]:
+    """Only national documents and those of region ``within`` (or of a region it replaced);
+    ``NATIONAL_ONLY``: national documents only; None: no restriction beyond the user's scope."""
+    if within is None:
+        return []
+    codes = sorted(covered_codes(within)) if within != NATIONAL_ONLY else []
+    return [or_(Document.region_code.is_(None), Document.region_code.in_(codes)) if codes
+            else Document.region_code.is_(None)]
+
+
 def suggest_documents(session: Session, user: User | None, query: str, *, limit: int = DEFAULT_LIMIT,
-                      exclude_id: int | None = None) -> list[Suggestion]:
-    """Up to ``limit`` documents ``user`` may read whose title holds every word of ``query`` (or whose number it is)."""
+                      exclude_id: int | None = None, within: str | None = None) -> list[Suggestion]:
+    """Up to ``limit`` documents ``user`` may read whose title holds every word of ``query`` (or whose number it is).
+
+    ``within`` narrows to what may be attached to a committee's meeting: a region code (that region, the
+    regions it replaced, and national documents) or ``NATIONAL_ONLY``.
+    """
     text = clean_query(query)
     limit = max(1, min(limit, MAX_LIMIT))
     words = fold(text).lower().split()[:MAX_WORDS]
@@ -99,7 +117,7 @@ def suggest_documents(session: Session, user: User | None, query: str, *, limit:
             .with_only_columns(Document.id, Document.title)
             .where(opaque(session, Document.deleted_at).is_(None), ~is_drafting_model(),
                    Document.doc_type != DocType.MODELE.value,
-                   *[Document.title.ilike(_rough(word), escape="\\") for word in words]))
+                   *[Document.title.ilike(_rough(word), escape="\\") for word in words], *_within(within)))
     if exclude_id is not None:
         stmt = stmt.where(Document.id != exclude_id)
     stmt = stmt.order_by(Document.updated_at.desc(), Document.id.desc()).limit(MAX_SCANNED)
@@ -108,7 +126,8 @@ def suggest_documents(session: Session, user: User | None, query: str, *, limit:
     if number is not None and 1 <= number <= MAX_ID and number != exclude_id:
         # A number typed is that document first (a key lookup, same scope), then titles holding the digits.
         ids += session.scalars(visible_documents(user).with_only_columns(Document.id).where(
-            Document.id == number, ~is_drafting_model(), Document.doc_type != DocType.MODELE.value)).all()
+            Document.id == number, ~is_drafting_model(), Document.doc_type != DocType.MODELE.value,
+            *_within(within))).all()
     result = session.execute(stmt.execution_options(yield_per=BATCH))
     try:
         for row_id, title in result:

@@ -35,12 +35,26 @@ document(
                              "plus)", "integer", minimum=1, maximum=suggest.MAX_LIMIT),
         query_param("exclude", "Numéro d'un document à ne pas proposer (celui que l'on est en train de lier)",
                     "integer", minimum=1, maximum=MAX_ID),
+        query_param("within", "Code d'une région : seulement les documents nationaux et ceux de cette région (ou des "
+                              f"régions qu'elle a remplacées), ce qu'une réunion de son comité peut joindre ; "
+                              f"« {suggest.NATIONAL_ONLY} » : les documents nationaux seulement"),
     ],
     responses={"200": {"description": "query, count, items", "content": {"application/json": {"schema": {
         "type": "object", "required": ["query", "count", "items"], "properties": {
             "query": {"type": "string"}, "count": {"type": "integer"},
             "items": {"type": "array", "maxItems": suggest.MAX_LIMIT, "items": _ITEM}}}}}}},
 )
+
+
+def _region_or_national(name: str) -> str | None:
+    """Query argument ``name``: a region code (letters and digits, 8 at most) or « national »; None if absent."""
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return None
+    if raw == suggest.NATIONAL_ONLY or (len(raw) <= 8 and raw.isascii() and raw.isalnum()):
+        return raw
+    message = f"Code de région (lettres et chiffres, 8 au plus) ou « {suggest.NATIONAL_ONLY} » attendu."
+    raise ValidationError(f"Paramètre « {name} » invalide : {message[0].lower()}{message[1:]}", errors={name: message})
 
 
 def _bounded(name: str, low: int, high: int) -> int | None:
@@ -62,7 +76,9 @@ def suggest_documents() -> Any:
     query = suggest.clean_query(request.args.get("q"))
     limit = _bounded("limit", 1, suggest.MAX_LIMIT) or suggest.DEFAULT_LIMIT
     exclude = _bounded("exclude", 1, MAX_ID)
-    rows = suggest.suggest_documents(db.session, current_actor(), query, limit=limit, exclude_id=exclude)
+    within = _region_or_national("within")
+    rows = suggest.suggest_documents(db.session, current_actor(), query, limit=limit, exclude_id=exclude,
+                                     within=within)
     return jsonify({"query": query, "count": len(rows), "items": [
         {"id": s.id, "title": s.title, "type_label": s.type_label, "region_label": s.region_label,
          "year": s.year, "label": s.label, "url": url_for("library.show", document_id=s.id)} for s in rows]})

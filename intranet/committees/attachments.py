@@ -7,6 +7,7 @@ from typing import Any
 from flask import flash
 
 from documents.committees import attachments
+from intranet.committees.attachform import chosen_document
 from intranet.committees.blueprint import bp
 from intranet.committees.forms import AttachForm, UploadForm
 from intranet.committees.helpers import attempt, load_meeting, to_meeting_page, uploaded
@@ -20,12 +21,15 @@ def attach(meeting_id: int) -> Any:
     """Attach an archived document."""
     m = load_meeting(meeting_id, write=True)
     form = AttachForm(prefix="attach")
-    if form.validate_on_submit():
-        attempt(lambda: attachments.attach_document(db.session, m, actor=current_actor(), document_id=form.document_id.data,
-                                           ip=client_ip()),
+    document_id = chosen_document(form) if form.validate_on_submit() else None
+    if document_id is not None:
+        attempt(lambda: attachments.attach_document(db.session, m, actor=current_actor(), document_id=document_id,
+                                                    ip=client_ip()),
                 "Document joint.")
+    elif form.document_id.errors:
+        flash("Numéro de document invalide : un nombre entier positif est attendu.", "error")
     else:
-        flash("Indiquez le numéro d'un document de l'archive.", "error")
+        flash("Choisissez le document à joindre (cherchez-le par son titre), ou indiquez son numéro.", "error")
     return to_meeting_page(m, "documents")
 
 

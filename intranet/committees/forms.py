@@ -14,8 +14,9 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from documents.bounds import MAX_ID
 from documents.models import ActionStatus, DecisionKind, DocType, MemberRole
 from intranet.forms import FrenchForm, choices
 
@@ -124,10 +125,10 @@ class ActionStatusForm(FrenchForm):
 
 
 class AttachForm(FrenchForm):
-    """Attach an archived document by its number."""
+    """Attach an archived document, found by searching (see ``attachform``) or by its number."""
 
-    document_id = IntegerField("Numéro du document dans l'archive",
-                               validators=[DataRequired("Indiquez le numéro du document.")])
+    document = SelectField("Document à joindre", validate_choice=False)
+    document_id = IntegerField("… ou son numéro dans l'archive", validators=[Optional(), NumberRange(1, MAX_ID)])
     submit = SubmitField("Joindre")
 
 

@@ -10,11 +10,11 @@ from documents.calendar import meeting_ics
 from documents.committees import agenda, attachments, dates, decisions, meetings, scope
 from documents.errors import ValidationError
 from documents.models import ActionStatus, AttendanceStatus, MinutesStatus
+from intranet.committees.attachform import attach_form
 from intranet.committees.blueprint import bp
 from intranet.committees.decisions import decision_form
 from intranet.committees.forms import (
     ActionForm,
-    AttachForm,
     CommentForm,
     DuplicateForm,
     GuestForm,
@@ -85,7 +85,7 @@ def meeting(meeting_id: int) -> Any:
         action_form.decision_id.choices = choices(
             [("", "— Aucune —")] + [(str(d.id), f"{i}. {decisions.decision_sentence(d)[:80]}")
                                     for i, d in enumerate(m.decisions, start=1)])
-        forms = {"decision": form_of_decision, "action": action_form, "attach": AttachForm(prefix="attach"),
+        forms = {"decision": form_of_decision, "action": action_form, "attach": attach_form(m),
                  "guest": GuestForm(prefix="guest"),
                  "upload": UploadForm(prefix="upload"), "minutes_upload": UploadForm(prefix="minutes"),
                  "duplicate": DuplicateForm(prefix="dup")}

@@ -334,3 +334,51 @@ def test_document_to_link_is_searched_with_and_without_javascript(browser: Any, 
         assert paca not in {doc_id for row in links for doc_id in row[:2]}
     finally:
         session.close()
+
+
+def test_the_document_to_attach_to_a_meeting_is_searched(browser: Any, live_server: LiveServer) -> None:
+    ours = _file(live_server, "Bilan des ateliers de Saint-Denis", "11", "bilan")
+    national = _file(live_server, "Bilan national des ateliers", None, "bilan")
+    _file(live_server, "Bilan des ateliers de Marseille", "93", "bilan")
+    session = _session(live_server)
+    ensure_committees(session)
+    session.commit()
+    committee = session.scalar(select(Committee).where(Committee.slug == "regional-11"))
+    admin = session.scalar(select(User).where(User.email == USERS["admin"][0]))
+    meeting = schedule_meeting(session, committee, actor=admin, data=MeetingInput(
+        starts_at=paris_datetime(dt.date.today() + dt.timedelta(days=10), dt.time(14)), title="Comité",
+        place="DRAC, salle 2", agenda=["Bilans"]))
+    session.commit()
+    meeting_id = meeting.id
+    session.close()
+
+    context, page, errors = _open(browser, 390)
+    try:
+        login(page, live_server, "idf", PASSWORD)
+        page.goto(live_server.path(f"/comites/reunions/{meeting_id}#pieces"))
+        assert page.get_by_role("search", name="Chercher le document à joindre").is_hidden()
+        box = _combobox(page, "Document à joindre")
+        box.focus()
+        box.press_sequentially("bilan ateliers")
+        options = page.get_by_role("listbox", name="Document à joindre").get_by_role("option")
+        options.first.wait_for()
+        texts = options.all_inner_texts()
+        # The committee's region and national documents only, never Provence's.
+        assert sorted("national" in t for t in texts) == [False, True] and "Marseille" not in " ".join(texts), texts
+        page.keyboard.press("Enter")
+        page.get_by_role("button", name="Joindre", exact=True).focus()
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert "Document joint." in page.locator(".flashes").inner_text()
+        assert not errors, errors
+    finally:
+        context.close()
+
+    session = _session(live_server)
+    try:
+        from documents.models import MeetingDocument
+        attached = set(session.scalars(select(MeetingDocument.document_id).where(
+            MeetingDocument.meeting_id == meeting_id)))
+        assert attached <= {ours, national} and len(attached) == 1
+    finally:
+        session.close()

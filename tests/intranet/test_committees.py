@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -683,3 +684,51 @@ def test_edit_decision_and_delete_action_through_forms(client: Any, auth: AuthAc
     assert client.post("/comites/actions/999999/supprimer", data={"csrf_token": token(client, url)}).status_code == 404
     assert audit_actions(session, "meeting.decision_update") == ["meeting.decision_update"]
     assert audit_actions(session, "meeting.action_delete") == ["meeting.action_delete"]
+
+
+def test_attach_a_document_found_by_searching(app: Any, client: Any, auth: AuthActions, session: Any) -> None:
+    from documents.models import MeetingDocument
+    from searchkit import archive_doc
+
+    ours = archive_doc(app, session, "Bilan des ateliers de Saint-Denis 2025", ["Saint-Denis."], region="11")
+    national = archive_doc(app, session, "Bilan national des ateliers 2025", ["National."], region=None)
+    theirs = archive_doc(app, session, "Bilan des ateliers de Marseille 2025", ["Marseille."], region="93")
+    session.commit()
+    meeting = schedule(session)
+    auth.login("idf")
+    url = f"/comites/reunions/{meeting.id}"
+
+    def page_of(path: str, **query: str) -> str:
+        return unescape(client.get(path, query_string=query).get_data(as_text=True))
+
+    html = page_of(url)
+    # With JavaScript the field searches as one types, within what the meeting may hold.
+    assert 'data-picker-suggest="/api/v1/documents/suggest?within=11"' in html
+    assert "— Cherchez d'abord le document —" in html
+    # Without JavaScript: « Chercher » brings the page back with the matches of the region and national.
+    html = page_of(url, joindre="bilan ateliers")
+    assert "2 documents trouvés" in html
+    assert f'<option value="{ours.id}">' in html and f'<option value="{national.id}">' in html
+    assert f'value="{theirs.id}"' not in html and "Marseille" not in html
+    assert "Aucun document de la région du comité ou national ne correspond à « zzz »" in page_of(url, joindre="zzz")
+    assert "au moins" in page_of(url, joindre="b")
+
+    def attach(data: dict[str, str]) -> str:
+        page = client.get(url).get_data(as_text=True)
+        response = client.post(f"{url}/documents", data={"attach-csrf_token": _prefixed_token(page, "attach"), **data})
+        assert response.status_code == 302
+        return page_of(url)
+
+    assert "Document joint." in attach({"attach-document": str(ours.id)})
+    assert "Document joint." in attach({"attach-document": "", "attach-document_id": str(national.id)})
+    # An attached document is no longer offered.
+    html = page_of(url, joindre="bilan ateliers")
+    assert "Aucun document de la région du comité ou national ne correspond" in html
+    assert "Choisissez le document à joindre" in attach({"attach-document": ""})
+    assert "Numéro de document invalide" in attach({"attach-document_id": "99999999999999999999"})
+    assert "Numéro de document invalide" in attach({"attach-document_id": "douze"})
+    # Typed by hand, the number of a document Île-de-France staff may not read is refused, in French.
+    assert "Document introuvable." in attach({"attach-document_id": str(theirs.id)})
+    assert "Document introuvable." in attach({"attach-document": str(theirs.id)})
+    session.expire_all()
+    assert {a.document_id for a in session.scalars(select(MeetingDocument))} == {ours.id, national.id}

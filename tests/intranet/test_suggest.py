@@ -117,6 +117,9 @@ def test_suggestions_are_bounded(app: Any, client: Any, bearer: Any, db_session:
     ({"q": "bi", "exclude": "-1"}, 422, "exclude"),
     ({"q": "bi", "exclude": "2147483648"}, 422, "exclude"),
     ({"q": "bi\x00"}, 400, None),
+    ({"q": "bi", "within": "île"}, 422, "within"),
+    ({"q": "bi", "within": "123456789"}, 422, "within"),
+    ({"q": "bi", "within": "11 OR 1=1"}, 422, "within"),
 ])
 def test_bad_input_gets_a_french_4xx(client: Any, bearer: Any, query: dict[str, str], status: int,
                                      field: str | None) -> None:
@@ -127,7 +130,7 @@ def test_bad_input_gets_a_french_4xx(client: Any, bearer: Any, query: dict[str, 
     if field:
         assert field in error["fields"]
         assert any(word in error["message"] + error["fields"][field]
-                   for word in ("caractères", "Nombre entier", "nombre entier"))
+                   for word in ("caractères", "Nombre entier", "nombre entier", "Code de région"))
 
 
 def test_the_browser_session_may_ask_and_a_stranger_may_not(client: Any, auth: AuthActions,
@@ -146,3 +149,28 @@ def test_the_domain_verb_refuses_what_the_api_refuses(app: Any, db_session: Any)
     for query in ("", "a", "x" * 201, "ab\x00"):
         with pytest.raises(ValidationError):
             suggest_documents(db_session, admin, query)
+
+
+def test_within_a_region_offers_what_its_committee_may_hold(app: Any, client: Any, bearer: Any,
+                                                            db_session: Any, corpus: dict[str, Any]) -> None:
+    # Occitanie (76) replaced Languedoc-Roussillon (91): a document filed under the old code belongs to it.
+    old = archive_doc(app, db_session, "Convention Languedoc-Roussillon 2012", ["LR."], region="91",
+                      doc_type="convention", year=2012)
+    db_session.commit()
+    admin = bearer("admin")
+
+    def ids(within: str) -> set[int]:
+        return set(_ids(client.get("/api/v1/documents/suggest", headers=admin,
+                                   query_string={"q": "co", "within": within, "limit": "20"})))
+
+    everything = set(_ids(client.get("/api/v1/documents/suggest?q=co&limit=20", headers=admin)))
+    assert {corpus["idf"].id, corpus["paca"].id, corpus["national"].id, old.id} <= everything
+    assert ids("11") == {corpus["idf"].id, corpus["national"].id}
+    assert ids("76") == {old.id, corpus["national"].id}
+    assert ids("national") == {corpus["national"].id}
+    # The number of a document outside the region is not offered either.
+    assert _ids(client.get("/api/v1/documents/suggest", headers=admin,
+                           query_string={"q": str(corpus["paca"].id), "within": "11"})) == []
+    # Never more than the caller's own scope: Île-de-France staff asking for Provence get national only.
+    assert set(_ids(client.get("/api/v1/documents/suggest", headers=bearer("idf"),
+                               query_string={"q": "co", "within": "93"}))) == {corpus["national"].id}
