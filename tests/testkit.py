@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -266,3 +267,23 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def form_fields(page: str) -> dict[str, str]:
+    """Every named input/textarea/select of a page with its current value, as a browser would post it."""
+    data: dict[str, str] = {}
+    for match in re.finditer(r"<input([^>]*)>", page):
+        attrs = match.group(1)
+        name = re.search(r'name="([^"]+)"', attrs)
+        if not name or 'type="checkbox"' in attrs or 'type="file"' in attrs:
+            continue
+        value = re.search(r'value="([^"]*)"', attrs)
+        data[name.group(1)] = html.unescape(value.group(1)) if value else ""
+    for match in re.finditer(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', page, re.S):
+        data[match.group(1)] = html.unescape(match.group(2))
+    for match in re.finditer(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', page, re.S):
+        options = [(re.search(r'value="([^"]*)"', o).group(1), " selected" in o)
+                   for o in re.findall(r"<option[^>]*>", match.group(2))]
+        chosen = [value for value, selected in options if selected] or [value for value, _ in options[:1]]
+        data[match.group(1)] = chosen[0] if chosen else ""
+    return data

@@ -29,6 +29,12 @@ from __future__ import annotations
 
 # ``generation``, ``NotFound`` and ``Document`` too: views and tests reach them through this package.
 from documents import generation
+from documents.drafting.amending import (
+    amendable_agreements,
+    amended_agreement,
+    drafts_an_avenant,
+    values_from_agreement,
+)
 from documents.drafting.batch import (
     NOTHING_PRODUCED,
     BatchResult,
@@ -97,11 +103,14 @@ __all__ = [
     "TemplateInfo",
     "TemplateRejected",
     "ValuesInvalid",
+    "amendable_agreements",
+    "amended_agreement",
     "batch_interrupted",
     "batch_zip_path",
     "common_fields",
     "convert_to_pdf",
     "draft_generations",
+    "drafts_an_avenant",
     "drafts_of_template",
     "field_overrides",
     "generate_batch",
@@ -126,4 +135,5 @@ __all__ = [
     "template_fields",
     "upload_template",
     "validate",
+    "values_from_agreement",
 ]

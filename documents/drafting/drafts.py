@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from documents import archive, generation, permissions
 from documents.bounds import check_year, refuse_nul
+from documents.doclinks import link_documents
+from documents.drafting import amending
 from documents.drafting.errors import DraftingError, ValuesInvalid
 from documents.drafting.filing import _document_year, _file, _party_ids, _raw_date
 from documents.drafting.templates import (
@@ -27,6 +29,7 @@ from documents.models import (
     Document,
     DocumentVersion,
     Generation,
+    LinkType,
     Region,
     User,
 )
@@ -90,10 +93,13 @@ class _Pending:
     values: dict[str, Any]
     meta: archive.Metadata
     batch_id: int | None
+    #: For an avenant: the agreement it « modifie » (linked when filed).
+    modifies: Document | None = None
 
 
 def _prepare(session: Session, *, actor: User | None, template: TemplateInfo, raw: dict[str, Any],
-             region_code: str | None, year: int | None, batch_id: int | None) -> _Pending:
+             region_code: str | None, year: int | None, batch_id: int | None,
+             modifies_id: int | None = None) -> _Pending:
     """Permission, values and metadata of a draft; nothing is written."""
     if year is not None:
         check_year(year)
@@ -104,6 +110,11 @@ def _prepare(session: Session, *, actor: User | None, template: TemplateInfo, ra
     if not permissions.can_write_region(actor, region_code):
         raise PermissionDenied("Vous ne pouvez pas rédiger de brouillon pour cette région.")
     raw = _plain_raw(raw)
+    modifies = None
+    if modifies_id is not None:
+        modifies = amending.amended_agreement(session, actor, output_type=template.output_type,
+                                              region_code=region_code, document_id=modifies_id)
+        raw = amending.values_from_agreement(raw, modifies)
     names = set(template.analysis["variables"])
     if region is not None:
         # The region chosen for filing is the one written in the document.
@@ -128,7 +139,7 @@ def _prepare(session: Session, *, actor: User | None, template: TemplateInfo, ra
         raise ValuesInvalid("La date d'échéance précède la date d'effet.",
                             errors={"date_echeance": "« Date d'échéance » : elle précède la date d'effet."})
     return _Pending(template=template, region=region, region_code=region_code, year=doc_year, raw=raw,
-                    values=values, meta=meta, batch_id=batch_id)
+                    values=values, meta=meta, batch_id=batch_id, modifies=modifies)
 
 
 def _file_draft(session: Session, storage: Storage, pending: _Pending, rendered: generation.RenderResult, *,
@@ -140,6 +151,9 @@ def _file_draft(session: Session, storage: Storage, pending: _Pending, rendered:
     def add_generation(doc: Document, version: DocumentVersion) -> None:
         record["row"] = _generation_row(session, doc, version, template, pending.raw, actor, pending.region_code,
                                         pending.year, pending.batch_id)
+        if pending.modifies is not None:
+            link_documents(session, actor=actor, source=doc, target=pending.modifies,
+                           link_type=LinkType.MODIFIE.value, ip=ip)
 
     try:
         doc, version = _file(session, storage, actor=actor, data=rendered.data,
@@ -168,10 +182,15 @@ def generate_draft(
     ip: str = "",
     worker: RenderWorker | None = None,
     batch_id: int | None = None,
+    modifies_id: int | None = None,
 ) -> Draft:
-    """Validate, render and file a new "brouillon" of the model's type for a region (or national)."""
+    """Validate, render and file a new "brouillon" of the model's type for a region (or national).
+
+    ``modifies_id``: for an avenant, the convention or contrat d'objectifs it modifies; the draft is
+    filed with its « modifie » link, and the convention's date fills « convention_date » if empty.
+    """
     pending = _prepare(session, actor=actor, template=template, raw=raw, region_code=region_code, year=year,
-                       batch_id=batch_id)
+                       batch_id=batch_id, modifies_id=modifies_id)
     rendered = _render(template, storage, pending.values, worker)
     return _file_draft(session, storage, pending, rendered, actor=actor, ip=ip)
 

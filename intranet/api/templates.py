@@ -14,7 +14,7 @@ from flask import jsonify, request, send_file, url_for
 from werkzeug.exceptions import BadRequest
 
 from documents import drafting, permissions
-from documents.bounds import YEAR_MAX, YEAR_MIN, check_year, parse_year
+from documents.bounds import MAX_ID, YEAR_MAX, YEAR_MIN, check_year, parse_year
 from documents.errors import ValidationError
 from documents.generation import FieldSpec
 from intranet.api import bp, document
@@ -108,7 +108,10 @@ document("/templates/{id}/render", "post", "Générer et classer un brouillon à
              "year": {"type": "integer", "minimum": YEAR_MIN, "maximum": YEAR_MAX},
              "values": {"type": "object", "description": "Valeurs des champs (voir GET /templates/{id})"},
              "prefill": {"type": "boolean", "description": "Compléter par le référentiel et l'an dernier "
-                                                           "(vrai par défaut)"}}}}}},
+                                                           "(vrai par défaut)"},
+             "modifies": {"type": "integer", "minimum": 1, "maximum": MAX_ID,
+                          "description": "Pour un avenant : numéro de la convention (ou du contrat d'objectifs) "
+                                         "qu'il modifie ; le brouillon lui est lié (« modifie »)"}}}}}},
          responses={"201": {"description": "Brouillon classé ; « download_url » donne le .docx"},
                     "403": {"description": "Région non autorisée ou compte en lecture seule"},
                     "404": {"description": "Modèle inconnu"},
@@ -145,8 +148,12 @@ def render_template_api(key: str) -> Any:
     raw = dict(values)
     if body.get("prefill", True):
         raw = {**drafting.prefill(db.session, template, region, year), **values}
+    modifies = body.get("modifies")
+    if modifies is not None and (not isinstance(modifies, int) or isinstance(modifies, bool)
+                                 or not 1 <= modifies <= MAX_ID):
+        raise ValidationError("« modifies » doit être le numéro d'un document.", errors={"modifies": "Numéro attendu."})
     result = drafting.generate_draft(db.session, storage(), actor=current_actor(), template=template, raw=raw,
-                                     region_code=region, year=year, ip=client_ip())
+                                     region_code=region, year=year, ip=client_ip(), modifies_id=modifies)
     version = result.version
     if request.args.get("file") in ("1", "true", "oui"):
         response = send_file(storage().local_path(version.sha256), mimetype=version.mime_type, as_attachment=True,

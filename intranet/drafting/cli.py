@@ -13,6 +13,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from documents import drafting
+from documents.bounds import MAX_ID
 from documents.errors import DomainError, ValidationError
 from documents.fieldnames import check_known_fields
 from documents.models import Role, User
@@ -131,9 +132,12 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Fichier produit : .docx (un brouillon) ou .zip (--all-regions).")
 @click.option("--user", "email", default=None, help="Compte au nom duquel classer (par défaut : le premier administrateur).")
+@click.option("--modifie", "modifies_id", type=click.IntRange(1, MAX_ID), default=None,
+              help="Pour un avenant : numéro de la convention (ou du contrat d'objectifs) qu'il modifie ; "
+                   "le brouillon lui est lié.")
 @with_appcontext
 def generate_cmd(model: str, region_code: str | None, all_regions: bool, year: int | None, sets: tuple[str, ...],
-                 values_file: Path | None, out: Path, email: str | None) -> None:
+                 values_file: Path | None, out: Path, email: str | None, modifies_id: int | None) -> None:
     """Génère un brouillon (ou un par région) depuis un modèle et le classe dans les documents."""
     from intranet.cli import fail
 
@@ -168,6 +172,8 @@ def generate_cmd(model: str, region_code: str | None, all_regions: bool, year: i
             return
         if region_code is None:
             fail("précisez --region CODE (ou --region national, ou --all-regions).")
+        if modifies_id is not None and all_regions:
+            fail("--modifie vaut pour un seul avenant, pas avec --all-regions.")
         region = None if region_code == "national" else region_code
         given: dict[str, Any] = {}
         if values_file is not None:
@@ -180,7 +186,7 @@ def generate_cmd(model: str, region_code: str | None, all_regions: bool, year: i
             check_known_fields(fields, given, model=model)
         raw = _merge(_merge(drafting.prefill(session, template, region, year), given), extra)
         draft = drafting.generate_draft(session, store, actor=actor, template=template, raw=raw,
-                                        region_code=region, year=year)
+                                        region_code=region, year=year, modifies_id=modifies_id)
         session.commit()
     except ValidationError as exc:
         click.echo(f"Erreur : {exc.message}", err=True)

@@ -236,16 +236,26 @@ def draft(template_id: int) -> Any:
     errors: dict[str, str] = {}
     message = ""
     status = 200
+    avenant = drafting.drafts_an_avenant(template.output_type)
+    modifies_id = _document_arg(source.get("modifies")) if avenant else None
     if request.method == "POST" and request.form.get("action") == "generer":
         raw = raw_from_form(fields, request.form)
         result, errors, message, status = _run_draft(
             lambda: drafting.generate_draft(db.session, storage(), actor=current_actor(), template=template,
-                                            raw=raw, region_code=region_code, year=year, ip=client_ip()))
+                                            raw=raw, region_code=region_code, year=year, ip=client_ip(),
+                                            modifies_id=modifies_id))
         if result is not None:
             flash("Brouillon généré et classé dans les documents.", "success")
             return redirect(url_for("drafting.draft_page", document_id=result.document.id))
     else:
         raw = drafting.prefill(db.session, template, region_code, year)
+        if modifies_id is not None:
+            try:
+                raw = drafting.values_from_agreement(raw, drafting.amended_agreement(
+                    db.session, current_actor(), output_type=template.output_type, region_code=region_code,
+                    document_id=modifies_id))
+            except ValidationError as exc:
+                errors = dict(exc.errors)
         if request.method == "POST":
             # "Préremplir" after changing the region or the year: nothing is generated.
             status = 200
@@ -254,8 +264,16 @@ def draft(template_id: int) -> Any:
         "drafting/draft.html", fields=fields, raw=raw, errors=errors, message=message,
         region_code=region_code, year=year, regions=_writable_regions(),
         national=permissions.can_write_region(current_actor(), None), previous=previous,
-        pdf=drafting.pdf_available(), **_form_context(template),
+        pdf=drafting.pdf_available(), modifies_id=modifies_id,
+        amendable=drafting.amendable_agreements(db.session, current_actor(), region_code) if avenant else None,
+        **_form_context(template),
     ), status
+
+
+def _document_arg(raw: str | None) -> int | None:
+    """A document number from the form; None when absent or not a number (the verb then links nothing)."""
+    text = (raw or "").strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 10 else None
 
 
 def _run_draft(verb: Callable[[], drafting.Draft]) -> tuple[drafting.Draft | None, dict[str, str], str, int]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 import time
 import zipfile
 from typing import Any
@@ -14,7 +13,7 @@ from sqlalchemy import func, select
 from documents import drafting
 from documents.formatting import format_amount, parse_amount
 from documents.models import AuditEvent, Document, DraftingTemplate, Generation
-from testkit import AMOUNTS, docx_text, file_builtin_models
+from testkit import AMOUNTS, docx_text, file_builtin_models, form_fields
 from testkit import template_docx as make_docx
 
 
@@ -31,31 +30,6 @@ def download(client: Any, url: str) -> tuple[int, bytes]:
         return response.status_code, response.get_data()
     finally:
         response.close()
-
-
-def form_fields(html: str) -> dict[str, str]:
-    """Every named input/textarea/select of a page with its current value, as a browser would post it."""
-    data: dict[str, str] = {}
-    for match in re.finditer(r"<input([^>]*)>", html):
-        attrs = match.group(1)
-        name = re.search(r'name="([^"]+)"', attrs)
-        if not name or 'type="checkbox"' in attrs or 'type="file"' in attrs:
-            continue
-        value = re.search(r'value="([^"]*)"', attrs)
-        data[name.group(1)] = _unescape(value.group(1)) if value else ""
-    for match in re.finditer(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', html, re.S):
-        data[match.group(1)] = _unescape(match.group(2))
-    for match in re.finditer(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', html, re.S):
-        options = [(re.search(r'value="([^"]*)"', o).group(1), " selected" in o)
-                   for o in re.findall(r"<option[^>]*>", match.group(2))]
-        chosen = [value for value, selected in options if selected] or [value for value, _ in options[:1]]
-        data[match.group(1)] = chosen[0] if chosen else ""
-    return data
-
-
-def _unescape(text: str) -> str:
-    return (text.replace("&#34;", '"').replace("&#39;", "'").replace("&quot;", '"').replace("&lt;", "<")
-            .replace("&gt;", ">").replace("&amp;", "&"))
 
 
 def generate(client: Any, template_id: int, region: str, **changes: str) -> Any:
