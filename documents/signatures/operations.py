@@ -17,10 +17,11 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from documents import archive, audit, locking, permissions
+from documents import archive, audit, locking, mailqueue, permissions
 from documents.bounds import YEAR_MIN, has_nul
 from documents.db import utcnow
 from documents.errors import PermissionDenied, ValidationError
+from documents.mail import Message, valid_address
 from documents.models import DocStatus, Document, Organisation, SignatureStep, StepKind, User
 from documents.signatures.track import SignatureError, Track, is_signable, step_label, track_of
 from documents.storage import Storage
@@ -95,10 +96,34 @@ def _add(session: Session, document: Document, track: Track, kind: StepKind, *, 
     return step
 
 
+def _tell_recipient(session: Session, document: Document, step: SignatureStep, *, actor: User | None,
+                    recipient: User, base_url: str) -> bool:
+    """Queue a message telling ``recipient`` the document waits for them; False when they have no usable address."""
+    address = (recipient.email or "").strip()
+    if actor is not None and recipient.id == actor.id or not valid_address(address):
+        return False
+    sender = actor.display_name if actor is not None else "L'intranet"
+    lines = ["Bonjour,", "", f"{sender} vous a confié ce document pour signature le {step.step_date:%d/%m/%Y}.", "",
+             f"Document : {document.title} (n° {document.id})", f"Type : {document.type_label}",
+             f"Région : {document.region_label}"]
+    if base_url:
+        lines += ["", f"Le circuit de signature : {base_url.rstrip('/')}/documents/{document.id}#signature"]
+    lines += ["", "Une relance vous sera envoyée si le document attend trop longtemps.", "",
+              "— Intranet Passeurs d'images (message automatique)"]
+    mailqueue.enqueue(session, Message(to=[address], subject=f"[Passeurs d'images] À signer : {document.title}"[:200],
+                                       body="\n".join(lines)),
+                      origin=f"signature-send:{document.id}:{step.id}")
+    return True
+
+
 def send_for_signature(session: Session, document: Document, *, actor: User | None, recipient: str = "",
                        recipient_user: User | None = None, on: dt.date, today: dt.date | None = None,
-                       ip: str = "") -> SignatureStep:
-    """Record that ``document`` went out for signature (to whom, on which day); its status becomes « en signature »."""
+                       ip: str = "", base_url: str = "") -> SignatureStep:
+    """Record that ``document`` went out for signature (to whom, on which day); its status becomes « en signature ».
+
+    When it goes to an intranet account (not the sender's own), that person is told by e-mail, through the
+    mail outbox in the same transaction (``base_url``: the intranet's address, for the link).
+    """
     today = today or dt.date.today()
     _check_document(session, document, actor)
     track = track_of(session, document)
@@ -122,10 +147,12 @@ def send_for_signature(session: Session, document: Document, *, actor: User | No
     document.status = DocStatus.EN_SIGNATURE.value
     archive.enqueue(session, document.id)
     session.flush()
+    told = recipient_user is not None and _tell_recipient(session, document, step, actor=actor,
+                                                          recipient=recipient_user, base_url=base_url)
     audit.record(session, "document.signature_send", actor=actor, object_type="document", object_id=document.id,
                  region_code=document.region_code, ip=ip,
                  details={"to": label, "date": on.isoformat(), "cycle": track.cycle,
-                          **({"user": recipient_user.email} if recipient_user else {})})
+                          **({"user": recipient_user.email, "mailed": told} if recipient_user else {})})
     session.flush()
     return step
 

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from flask import jsonify, request, url_for
+from flask import current_app, jsonify, request, url_for
 from sqlalchemy import select
 
 from documents import signatures
@@ -167,7 +167,8 @@ def post_signature_api(document_id: int) -> Any:
     actor, ip = current_actor(), client_ip()
     if step == StepKind.ENVOI.value:
         signatures.send_for_signature(db.session, doc, actor=actor, recipient=_text(data, "recipient"),
-                                      recipient_user=_user(data), on=_date(data), today=today, ip=ip)
+                                      recipient_user=_user(data), on=_date(data), today=today, ip=ip,
+                                      base_url=current_app.config["BASE_URL"])
     elif step == StepKind.RETOUR.value:
         signatures.return_to_draft(db.session, doc, actor=actor, reason=_text(data, "reason"), today=today, ip=ip)
     elif step in (StepKind.COORDINATION.value, StepKind.DRAC.value, StepKind.SIGNATAIRE.value):

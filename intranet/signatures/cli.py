@@ -94,7 +94,7 @@ def signature_cmd(document_id: int, step: str, date_text: str | None, recipient:
         doc = archive.get_document(s, actor, document_id)
         if step == "envoi":
             signatures.send_for_signature(s, doc, actor=actor, recipient=recipient, recipient_user=recipient_user,
-                                          on=on, today=today, ip="cli")
+                                          on=on, today=today, ip="cli", base_url=current_app.config["BASE_URL"])
         elif step == "retour":
             signatures.return_to_draft(s, doc, actor=actor, reason=reason, today=today, ip="cli")
         else:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import login_required
 from sqlalchemy import select
 
@@ -151,7 +151,7 @@ def send(document_id: int) -> Any:
     try:
         signatures.send_for_signature(db.session, doc, actor=current_actor(), recipient=form.recipient.data or "",
                                       recipient_user=recipient_user, on=form.date.data, today=_today(),
-                                      ip=client_ip())
+                                      ip=client_ip(), base_url=current_app.config["BASE_URL"])
     except PermissionDenied:
         raise
     except DomainError as exc:

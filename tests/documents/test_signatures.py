@@ -355,7 +355,7 @@ def test_reminders_go_once_per_period_after_the_type_s_delay(db_session: Any, st
     assert run(dt.date(2026, 3, 16)).sent == 0, "a second run the same day sends nothing"
     assert run(dt.date(2026, 3, 30)).sent == 0, "one reminder per period"
     assert run(dt.date(2026, 3, 31)).documents == [convention.id, protocole.id]  # 15 days later; protocole: 30
-    assert len(outbox(db_session)) == 3
+    assert len(outbox(db_session)) == 4  # the first told lecteur.idf, when it was sent, that it waited for them
     # A new step restarts the wait.
     signatures.record_signature(db_session, store, convention, actor=user(db_session, "idf"), kind="coordination",
                                 on=dt.date(2026, 3, 31), today=dt.date(2026, 3, 31))
@@ -364,6 +364,37 @@ def test_reminders_go_once_per_period_after_the_type_s_delay(db_session: Any, st
     assert run(dt.date(2026, 4, 15), delays={"protocole": 10}).documents == [convention.id, protocole.id]
     audit_rows = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "document.signature_reminder"))
     assert len(list(audit_rows)) == 5
+
+
+def test_the_account_it_is_sent_to_is_told_by_mail_in_the_same_transaction(db_session: Any, store: LocalStorage,
+                                                                          tmp_path: Path) -> None:
+    doc = file_doc(db_session, store, tmp_path, "Convention à signer")
+    before = len(outbox(db_session))
+    # Refused (the recipient may not read it): no message.
+    with pytest.raises(ValidationError):
+        send(db_session, doc, recipient_user=user(db_session, "paca"), base_url="https://intranet.test")
+    db_session.rollback()
+    assert len(outbox(db_session)) == before
+    step = send(db_session, doc, recipient_user=user(db_session, "lecteur_idf"), base_url="https://intranet.test/")
+    db_session.rollback()  # the edge gave up: nothing of the step nor of its message is left
+    assert len(outbox(db_session)) == before and steps(db_session, doc) == []
+    step = send(db_session, doc, recipient_user=user(db_session, "lecteur_idf"), base_url="https://intranet.test/")
+    db_session.commit()
+    [mail] = outbox(db_session)[before:]
+    assert mail.recipients == ["lecteur.idf@test.fr"] and mail.state == "pending"
+    assert mail.subject == "[Passeurs d'images] À signer : Convention à signer"
+    assert "vous a confié ce document pour signature le 02/03/2026" in mail.body
+    assert f"https://intranet.test/documents/{doc.id}#signature" in mail.body
+    assert mail.origin == f"signature-send:{doc.id}:{step.id}"
+    event = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "document.signature_send"))
+    assert event.details["mailed"] is True
+    # Sent to oneself, or to a person named only: no message.
+    other = file_doc(db_session, store, tmp_path, "Convention gardée")
+    send(db_session, other, recipient_user=user(db_session, "idf"))
+    third = file_doc(db_session, store, tmp_path, "Convention envoyée par la poste")
+    send(db_session, third)
+    db_session.commit()
+    assert len(outbox(db_session)) == before + 1
 
 
 def test_reminder_settings_are_checked(db_session: Any) -> None:
