@@ -321,7 +321,10 @@ def search(
             raise _timeout_error()
         total = len(matched)
         facet_values = _count_facets(searcher, matched)
-        page_hits = list(results)[(page - 1) * per_page : page * per_page]
+        # A slice of the top N: ``list(results)`` would ask the results' length first, which
+        # Whoosh answers by matching the whole query again when the top-N pass skipped blocks
+        # (measured: a third of a two-word search at 20,000 documents).
+        page_hits = results[(page - 1) * per_page : page * per_page]
         ids = [h["id"] for h in page_hits]
         texts: Mapping[str, str] = text_for(ids) if (text_for and ids) else {}
         highlighter = _Highlighter(compiler.highlight, searcher.schema["text"].analyzer)
