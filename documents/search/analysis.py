@@ -161,21 +161,19 @@ def word_pairs(stems: list[str]) -> list[str]:
 
 
 class _WordPairs(TEXT):  # type: ignore[misc]  # Whoosh has no type information
-    """Each pair of consecutive terms of a text field as one term (frequencies, no positions).
+    """Each pair of consecutive terms of a text field as one term, with its position.
 
     A phrase of two words is then one posting list instead of two position
     lists checked document by document (the same idea as Whoosh's
     ``BiWordFilter`` and Elasticsearch's ``index_phrases``); a longer phrase
-    checks its words' positions only where all its pairs are. Stop words are left out of the
+    is its pairs at consecutive positions. Stop words are left out of the
     terms before pairing, as they are of phrase queries, so the pairs find
     exactly what the positions of the word field find. The terms come from
     the word field's own analysis of the same value (no second pass).
     """
 
     def __init__(self, source: _OnePassText) -> None:
-        # Frequencies only: the positions of a pair would be most of the index (measured at 20,000
-        # documents: 987 MB with them); a longer phrase reads its words' positions instead.
-        super().__init__(analyzer=source.analyzer, phrase=False, stored=False,
+        super().__init__(analyzer=source.analyzer, phrase=True, stored=False,
                          field_boost=source.format.field_boost)
         self.source = source
         source.feeds_pairs = True

@@ -29,30 +29,18 @@ logger = logging.getLogger(__name__)
 class _PhraseMatcher(wrappers.WrappingMatcher):  # type: ignore[misc]  # Whoosh has no type stubs
     """Documents where the words follow each other, checked on raw positions.
 
-    Same matches as Whoosh's ``Phrase`` (a ``SpanNear2`` with slop 1 over the
-    same term matchers), but the check is a set lookup per position instead of
-    building span objects: measured, phrase checking was most of the time of a
-    phrase search. ``candidates`` (the phrase's word pairs, when the index has
-    them) narrow the documents whose positions are read: only those holding
-    every pair, scored as their intersection; without them, the documents
-    holding every word, scored as the words' intersection.
+    Same matches and scores as Whoosh's ``Phrase`` (a ``SpanNear2`` with
+    slop 1 over the same term matchers, scored as their intersection), but
+    the check is a set lookup per position instead of building span objects:
+    measured, phrase checking was most of the time of a phrase search.
     """
 
-    def __init__(self, terms: list[Matcher], candidates: list[Matcher] | None = None) -> None:
+    def __init__(self, terms: list[Matcher]) -> None:
         self.terms = terms
-        self.candidates = candidates
-        super().__init__(make_binary_tree(binary.IntersectionMatcher, candidates or terms))
+        super().__init__(make_binary_tree(binary.IntersectionMatcher, terms))
         self._find_next()
 
     def _here(self) -> bool:
-        if self.candidates:
-            # The word matchers follow the candidates (they only move forward).
-            target = self.child.id()
-            for m in self.terms:
-                if m.is_active() and m.id() < target:
-                    m.skip_to(target)
-                if not m.is_active() or m.id() != target:
-                    return False
         starts = self.terms[0].value_as("positions")
         follow = [frozenset(m.value_as("positions")) for m in self.terms[1:]]
         return any(all(p + i in s for i, s in enumerate(follow, 1)) for p in starts)
@@ -63,8 +51,7 @@ class _PhraseMatcher(wrappers.WrappingMatcher):  # type: ignore[misc]  # Whoosh 
             child.next()
 
     def copy(self) -> _PhraseMatcher:
-        return _PhraseMatcher([m.copy() for m in self.terms],
-                              [m.copy() for m in self.candidates] if self.candidates else None)
+        return _PhraseMatcher([m.copy() for m in self.terms])
 
     def replace(self, minquality: float = 0) -> Matcher:
         # The intersection must keep these very term matchers (positions are
@@ -89,39 +76,31 @@ class _PhraseMatcher(wrappers.WrappingMatcher):  # type: ignore[misc]  # Whoosh 
 
 
 class _Phrase(wq.Phrase):  # type: ignore[misc]  # Whoosh has no type stubs
-    """``wq.Phrase`` (consecutive words), answered from the word-pair field when the index has it.
+    """``wq.Phrase`` (consecutive words), answered from the word-pair field.
 
-    Two words are one pair term: one posting list, exact, scored by how often
-    the pair occurs. Longer phrases read the positions of their words only in
-    the documents that hold all their pairs. Without the pair field, the
-    positions of the words are read in every document holding them all.
+    Two words are one pair term: one posting list, scored by how often the
+    pair occurs. Longer phrases are their pairs at consecutive positions.
+    An index without the pair field (not yet rebuilt) checks the positions
+    of the words themselves, with the faster matcher above.
     """
 
     def matcher(self, searcher: Searcher, context=None) -> Matcher:  # type: ignore[no-untyped-def]  # Whoosh has no type information
         fieldname = self.fieldname
         if fieldname not in searcher.schema or len(self.words) < 2 or self.slop != 1:
             return super().matcher(searcher, context)
-        reader = searcher.reader()
         pairs_field = PAIR_FIELDS.get(fieldname)
-        candidates: list[Matcher] | None = None
         if pairs_field is not None and pairs_field in searcher.schema:
-            pairs = searcher.schema[pairs_field]
-            candidates = []
-            for pair in word_pairs(list(self.words)):
-                if (pairs_field, pairs.to_bytes(pair)) not in reader:
-                    return NullMatcher()
-                candidates.append(wq.Term(pairs_field, pair).matcher(searcher, context))
-        m: Matcher
-        if candidates is not None and len(candidates) == 1:
-            m = candidates[0]
+            fieldname, words = pairs_field, word_pairs(list(self.words))
         else:
-            field = searcher.schema[fieldname]
-            terms = []
-            for word in self.words:
-                if (fieldname, field.to_bytes(word)) not in reader:
-                    return NullMatcher()
-                terms.append(wq.Term(fieldname, word).matcher(searcher, context))
-            m = _PhraseMatcher(terms, candidates)
+            words = list(self.words)
+        field = searcher.schema[fieldname]
+        reader = searcher.reader()
+        terms = []
+        for word in words:
+            if (fieldname, field.to_bytes(word)) not in reader:
+                return NullMatcher()
+            terms.append(wq.Term(fieldname, word).matcher(searcher, context))
+        m: Matcher = terms[0] if len(terms) == 1 else _PhraseMatcher(terms)
         if self.boost != 1.0:
             m = wrappers.WrappingMatcher(m, boost=self.boost)
         return m
