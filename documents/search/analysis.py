@@ -73,25 +73,16 @@ def _keyword_field() -> KEYWORD:
 
 
 class _RecordingAnalyzer:
-    """Runs ``analyzer``, noting each word as it is just before stemming (``sink``)
-    and, when ``stems`` is a list, each final term in order."""
+    """Runs ``analyzer`` and notes each word as it is just before stemming."""
 
-    def __init__(self, analyzer: CompositeAnalyzer, sink: set[str], stems: list[str] | None = None) -> None:
+    def __init__(self, analyzer: CompositeAnalyzer, sink: set[str]) -> None:
         self.analyzer = analyzer
         self.sink = sink
-        self.stems = stems
 
     def _record(self, tokens: Iterable[Any]) -> Iterator[Any]:
         add = self.sink.add
         for t in tokens:
             add(t.text)
-            yield t
-
-    def _record_stems(self, tokens: Iterable[Any], stems: list[str]) -> Iterator[Any]:
-        append = stems.append
-        for t in tokens:
-            if not t.stopped:
-                append(t.text)
             yield t
 
     def __call__(self, value, **kwargs):  # type: ignore[no-untyped-def]  # Whoosh has no type information
@@ -103,9 +94,7 @@ class _RecordingAnalyzer:
                 gen = self._record(gen)
                 recorded = True
             gen = item(gen)
-        if not recorded:
-            gen = self._record(gen)
-        return gen if self.stems is None else self._record_stems(gen, self.stems)
+        return gen if recorded else self._record(gen)
 
 
 class _OnePassText(TEXT):  # type: ignore[misc]  # Whoosh has no type information
@@ -116,26 +105,18 @@ class _OnePassText(TEXT):  # type: ignore[misc]  # Whoosh has no type informatio
     ~18 % of the indexing time.  Same words, same index, one analysis.
     """
 
-    #: True when a ``_WordPairs`` field is built from this one: the terms of
-    #: each value are then kept, in order, for it (see ``_WordPairs.index``).
-    feeds_pairs = False
-
     def index(self, value, **kwargs):  # type: ignore[no-untyped-def]  # Whoosh has no type information
         if not isinstance(value, str) or not self.spelling:
             yield from super().index(value, **kwargs)
             return
         kwargs.setdefault("mode", "index")
         words: set[str] = set()
-        stems: list[str] | None = [] if self.feeds_pairs else None
         for tstring, freq, wt, vbytes in self.format.word_values(
-            value, _RecordingAnalyzer(self.analyzer, words, stems), **kwargs
+            value, _RecordingAnalyzer(self.analyzer, words), **kwargs
         ):
             yield (tstring.encode("utf-8"), freq, wt, vbytes)
-        # The writer asks for the word list of this very value right after,
-        # then indexes the word-pair field of the same value (field names sorted).
+        # The writer asks for the word list of this very value right after.
         self._spelling_memo = (value, words)
-        if stems is not None:
-            self._stems_memo = (value, stems)
 
     def spellable_words(self, value):  # type: ignore[no-untyped-def]  # Whoosh has no type information
         memo = self.__dict__.pop("_spelling_memo", None)
@@ -147,71 +128,18 @@ class _OnePassText(TEXT):  # type: ignore[misc]  # Whoosh has no type informatio
         # The schema is pickled into the index's table of contents.
         state = dict(self.__dict__)
         state.pop("_spelling_memo", None)
-        state.pop("_stems_memo", None)
         return state
-
-
-#: Separates the two stems of a word-pair term ("comit pilotag").
-PAIR_SEPARATOR = " "
-
-
-def word_pairs(stems: list[str]) -> list[str]:
-    """The terms of a word-pair field for these consecutive stems."""
-    return [a + PAIR_SEPARATOR + b for a, b in zip(stems, stems[1:])]
-
-
-class _WordPairs(TEXT):  # type: ignore[misc]  # Whoosh has no type information
-    """Each pair of consecutive terms of a text field as one term, with its position.
-
-    A phrase of two words is then one posting list instead of two position
-    lists checked document by document (the same idea as Whoosh's
-    ``BiWordFilter`` and Elasticsearch's ``index_phrases``); a longer phrase
-    is its pairs at consecutive positions. Stop words are left out of the
-    terms before pairing, as they are of phrase queries, so the pairs find
-    exactly what the positions of the word field find. The terms come from
-    the word field's own analysis of the same value (no second pass).
-    """
-
-    def __init__(self, source: _OnePassText) -> None:
-        super().__init__(analyzer=source.analyzer, phrase=True, stored=False,
-                         field_boost=source.format.field_boost)
-        self.source = source
-        source.feeds_pairs = True
-
-    def index(self, value, **kwargs):  # type: ignore[no-untyped-def]  # Whoosh has no type information
-        memo = self.source.__dict__.pop("_stems_memo", None)
-        if memo is not None and memo[0] is value:
-            stems = memo[1]
-        elif isinstance(value, str):
-            stems = [t.text for t in self.analyzer(value) if not t.stopped]
-        else:
-            stems = []
-        for tstring, freq, wt, vbytes in self.format.word_values(word_pairs(stems), self.analyzer, mode="index"):
-            yield (tstring.encode("utf-8"), freq, wt, vbytes)
-
-
-#: The word-pair field of each text field; the writer gives it the same value.
-PAIR_FIELDS = {"title": "title_pairs", "text": "text_pairs"}
-
-#: Version of this schema, written beside each Whoosh generation: a generation
-#: of another version is rebuilt (2: the word-pair fields).
-WHOOSH_SCHEMA_VERSION = 2
 
 
 def build_schema() -> Schema:
     """Schema of the index (see ``IndexEntry`` for the meaning of each field)."""
     analyzer = french_analyzer()
-    title = _OnePassText(analyzer=analyzer, stored=True, field_boost=3.0, spelling=True)
-    # Not stored: snippets come from the caller's stored extraction.
-    text = _OnePassText(analyzer=analyzer, stored=False, spelling=True)
     return Schema(
         id=ID(unique=True, stored=True),
         kind=ID(stored=True, sortable=True, analyzer=_id_analyzer()),
-        title=title,
-        text=text,
-        # Filled from "title" and "text" by the writer (see ``PAIR_FIELDS``).
-        title_pairs=_WordPairs(title),
-        text_pairs=_WordPairs(text),
+        title=_OnePassText(analyzer=analyzer, stored=True, field_boost=3.0, spelling=True),
+        # Not stored: snippets come from the caller's stored extraction.
+        text=_OnePassText(analyzer=analyzer, stored=False, spelling=True),
         type=ID(stored=True, sortable=True, analyzer=_id_analyzer()),
         region=ID(stored=True, sortable=True, analyzer=_id_analyzer()),
         year=ID(stored=True, sortable=True, analyzer=_id_analyzer()),

@@ -20,8 +20,8 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.index import Index, LockError
 from whoosh.searching import Searcher
 
-from documents.search.analysis import PAIR_FIELDS, WHOOSH_SCHEMA_VERSION, build_schema
-from documents.search.common import IndexBusy, IndexEntry, SearchIndexError
+from documents.search.analysis import build_schema
+from documents.search.common import SCHEMA_VERSION, IndexBusy, IndexEntry, SearchIndexError
 
 logger = logging.getLogger(__name__)
 
@@ -32,16 +32,6 @@ logger = logging.getLogger(__name__)
 _CURRENT = "CURRENT"
 _SCHEMA_FILE = "SCHEMA_VERSION"
 _GEN_RE = re.compile(r"^gen-[0-9a-z-]{1,64}$")
-
-
-def whoosh_fields(entry: IndexEntry) -> dict[str, object]:
-    """The entry's fields, each text field also given to its word-pair field (the same object,
-    so that the pair field reuses the text field's analysis)."""
-    fields = entry.to_fields()
-    for name, pairs in PAIR_FIELDS.items():
-        if name in fields:
-            fields[pairs] = fields[name]
-    return fields
 
 
 def _storage(path: Path) -> FileStorage:
@@ -77,15 +67,15 @@ def _create_generation(root: Path) -> tuple[str, Index]:
     path = root / name
     path.mkdir(parents=True)
     ix = _storage(path).create_index(build_schema())
-    (path / _SCHEMA_FILE).write_text(str(WHOOSH_SCHEMA_VERSION), encoding="ascii")
+    (path / _SCHEMA_FILE).write_text(str(SCHEMA_VERSION), encoding="ascii")
     return name, ix
 
 
 def _open_generation(root: Path, name: str) -> Index:
     path = root / name
     version = (path / _SCHEMA_FILE).read_text(encoding="ascii").strip()
-    if version != str(WHOOSH_SCHEMA_VERSION):
-        raise ValueError(f"schema version {version!r} != {WHOOSH_SCHEMA_VERSION}")
+    if version != str(SCHEMA_VERSION):
+        raise ValueError(f"schema version {version!r} != {SCHEMA_VERSION}")
     ix = _storage(path).open_index()
     # Opening a searcher reads every segment: a missing or truncated file
     # shows up here rather than in the middle of a user's search.
@@ -191,7 +181,7 @@ class IndexWriterSession:
 
     def upsert(self, entry: IndexEntry) -> None:
         """Add the entry, or replace the one with the same id."""
-        self._writer.update_document(**whoosh_fields(entry))  # type: ignore[attr-defined]  # Whoosh has no type information
+        self._writer.update_document(**entry.to_fields())  # type: ignore[attr-defined]  # Whoosh has no type information
         self.upserts += 1
 
     def delete(self, entry_id: str) -> None:
@@ -253,7 +243,7 @@ def rebuild(
         writer = ix.writer(**kwargs)
         try:
             for entry in entries:
-                writer.add_document(**whoosh_fields(entry))
+                writer.add_document(**entry.to_fields())
                 count += 1
                 if progress is not None and count % progress_every == 0:
                     progress(count)

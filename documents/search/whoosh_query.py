@@ -11,7 +11,6 @@ from whoosh.matching import Matcher, NullMatcher, binary, wrappers
 from whoosh.searching import Searcher
 from whoosh.util import make_binary_tree
 
-from documents.search.analysis import PAIR_FIELDS, word_pairs
 from documents.search.common import (
     MAX_PREFIX_EXPANSION,
     filter_values,
@@ -76,31 +75,20 @@ class _PhraseMatcher(wrappers.WrappingMatcher):  # type: ignore[misc]  # Whoosh 
 
 
 class _Phrase(wq.Phrase):  # type: ignore[misc]  # Whoosh has no type stubs
-    """``wq.Phrase`` (consecutive words), answered from the word-pair field.
-
-    Two words are one pair term: one posting list, scored by how often the
-    pair occurs. Longer phrases are their pairs at consecutive positions.
-    An index without the pair field (not yet rebuilt) checks the positions
-    of the words themselves, with the faster matcher above.
-    """
+    """``wq.Phrase`` (consecutive words) with the faster matcher above."""
 
     def matcher(self, searcher: Searcher, context=None) -> Matcher:  # type: ignore[no-untyped-def]  # Whoosh has no type information
         fieldname = self.fieldname
         if fieldname not in searcher.schema or len(self.words) < 2 or self.slop != 1:
             return super().matcher(searcher, context)
-        pairs_field = PAIR_FIELDS.get(fieldname)
-        if pairs_field is not None and pairs_field in searcher.schema:
-            fieldname, words = pairs_field, word_pairs(list(self.words))
-        else:
-            words = list(self.words)
         field = searcher.schema[fieldname]
         reader = searcher.reader()
         terms = []
-        for word in words:
+        for word in self.words:
             if (fieldname, field.to_bytes(word)) not in reader:
                 return NullMatcher()
             terms.append(wq.Term(fieldname, word).matcher(searcher, context))
-        m: Matcher = terms[0] if len(terms) == 1 else _PhraseMatcher(terms)
+        m: Matcher = _PhraseMatcher(terms)
         if self.boost != 1.0:
             m = wrappers.WrappingMatcher(m, boost=self.boost)
         return m
