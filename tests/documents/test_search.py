@@ -608,6 +608,8 @@ def test_rebuild_with_several_processes(tmp_path, opened):
     assert not ix.needs_reindex
     assert search(ix, "comite pilotage", scope=ALL).total == 120
     assert search(ix, "comite pilotage", scope=REGION_11).total == 60
+    assert search(ix, '"comité de pilotage régional"', scope=ALL).total == 120
+    assert search(ix, '"pilotage comité"', scope=ALL).total == 0
 
 
 # ---------------------------------------------------------------- speed paths (bench/README.md, Recherche)
@@ -659,6 +661,55 @@ def test_phrase_matcher_agrees_with_whoosh_phrase(tmp_path, opened):
         assert set(ours) == expected, phrase
         assert ours == ref, phrase  # same documents and the same scores as Whoosh's own Phrase
         assert r.total == len(expected)
+
+
+def test_decode_positions_is_whooshs_own() -> None:
+    import random
+
+    from whoosh.formats import Positions
+
+    from documents.search.whoosh_query import decode_positions
+
+    fmt, rng = Positions(), random.Random(1)
+    cases = [[0], [5], [0, 1, 2], [255, 256, 70_000], list(range(0, 5000, 7))]
+    cases += [sorted(rng.sample(range(100_000), rng.randrange(1, 300))) for _ in range(200)]
+    for positions in cases:
+        raw = fmt.encode(positions)
+        assert decode_positions(raw) == fmt.decode_positions(raw) == positions
+        assert decode_positions(raw.rstrip(b".")) == positions  # as some codecs store it
+
+
+@WHOOSH_ONLY
+def test_phrases_find_exactly_what_whooshs_phrase_finds(tmp_path, opened):
+    """Random texts over a few words (stop words and elisions between them), random phrases of 2
+    to 4 words: our matcher finds the same documents, with the same scores, as Whoosh's own."""
+    import random
+
+    from whoosh import query as wq
+
+    rng = random.Random(20261206)
+    vocabulary = ["comité", "pilotage", "ville", "de", "la", "l'image", "régionale", "coordination", "et"]
+    ix = opened(tmp_path / "ix")
+    for start in (0, 60):  # two segments
+        with writing(ix) as w:
+            for i in range(start, start + 60):
+                text = " ".join(rng.choice(vocabulary) for _ in range(rng.randrange(2, 40)))
+                w.upsert(IndexEntry(id=entry_id("document", i), kind="document", title=f"Pièce {i}", text=text))
+    analyzer = french_analyzer()
+    tried = found = 0
+    for _ in range(60):
+        phrase = " ".join(rng.choice(vocabulary) for _ in range(rng.randrange(2, 5)))
+        stems = [t.text for t in analyzer(phrase)]
+        if len(stems) < 2:
+            continue
+        with ix.searchers.searcher() as s:
+            reference = {hit["id"]: round(hit.score, 6) for hit in s.search(wq.Phrase("text", stems), limit=None)}
+        r = search(ix, f'text:"{phrase}"', scope=ALL, per_page=200)
+        assert {h.id: round(h.score, 6) for h in r.hits} == reference, phrase
+        assert r.total == len(reference)
+        tried += 1
+        found += bool(reference)
+    assert tried >= 30 and found >= 10  # the comparison saw phrases of every length, found and not
 
 
 def _facet_corpus(ix: SearchIndex) -> list[IndexEntry]:
