@@ -281,7 +281,7 @@ def search(
         return empty
 
     with index.searchers.searcher() as searcher:
-        compiler = _Compiler(searcher)
+        compiler = _Compiler(searcher, expired=deadline.passed)
         compiled = compiler.compile(tree)
         notices: list[str] = []
         if compiler.dropped_stopwords:
