@@ -291,15 +291,45 @@ def test_prefix_expansion_is_capped(tmp_path, opened):
     assert search(ix, words[-1], scope=ALL).total == 1  # the word itself is indexed
 
 
-def test_time_bound_raises_a_clear_error(tmp_path, opened):
+@pytest.mark.parametrize("query", ["coordination", '"comité de pilotage"'])
+def test_time_bound_raises_a_clear_error(tmp_path, opened, query):
     ix = opened(tmp_path / "ix")
     with writing(ix) as w:
         for i in range(300):
-            w.upsert(IndexEntry(id=f"document:{i}", kind="document", title=f"convention {i}", text="coordination"))
+            w.upsert(IndexEntry(id=f"document:{i}", kind="document", title=f"convention {i}",
+                                text="coordination du comité de pilotage"))
     with pytest.raises(SearchTimeout) as info:
-        search(ix, "coordination", scope=ALL, time_limit=1e-9)
+        search(ix, query, scope=ALL, time_limit=1e-9)
     assert "trop de temps" in info.value.message
-    assert search(ix, "coordination", scope=ALL).total == 300
+    assert search(ix, query, scope=ALL).total == 300
+
+
+@WHOOSH_ONLY
+def test_a_long_phrase_scan_stops_at_the_time_bound(tmp_path, opened):
+    from whoosh import query as wq
+    from whoosh.collectors import TimeLimit
+
+    from documents.search.whoosh_query import _Phrase
+
+    ix = opened(tmp_path / "ix")
+    with writing(ix) as w:
+        for i in range(600):
+            w.upsert(IndexEntry(id=f"document:{i}", kind="document", title="t", text="comité de pilotage"))
+    analyzer = french_analyzer()
+    phrase = _Phrase("text", [t.text for t in analyzer("comité pilotage")])
+    asked: list[int] = []
+
+    def expired() -> bool:
+        asked.append(1)
+        return len(asked) >= 2  # the second check, after 512 documents
+
+    phrase.expired = expired
+    with ix.searchers.searcher() as s, pytest.raises(TimeLimit):
+        s.search(phrase.normalize(), limit=None)  # normalize keeps the bound
+    assert len(asked) == 2
+    phrase.expired = None
+    with ix.searchers.searcher() as s:
+        assert len(s.search(wq.Or([phrase]), limit=None)) == 600
 
 
 # ---------------------------------------------------------------- scope (results, counts, facets, snippets: own regions)
