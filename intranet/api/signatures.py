@@ -30,7 +30,8 @@ _STEP_PROPS: dict[str, Any] = {
     "date": {"type": "string", "format": "date", "description": "Date de l'envoi ou de la signature (par défaut : "
                                                                "aujourd'hui) ; jamais dans le futur"},
     "recipient": {"type": "string", "description": "envoi : personne ou organisation destinataire"},
-    "recipient_user": {"type": "integer", "minimum": 1, "description": "envoi : compte à relancer (facultatif)"},
+    "recipient_user": {"type": "integer", "minimum": 1,
+                       "description": "envoi : compte destinataire, prévenu par courriel et relancé (facultatif)"},
     "signatory": {"type": "string", "description": "signataire : identifiant ou slug du signataire national"},
     "reason": {"type": "string", "description": "retour : motif du retour en brouillon"},
     "comment": {"type": "string", "description": "Dernière signature : commentaire de la version signée"},

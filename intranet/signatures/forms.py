@@ -17,7 +17,8 @@ class SendForm(FrenchForm):
 
     recipient = StringField("Destinataire (personne ou organisation)", validators=[
         Optional(), Length(max=MAX_LABEL, message=f"{MAX_LABEL} caractères au plus.")])
-    recipient_user = SelectField("Compte de l'intranet à relancer (facultatif)", choices=[], validate_choice=False)
+    recipient_user = SelectField("Compte de l'intranet destinataire, prévenu par courriel (facultatif)", choices=[],
+                                 validate_choice=False)
     date = DateField("Date d'envoi", validators=[DataRequired(_DATE)])
     submit = SubmitField("Envoyer pour signature")
 

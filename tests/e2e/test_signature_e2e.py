@@ -55,7 +55,8 @@ def test_a_convention_is_signed_from_its_page(page: Any, live_server: LiveServer
 
     # 1. Sent for signature, to a person and an account to remind.
     panel.get_by_label("Destinataire (personne ou organisation)").fill("Mme Martin, DRAC Île-de-France")
-    panel.get_by_label("Compte de l'intranet à relancer (facultatif)").select_option(label="Lecteur.idf (lecteur.idf@test.fr)")
+    panel.get_by_label("Compte de l'intranet destinataire, prévenu par courriel (facultatif)").select_option(
+        label="Lecteur.idf (lecteur.idf@test.fr)")
     panel.get_by_label("Date d'envoi").fill(today.isoformat())
     shot(page, "1-envoi")
     panel.get_by_role("button", name="Envoyer pour signature").click()
