@@ -459,16 +459,18 @@ def add_version(
     check_permissions: bool = True,
     extracted: Extraction | None = None,
     before_commit: BeforeCommit | None = None,
+    checked_model: bool = False,
 ) -> DocumentVersion:
     """Add a new version of ``document``; earlier versions stay downloadable.
 
-    ``extracted`` and ``before_commit`` work as in ``archive_document``.
+    ``extracted`` and ``before_commit`` work as in ``archive_document``; ``checked_model``: the
+    caller (``drafting.upload_template``) has checked a drafting model's new version.
     """
     if check_permissions:
         _require_write(actor, document.region_code)
     if document.in_trash:
         raise ValidationError("Ce document est dans la corbeille : restaurez-le d'abord.")
-    locking.ensure_can_version(session, document)
+    locking.ensure_can_version(session, document, checked_model=checked_model)
     prepared = prepare_file(session, storage, path, filename, allow_duplicate_of=document.id,
                             extracted=extracted)
     current = document.current

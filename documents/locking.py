@@ -80,9 +80,21 @@ def _refuse(session: Session, document: Document, what: str) -> None:
         raise LockedDocument(f"Ce document est verrouillé ({reason}) : {what}. {_UNLOCK_HINT}")
 
 
-def ensure_can_version(session: Session, document: Document) -> None:
-    """Refuse a new version of a locked document."""
+def ensure_can_version(session: Session, document: Document, *, checked_model: bool = False) -> None:
+    """Refuse a new version of a locked document, and an unchecked one of a drafting model's source.
+
+    A model's new version goes through ``drafting.upload_template`` (``checked_model``), which checks
+    the Word file and its fields: filed as a plain version, a PDF or a broken .docx would make the
+    model, and the list of models, unusable for everyone.
+    """
     _refuse(session, document, "on ne peut plus en déposer de nouvelle version")
+    if not checked_model:
+        model = model_of(session, document)
+        if model is not None:
+            raise LockedDocument(
+                f"Ce document est la source du modèle de rédaction « {document.title} » ({model.slug}) : "
+                "déposez sa nouvelle version depuis la page du modèle (Modèles), où le fichier Word et ses "
+                "champs sont vérifiés.")
 
 
 def model_of(session: Session, document: Document) -> DraftingTemplate | None:

@@ -78,6 +78,7 @@ def _file(
     extra: Callable[[Document, DocumentVersion], None] | None = None,
     check_permissions: bool = True,
     action: str = "drafting.generate",
+    checked_model: bool = False,
 ) -> tuple[Document, DocumentVersion]:
     """File ``data`` as a new document (``meta``) or a new version of ``document``.
 
@@ -116,7 +117,7 @@ def _file(
             archive.add_version(
                 session, storage, document, actor=actor, path=path, filename=filename, comment=comment,
                 origin=origin, ip=ip, check_permissions=check_permissions, extracted=extracted,
-                before_commit=before_commit)
+                before_commit=before_commit, checked_model=checked_model)
     finally:
         path.unlink(missing_ok=True)
     return doc, filed[0]

@@ -75,7 +75,8 @@ def load_builtin_models(session: Session, storage: Storage, *, actor: User | Non
         else:
             _file(session, storage, actor=actor, data=data, filename=f"{model.slug}.docx", text=text,
                   text_reason=extracted.reason or "", origin=origin, comment="Nouvelle version du modèle intégré",
-                  ip="", document=row.document, check_permissions=False, action="drafting.template_load")
+                  ip="", document=row.document, check_permissions=False, action="drafting.template_load",
+                  checked_model=True)
             outcome[model.slug] = "nouvelle version"
     return outcome
 
@@ -119,7 +120,7 @@ def upload_template(
         _file(session, storage, actor=actor, data=data, filename=filename, text=None,
               text_reason="Modèle Word : texte non indexé.", origin={**origin, "slug": info.slug},
               comment="Nouvelle version du modèle", ip=ip, document=info.document,
-              action="drafting.template_upload")
+              action="drafting.template_upload", checked_model=True)
         return get_template(session, storage, template_id)
     title = " ".join((title or "").split())
     if not title:

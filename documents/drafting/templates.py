@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,8 @@ from documents.models import (
 from documents.storage import Storage
 
 # --------------------------------------------------------------------------- models
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -126,7 +129,15 @@ def list_templates(session: Session, storage: Storage) -> list[TemplateInfo]:
         .where(Document.deleted_at.is_(None))
         .order_by(DraftingTemplate.builtin.desc(), Document.title)
     ).all()
-    return [_info(session, storage, row) for row in rows]
+    usable: list[TemplateInfo] = []
+    for row in rows:
+        try:
+            usable.append(_info(session, storage, row))
+        except (TemplateRejected, TemplateError, NotFound) as exc:
+            # One broken model (a version filed before versions were checked) must not take the
+            # list down for everyone: it stays in the archive, and its own page says what is wrong.
+            logger.warning("drafting model %s (%s) left out of the list: %s", row.document_id, row.slug, exc.message)
+    return usable
 
 
 def get_template(session: Session, storage: Storage, key: int | str) -> TemplateInfo:

@@ -65,7 +65,7 @@ def test_api_files_the_avenant_with_its_link_and_the_conventions_date(client: An
     generation = db_session.scalar(select(Generation).where(Generation.document_id == avenant))
     assert generation.input_values["convention_date"] == "2026-02-15"  # from the convention's signature date
     assert db_session.scalar(select(AuditEvent).where(AuditEvent.action == "document.link",
-                                                      AuditEvent.object_id == avenant)) is not None
+                                                      AuditEvent.object_id == str(avenant))) is not None
     # The region's timeline now applies the avenant to its convention, not as a loose avenant.
     timeline = client.get("/api/v1/regions/11/agreements", headers=headers).get_json()
     conventions = [c for row in timeline["rows"] for c in row["conventions"]]

@@ -156,6 +156,34 @@ def test_web_model_source_cannot_be_trashed(client: Any, auth: AuthActions, db_s
     assert not db_session.get(Document, doc_id).in_trash
 
 
+def test_a_model_source_takes_a_new_version_only_through_the_model_page(client: Any, auth: AuthActions,
+                                                                          db_session: Any, app: Any) -> None:
+    from documents import drafting
+    from documents.models import DocumentVersion
+
+    models = file_builtin_models(app, db_session)
+    slug, doc_id = "avenant", models["avenant"]
+    auth.login("admin")
+    token = auth.token("/")
+    # A PDF, or any file, filed as a plain version would break the model (and the list of models) for everyone.
+    for name, data in (("scan.pdf", sf.make_pdf(["Scan"])), ("avenant.docx", sf.make_docx(["Sans champs"]))):
+        refused = client.post(f"/documents/{doc_id}/versions", content_type="multipart/form-data",
+                              data={"csrf_token": token, "file": (io.BytesIO(data), name)})
+        assert refused.status_code == 409 and "depuis la page du modèle" in text(refused) and f"({slug})" in text(refused)
+    db_session.expire_all()
+    assert db_session.scalars(select(DocumentVersion.number).where(DocumentVersion.document_id == doc_id)).all() == [1]
+    assert client.get("/api/v1/templates", headers={"Accept": "application/json"}).status_code == 200
+    # A model already broken (a version filed before this rule) leaves the others listed.
+    path = sf.write_sample(Path(app.config["DATA_DIR"]) / "in" / "broken.pdf", sf.make_pdf(["Pas un modèle"]))
+    archive.add_version(db_session, store_of(app), db_session.get(Document, doc_id), actor=user(db_session, "admin"),
+                        path=path, filename="broken.pdf", checked_model=True)
+    db_session.commit()
+    listed = {t.slug for t in drafting.list_templates(db_session, store_of(app))}
+    assert slug not in listed and set(models) - {slug} <= listed
+    page = client.get("/modeles/")
+    assert page.status_code == 200
+
+
 def test_web_regional_staff_restore_own_trash_only_and_never_purge(client: Any, auth: AuthActions,
                                                                    db_session: Any, app: Any) -> None:
     mine = make_doc(app, db_session, "Bilan IDF", doc_type="bilan", status="brouillon")
