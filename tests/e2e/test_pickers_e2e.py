@@ -55,6 +55,23 @@ def _file(server: LiveServer, title: str, region: str | None, doc_type: str = "c
         session.close()
 
 
+def _idf_meeting(server: LiveServer, agenda_item: str) -> tuple[int, int]:
+    """(committee id, meeting id) of a meeting of the Île-de-France committee in ten days."""
+    session = _session(server)
+    try:
+        ensure_committees(session)
+        session.commit()
+        committee = session.scalar(select(Committee).where(Committee.slug == "regional-11"))
+        admin = session.scalar(select(User).where(User.email == USERS["admin"][0]))
+        meeting = schedule_meeting(session, committee, actor=admin, data=MeetingInput(
+            starts_at=paris_datetime(dt.date.today() + dt.timedelta(days=10), dt.time(14)), title="Comité",
+            place="DRAC, salle 2", agenda=[agenda_item]))
+        session.commit()
+        return committee.id, meeting.id
+    finally:
+        session.close()
+
+
 def _open(browser: Any, width: int = 1280, *, javascript: bool = True) -> tuple[Any, Any, list[str]]:
     """A new context and page; the list collects console errors, page errors and failed requests."""
     context = browser.new_context(locale="fr-FR", viewport={"width": width, "height": 900},
@@ -190,16 +207,8 @@ def test_metadata_pickers_by_keyboard_then_without_javascript(browser: Any, live
 
 def test_single_pickers_filter_and_committee_forms(page: Any, live_server: LiveServer) -> None:
     _file(live_server, "Convention de coordination 2026", "11")
+    committee_id, meeting_id = _idf_meeting(live_server, "Projets 2026")
     session = _session(live_server)
-    ensure_committees(session)
-    session.commit()
-    committee = session.scalar(select(Committee).where(Committee.slug == "regional-11"))
-    admin = session.scalar(select(User).where(User.email == USERS["admin"][0]))
-    meeting = schedule_meeting(session, committee, actor=admin, data=MeetingInput(
-        starts_at=paris_datetime(dt.date.today() + dt.timedelta(days=10), dt.time(14)), title="Comité",
-        place="DRAC, salle 2", agenda=["Projets 2026"]))
-    session.commit()
-    committee_id, meeting_id = committee.id, meeting.id
     quartier = session.scalars(select(Quartier).where(Quartier.region_code == "11")
                                .order_by(Quartier.departement, Quartier.code)).all()[3]
     session.close()
@@ -340,17 +349,7 @@ def test_the_document_to_attach_to_a_meeting_is_searched(browser: Any, live_serv
     ours = _file(live_server, "Bilan des ateliers de Saint-Denis", "11", "bilan")
     national = _file(live_server, "Bilan national des ateliers", None, "bilan")
     _file(live_server, "Bilan des ateliers de Marseille", "93", "bilan")
-    session = _session(live_server)
-    ensure_committees(session)
-    session.commit()
-    committee = session.scalar(select(Committee).where(Committee.slug == "regional-11"))
-    admin = session.scalar(select(User).where(User.email == USERS["admin"][0]))
-    meeting = schedule_meeting(session, committee, actor=admin, data=MeetingInput(
-        starts_at=paris_datetime(dt.date.today() + dt.timedelta(days=10), dt.time(14)), title="Comité",
-        place="DRAC, salle 2", agenda=["Bilans"]))
-    session.commit()
-    meeting_id = meeting.id
-    session.close()
+    _committee_id, meeting_id = _idf_meeting(live_server, "Bilans")
 
     context, page, errors = _open(browser, 390)
     try:
