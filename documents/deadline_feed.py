@@ -12,12 +12,12 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterable
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from documents import audit, deadline_lists, tokens
+from documents import deadline_lists
 from documents.calendar import PRODID, UID_DOMAIN
 from documents.db import utcnow
+from documents.feed_tokens import FeedTokens
 from documents.models import DeadlineFeedToken, User
 
 #: Kind prefix of the feed tokens.
@@ -32,44 +32,29 @@ FEED_NAME = "Échéances – Passeurs d'images"
 _CONTROLS = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
 
 
+#: The deadline feeds' tokens.
+TOKENS = FeedTokens(DeadlineFeedToken, kind=TOKEN_KIND, action="deadlines.feed", object_type="deadline_feed")
+
+
 def create_feed_token(session: Session, user: User, *, ip: str = "") -> str:
     """A new feed token for ``user`` (the previous one stops working); the plaintext is returned once."""
-    revoke_feed_tokens(session, user, ip=ip)
-    issued = tokens.new_token(TOKEN_KIND)
-    token = DeadlineFeedToken(user_id=user.id, token_hash=issued.hash, prefix=issued.prefix)
-    session.add(token)
-    session.flush()
-    audit.record(session, "deadlines.feed_create", actor=user, object_type="deadline_feed", object_id=token.id, ip=ip)
-    session.flush()
-    return issued.plaintext
+    return TOKENS.create(session, user, ip=ip)
 
 
 def revoke_feed_tokens(session: Session, user: User, *, ip: str = "") -> int:
     """Revoke ``user``'s live feed tokens (audited); how many were live."""
-    live = session.scalars(select(DeadlineFeedToken).where(DeadlineFeedToken.user_id == user.id,
-                                                           DeadlineFeedToken.revoked_at.is_(None))).all()
-    for token in live:
-        token.revoked_at = utcnow()
-        audit.record(session, "deadlines.feed_revoke", actor=user, object_type="deadline_feed", object_id=token.id,
-                     ip=ip)
-    session.flush()
-    return len(live)
+    return TOKENS.revoke(session, user, ip=ip)
 
 
 def feed_token_info(session: Session, user: User) -> DeadlineFeedToken | None:
     """``user``'s live feed token (its beginning and date only), if any."""
-    return session.scalar(select(DeadlineFeedToken).where(DeadlineFeedToken.user_id == user.id,
-                                                          DeadlineFeedToken.revoked_at.is_(None))
-                          .order_by(DeadlineFeedToken.id.desc()).limit(1))
+    return TOKENS.live(session, user)
 
 
 def user_for_feed_token(session: Session, plaintext: str) -> User | None:
     """The active owner of a live feed token, or None (nothing tells which part was wrong). Read only."""
-    if not tokens.plausible(plaintext, TOKEN_KIND):
-        return None
-    token = session.scalar(select(DeadlineFeedToken).where(
-        DeadlineFeedToken.token_hash == tokens.token_hash(plaintext)))
-    if token is None or token.revoked_at is not None or token.user is None or not token.user.active:
+    token = TOKENS.find(session, plaintext)
+    if token is None:
         return None
     owner: User = token.user
     return owner

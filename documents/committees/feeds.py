@@ -7,53 +7,39 @@ import datetime as dt
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from documents import audit
 from documents.committees.scope import visible_meetings
 from documents.db import utcnow
+from documents.feed_tokens import FeedTokens
 from documents.models import CalendarToken, CommitteeMember, Meeting, User
 from documents.regions import covered_codes
-from documents.tokens import new_token, token_hash
 
 #: How precisely ``CalendarToken.last_used_at`` follows the feed's use.
 FEED_USE_RESOLUTION = dt.timedelta(hours=1)
 
 
+#: The meetings feeds' tokens (``cal_…``).
+TOKENS = FeedTokens(CalendarToken, kind="cal_", action="calendar.feed", object_type="calendar")
+
+
 def create_feed_token(session: Session, user: User, *, ip: str = "") -> str:
     """A new personal feed token (the previous one stops working); the plaintext is returned once."""
-    revoke_feed_tokens(session, user, ip=ip)
-    issued = new_token("cal_")
-    token = CalendarToken(user_id=user.id, token_hash=issued.hash, prefix=issued.prefix)
-    session.add(token)
-    session.flush()
-    audit.record(session, "calendar.feed_create", actor=user, object_type="calendar", object_id=token.id, ip=ip)
-    session.flush()
-    return issued.plaintext
+    return TOKENS.create(session, user, ip=ip)
 
 
 def revoke_feed_tokens(session: Session, user: User, *, ip: str = "") -> int:
     """Revoke the user's feed tokens; return how many were live."""
-    live = session.scalars(select(CalendarToken).where(CalendarToken.user_id == user.id,
-                                                       CalendarToken.revoked_at.is_(None))).all()
-    for token in live:
-        token.revoked_at = utcnow()
-        audit.record(session, "calendar.feed_revoke", actor=user, object_type="calendar", object_id=token.id, ip=ip)
-    session.flush()
-    return len(live)
+    return TOKENS.revoke(session, user, ip=ip)
 
 
 def feed_token_info(session: Session, user: User) -> CalendarToken | None:
     """The user's live feed token (prefix and dates only), if any."""
-    return session.scalar(select(CalendarToken).where(CalendarToken.user_id == user.id,
-                                                      CalendarToken.revoked_at.is_(None)))
+    return TOKENS.live(session, user)
 
 
 def user_for_feed_token(session: Session, plaintext: str) -> User | None:
     """The active user owning a live feed token, or None (and nothing tells which part was wrong)."""
-    if not plaintext or not plaintext.startswith("cal_") or len(plaintext) > 100:
-        return None
-    token = session.scalar(select(CalendarToken).where(CalendarToken.token_hash == token_hash(plaintext)))
-    owner: User | None = token.user if token is not None else None
-    if token is None or token.revoked_at is not None or owner is None or not owner.active:
+    token = TOKENS.find(session, plaintext)
+    if token is None:
         return None
     now = utcnow()
     last = token.last_used_at
@@ -61,6 +47,7 @@ def user_for_feed_token(session: Session, plaintext: str) -> User | None:
     if last is None or now - (last if last.tzinfo else last.replace(tzinfo=dt.UTC)) >= FEED_USE_RESOLUTION:
         token.last_used_at = now
         session.flush()
+    owner: User = token.user
     return owner
 
 
