@@ -67,6 +67,15 @@ def user(session: Any, who: str) -> Any:
     return session.scalar(select(User).where(User.email == USERS[who][0]))
 
 
+def bearer(session: Any, who: str, name: str = "tests") -> dict[str, str]:
+    """Headers authenticating as ``who`` with a new API token (committed: the request opens its own session)."""
+    from documents import accounts
+
+    _token, plaintext = accounts.create_token(session, user(session, who), name)
+    session.commit()
+    return {"Authorization": f"Bearer {plaintext}"}
+
+
 def session_cookie(client: Any, app: Any) -> str | None:
     """The value of the session cookie held by ``client`` (None when it has none)."""
     cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from documents import accounts, archive, drafting
+from documents import archive, drafting
 from documents.agreements import amounts as A
 from documents.models import AgreementAmount, AuditEvent, Document
 from intranet.extensions import storage
-from testkit import AMOUNTS, csrf_token, file_builtin_models, login_client, user
+from testkit import AMOUNTS, bearer, csrf_token, file_builtin_models, login_client, user
 
 API = "/api/v1"
 
@@ -31,11 +31,6 @@ def add(session: Any, title: str, *, region: str | None = "11", doc_type: str = 
     session.commit()
     return doc.id
 
-
-def bearer(session: Any, who: str) -> dict[str, str]:
-    _token, plaintext = accounts.create_token(session, user(session, who), "tests")
-    session.commit()
-    return {"Authorization": f"Bearer {plaintext}"}
 
 
 def stored(session: Any, doc_id: int) -> dict[str, int]:

@@ -8,14 +8,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from documents import accounts
 from documents.committees.dates import paris_datetime
 from documents.committees.meetings import MeetingInput, schedule_meeting
 from documents.committees.members import add_member
 from documents.committees.minutes import draft_minutes
 from documents.models import AuditEvent, Committee, Meeting, MinutesComment
 from documents.storage import LocalStorage
-from testkit import AuthActions, csrf_token, user, with_committees
+from testkit import AuthActions, bearer, csrf_token, user, with_committees
 
 
 @pytest.fixture
@@ -26,11 +25,6 @@ def session(db_session: Any) -> Any:
 def committee_id(session: Any, slug: str) -> int:
     return session.scalar(select(Committee.id).where(Committee.slug == slug))
 
-
-def bearer(session: Any, who: str) -> dict[str, str]:
-    _token, plaintext = accounts.create_token(session, user(session, who), "tests")
-    session.commit()
-    return {"Authorization": f"Bearer {plaintext}"}
 
 
 def schedule(session: Any, slug: str, who: str, title: str = "Comité") -> Meeting:

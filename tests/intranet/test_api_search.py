@@ -10,7 +10,6 @@ import pytest
 
 import samplefiles as sf
 import testkit
-from documents import accounts
 from searchkit import archive_doc, close_index, drain
 from testkit import AuthActions
 
@@ -28,11 +27,7 @@ def _closed_index(app: Any):
 
 @pytest.fixture
 def bearer(app: Any, db_session: Any):
-    def make(who: str) -> dict[str, str]:
-        _token, plaintext = accounts.create_token(db_session, testkit.user(db_session, who), "tests")
-        db_session.commit()
-        return {"Authorization": f"Bearer {plaintext}"}
-    return make
+    return lambda who: testkit.bearer(db_session, who)
 
 
 @pytest.fixture

@@ -8,19 +8,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from documents import accounts
 from documents.formatting import format_amount, parse_amount
 from documents.models import Document, DraftingTemplate, Generation
-from testkit import AMOUNTS, docx_text, file_builtin_models, user
+from testkit import AMOUNTS, bearer, docx_text, file_builtin_models
 from testkit import template_docx as make_docx
 
 TRICKY = 'Dupont & Fils <b> "ok" l\'été\nligne 2'
 
-
-def bearer(db_session: Any, who: str) -> dict[str, str]:
-    _token, plaintext = accounts.create_token(db_session, user(db_session, who), "essai")
-    db_session.commit()
-    return {"Authorization": f"Bearer {plaintext}"}
 
 
 @pytest.fixture

@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from documents import accounts
 from documents.models import AuditEvent, Document, DocumentLink, Generation
 from searchkit import archive_doc
-from testkit import AMOUNTS, file_builtin_models, form_fields, user
+from testkit import AMOUNTS, bearer, file_builtin_models, form_fields
 
 VALUES = {"convention_reference": "DRAC-IDF-2026-1", "avenant_numero": "1", "motif_avenant": "un atelier de plus",
           **AMOUNTS}
@@ -36,11 +35,6 @@ def setup(app: Any, db_session: Any) -> dict[str, Any]:
     }
     return {"models": models, **{k: v.id for k, v in docs.items()}}
 
-
-def bearer(db_session: Any, who: str) -> dict[str, str]:
-    _token, plaintext = accounts.create_token(db_session, user(db_session, who), "essai")
-    db_session.commit()
-    return {"Authorization": f"Bearer {plaintext}"}
 
 
 def links(db_session: Any) -> set[tuple[int, int, str]]:

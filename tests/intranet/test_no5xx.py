@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from werkzeug.routing import IntegerConverter
 
-from documents import accounts, drafting
+from documents import drafting
 from documents.bounds import MAX_ID, has_nul, parse_year, row_id
 from documents.committees.dates import paris_datetime
 from documents.committees.meetings import MeetingInput, schedule_meeting
@@ -20,6 +20,7 @@ from documents.errors import ValidationError
 from intranet.extensions import storage
 from intranet.guards import IdConverter
 from testkit import (
+    bearer,
     committee,
     csrf_token,
     file_builtin_models,
@@ -31,11 +32,6 @@ from testkit import (
 
 HUGE_IDS = [MAX_ID + 1, 2**31 * 10, 99999999999, 10**30]
 
-
-def bearer(session: Any, who: str) -> dict[str, str]:
-    _token, plaintext = accounts.create_token(session, user(session, who), "tests")
-    session.commit()
-    return {"Authorization": f"Bearer {plaintext}"}
 
 
 def id_rules(app: Any) -> list[Any]:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 import testkit
-from documents import accounts, archive
+from documents import archive
 from documents.models import DraftingTemplate
 from searchkit import archive_doc
 from testkit import AuthActions
@@ -15,11 +15,7 @@ from testkit import AuthActions
 
 @pytest.fixture
 def bearer(app: Any, db_session: Any):
-    def make(who: str) -> dict[str, str]:
-        _token, plaintext = accounts.create_token(db_session, testkit.user(db_session, who), "tests")
-        db_session.commit()
-        return {"Authorization": f"Bearer {plaintext}"}
-    return make
+    return lambda who: testkit.bearer(db_session, who)
 
 
 @pytest.fixture
