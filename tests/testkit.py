@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import html
+import os
 import re
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -255,6 +257,33 @@ def deliver_mail(session: Any, folder: Any) -> list[Any]:
 
 
 # ------------------------------------------------------------------ processes
+
+#: The project folder: background processes start there, as ``make run`` starts them.
+ROOT = Path(__file__).resolve().parents[1]
+#: Databases the live-process tests run on.
+LIVE_BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+
+def intranet_argv(*args: str) -> list[str]:
+    """The command line of ``intranet ARGS…`` in this virtual environment."""
+    script = Path(sys.executable).with_name("intranet")
+    return [str(script) if script.exists() else sys.executable, *([] if script.exists() else ["-m", "intranet"]),
+            *args]
+
+
+@contextmanager
+def make_run_env(backend: str, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The environment of ``make run`` on a fresh data folder and an empty database of ``backend``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INTRANET_", "DATABASE_URL", "MAIL_", "SMTP_"))}
+    env["INTRANET_DATA_DIR"] = str(tmp_path / "instance")
+    if backend == "sqlite":
+        env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'instance' / 'intranet.sqlite3'}"
+        yield env
+        return
+    with empty_database(backend, tmp_path) as url:
+        env["DATABASE_URL"] = url
+        yield env
+
 
 
 def children_of(pid: int) -> set[int]:

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,32 +20,16 @@ from sqlalchemy import func, select
 from documents.db import make_engine, make_session_factory
 from documents.models import DeadlineAlert, Document, MailOutbox
 from intranet.background import WORKERS
-from testkit import empty_database
-
-ROOT = Path(__file__).resolve().parents[2]
-BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+from testkit import LIVE_BACKENDS, ROOT, intranet_argv, make_run_env
 
 pytestmark = pytest.mark.slow
 
 
-def _argv(*args: str) -> list[str]:
-    script = Path(sys.executable).with_name("intranet")
-    return [str(script) if script.exists() else sys.executable, *([] if script.exists() else ["-m", "intranet"]),
-            *args]
-
-
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=LIVE_BACKENDS)
 def env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
     """The environment of ``make run`` on a fresh data folder and database, bootstrapped."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("INTRANET_", "DATABASE_URL", "MAIL_", "SMTP_"))}
-    env["INTRANET_DATA_DIR"] = str(tmp_path / "instance")
-    env["INTRANET_BASE_URL"] = "https://intranet.example"
-    if request.param == "sqlite":
-        env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'instance' / 'intranet.sqlite3'}"
-        yield env
-        return
-    with empty_database("postgresql", tmp_path) as url:
-        env["DATABASE_URL"] = url
+    with make_run_env(request.param, tmp_path) as env:
+        env["INTRANET_BASE_URL"] = "https://intranet.example"
         yield env
 
 
@@ -55,7 +37,7 @@ def _run_until(env: dict[str, str], log: Path, done: str) -> tuple[int, str]:
     """Start the scheduler as ``intranet.serve`` does, wait for ``done`` in its log, stop it with SIGTERM."""
     [worker] = [w for w in WORKERS if w.name == "scheduler"]
     with log.open("w") as log_file:
-        process = subprocess.Popen(_argv(*worker.command), env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+        process = subprocess.Popen(intranet_argv(*worker.command), env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
                                    stderr=log_file)
         try:
             deadline = time.monotonic() + 60
@@ -76,7 +58,7 @@ def _run_until(env: dict[str, str], log: Path, done: str) -> tuple[int, str]:
 
 
 def test_the_scheduler_process_queues_the_alerts_of_the_day(env: dict[str, str], tmp_path: Path) -> None:
-    done = subprocess.run(_argv("bootstrap"), env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(intranet_argv("bootstrap"), env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     engine = make_engine(env["DATABASE_URL"])
     session = make_session_factory(engine)()
@@ -109,6 +91,6 @@ def test_the_scheduler_process_queues_the_alerts_of_the_day(env: dict[str, str],
 
 def test_a_bad_setting_stops_the_scheduler_with_a_french_message(env: dict[str, str]) -> None:
     env["INTRANET_ALERT_HOUR"] = "sept"
-    done = subprocess.run(_argv("scheduler", "--once"), env=env, cwd=ROOT, capture_output=True, text=True,
+    done = subprocess.run(intranet_argv("scheduler", "--once"), env=env, cwd=ROOT, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 2 and "INTRANET_ALERT_HOUR : heure invalide « sept »" in done.stderr

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,46 +21,30 @@ from documents.models import ThumbnailJob, User
 from documents.storage import LocalStorage
 from documents.thumbnails.render import WIDTH, thumbnail_path
 from intranet.background import WORKERS
-from testkit import empty_database
-
-ROOT = Path(__file__).resolve().parents[2]
-BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+from testkit import LIVE_BACKENDS, ROOT, intranet_argv, make_run_env
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(shutil.which("pdftoppm") is None or shutil.which("soffice") is None,
                                  reason="pdftoppm (poppler-utils) and LibreOffice draw the thumbnails")]
 
 
-def _argv(*args: str) -> list[str]:
-    script = Path(sys.executable).with_name("intranet")
-    return [str(script) if script.exists() else sys.executable, *([] if script.exists() else ["-m", "intranet"]),
-            *args]
-
-
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=LIVE_BACKENDS)
 def env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
     """The environment of ``make run`` on a fresh data folder and database."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("INTRANET_", "DATABASE_URL", "MAIL_", "SMTP_"))}
-    env["INTRANET_DATA_DIR"] = str(tmp_path / "instance")
-    if request.param == "sqlite":
-        env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'instance' / 'intranet.sqlite3'}"
-        yield env
-        return
-    with empty_database("postgresql", tmp_path) as url:
-        env["DATABASE_URL"] = url
+    with make_run_env(request.param, tmp_path) as env:
         yield env
 
 
 def test_the_thumbnail_worker_process_draws_a_pdf_and_a_docx(env: dict[str, str], tmp_path: Path) -> None:
     assert "thumbnails" in [w.name for w in WORKERS], "declared, so that make run starts it"
-    done = subprocess.run(_argv("bootstrap"), env=env, cwd=ROOT, capture_output=True, text=True, timeout=180)
+    done = subprocess.run(intranet_argv("bootstrap"), env=env, cwd=ROOT, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-2000:]
     data = Path(env["INTRANET_DATA_DIR"])
     engine = make_engine(env["DATABASE_URL"])
     session = make_session_factory(engine)()
     log = data / "thumbnail-worker.log"
     log_file = log.open("w")
-    worker = subprocess.Popen(_argv("thumbnail-worker"), env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+    worker = subprocess.Popen(intranet_argv("thumbnail-worker"), env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
                               stderr=log_file)
     try:
         store = LocalStorage(data / "files")
