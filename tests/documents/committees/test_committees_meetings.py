@@ -40,28 +40,7 @@ from documents.errors import NotFound, PermissionDenied, ValidationError
 from documents.mail import read_outbox
 from documents.models import Document, IndexOutbox
 from documents.storage import LocalStorage
-from testkit import committee, deliver_mail, user, with_committees
-
-
-@pytest.fixture
-def session(db_session: Any) -> Any:
-    """The test database with the committees of the reference data."""
-    return with_committees(db_session)
-
-
-@pytest.fixture
-def storage(tmp_path: Path) -> LocalStorage:
-    return LocalStorage(tmp_path / "files")
-
-
-@pytest.fixture
-def outbox(tmp_path: Path) -> Path:
-    return tmp_path / "mail"
-
-
-@pytest.fixture
-def notifier(outbox: Path) -> Notifier:
-    return Notifier(lambda m: f"https://intranet.test/comites/reunions/{m.id}")
+from testkit import committee, deliver_mail, user
 
 
 def test_schedule_invites_members_queues_index_and_mails(session: Any, notifier: Notifier, outbox: Path) -> None:

@@ -6,7 +6,6 @@ import datetime as dt
 import hashlib
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from committeekit import schedule
@@ -20,13 +19,7 @@ from documents.committees.feeds import (
 from documents.committees.indexing import index_entry_for_meeting
 from documents.committees.members import add_member
 from documents.models import CalendarToken
-from testkit import committee, user, with_committees
-
-
-@pytest.fixture
-def session(db_session: Any) -> Any:
-    """The test database with the committees of the reference data."""
-    return with_committees(db_session)
+from testkit import committee, user
 
 
 def test_feed_token_is_hashed_and_revocable(session: Any) -> None:

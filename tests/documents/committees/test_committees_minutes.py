@@ -34,28 +34,7 @@ from documents.errors import NotFound, PermissionDenied, ValidationError
 from documents.locking import LockedDocument, unlock_document
 from documents.models import AuditEvent, Quartier
 from documents.storage import LocalStorage
-from testkit import committee, deliver_mail, user, with_committees
-
-
-@pytest.fixture
-def session(db_session: Any) -> Any:
-    """The test database with the committees of the reference data."""
-    return with_committees(db_session)
-
-
-@pytest.fixture
-def storage(tmp_path: Path) -> LocalStorage:
-    return LocalStorage(tmp_path / "files")
-
-
-@pytest.fixture
-def outbox(tmp_path: Path) -> Path:
-    return tmp_path / "mail"
-
-
-@pytest.fixture
-def notifier(outbox: Path) -> Notifier:
-    return Notifier(lambda m: f"https://intranet.test/comites/reunions/{m.id}")
+from testkit import committee, deliver_mail, user
 
 
 def _docx_text(data: bytes) -> str:

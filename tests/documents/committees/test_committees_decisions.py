@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,18 +31,7 @@ from documents.committees.minutes import approve_minutes, draft_minutes, submit_
 from documents.errors import NotFound, PermissionDenied, ValidationError
 from documents.models import ActionItem, IndexOutbox, Quartier
 from documents.storage import LocalStorage
-from testkit import user, with_committees
-
-
-@pytest.fixture
-def session(db_session: Any) -> Any:
-    """The test database with the committees of the reference data."""
-    return with_committees(db_session)
-
-
-@pytest.fixture
-def storage(tmp_path: Path) -> LocalStorage:
-    return LocalStorage(tmp_path / "files")
+from testkit import user
 
 
 def test_decisions_checks(session: Any) -> None:

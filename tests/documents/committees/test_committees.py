@@ -20,13 +20,7 @@ from documents.committees.members import add_member, remove_member, set_member_r
 from documents.committees.scope import get_committee, get_meeting, visible_committees
 from documents.errors import NotFound, PermissionDenied, ValidationError
 from documents.models import Committee, IndexOutbox, Meeting
-from testkit import committee, user, with_committees
-
-
-@pytest.fixture
-def session(db_session: Any) -> Any:
-    """The test database with the committees of the reference data."""
-    return with_committees(db_session)
+from testkit import committee, user
 
 
 def test_reference_committees_are_created_once(session: Any) -> None:
