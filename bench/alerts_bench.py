@@ -31,7 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-
+from benchkit import bench_app  # noqa: E402
 from deadlines_bench import PASSWORD, build, percentile, timed  # noqa: E402
 
 
@@ -72,7 +72,6 @@ def main() -> None:
     from documents import accounts, deadline_alerts, deadline_feed, deadline_lists, permissions
     from documents.models import MailOutbox, User
     from documents.unitofwork import unit_of_work
-    from intranet import create_app
     from intranet.library.alerts import alert_links
     from intranet.library.views import today_paris
 
@@ -80,11 +79,7 @@ def main() -> None:
         data = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="alerts-bench-")))
         url = args.database_url or f"sqlite:///{data / 'intranet.sqlite3'}"
         build(url, args.docs, args.dated, args.seed)
-        app = create_app({
-            "TESTING": True, "SECRET_KEY": "bench-" + "x" * 40, "DATA_DIR": str(data), "DATABASE_URL": url,
-            "STORAGE_DIR": str(data / "files"), "INDEX_DIR": str(data / "index"),
-            "MAIL_OUTBOX_DIR": str(data / "mail"), "WTF_CSRF_ENABLED": False,
-        })
+        app = bench_app(data, url)
         factory = app.extensions["db_factory"]
         with unit_of_work(factory) as session:
             accounts.configure_hasher(time_cost=1, memory_cost=8 * 1024)

@@ -32,28 +32,13 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from benchkit import bench_app, percentile, timed  # noqa: E402
 
 AGREEMENTS = ["convention", "avenant", "contrat_objectifs", "protocole"]
 OTHERS = ["bilan", "compte_rendu", "cahier_des_charges", "autre"]
 STATUSES = ["brouillon", "en_signature", "signe", "signe", "signe", "archive"]
 PASSWORD = "Bench-password-2026!"
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))]
-
-
-def timed(fn: Callable[[], object], repeat: int) -> list[float]:
-    """Milliseconds of ``repeat`` calls after one warm-up call."""
-    fn()
-    out = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - start) * 1000)
-    return out
 
 
 def build(url: str, n: int, dated: int, seed: int) -> int:
@@ -127,7 +112,6 @@ def main() -> None:
 
     from documents import deadline_lists
     from documents.models import User
-    from intranet import create_app
     from intranet.library.deadline_views import PAGE_ROWS
     from intranet.library.views import HORIZON_LONG, HORIZON_SHORT, today_paris
 
@@ -135,11 +119,7 @@ def main() -> None:
         data = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="deadlines-bench-")))
         url = args.database_url or f"sqlite:///{data / 'intranet.sqlite3'}"
         build(url, args.docs, args.dated, args.seed)
-        app = create_app({
-            "TESTING": True, "SECRET_KEY": "bench-" + "x" * 40, "DATA_DIR": str(data), "DATABASE_URL": url,
-            "STORAGE_DIR": str(data / "files"), "INDEX_DIR": str(data / "index"),
-            "MAIL_OUTBOX_DIR": str(data / "mail"), "WTF_CSRF_ENABLED": False,
-        })
+        app = bench_app(data, url)
         factory = app.extensions["db_factory"]
         backend = url.split(":", 1)[0]
         print(f"\nbackend {backend}, {args.docs} documents, {args.dated} dated agreements, {args.repeat} runs each, "

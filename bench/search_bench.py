@@ -45,8 +45,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-
-from search_engine import FALLBACK, BareTantivy, BareWhoosh, percentile, timed, vocabulary  # noqa: E402
+from benchkit import bench_app, percentile, timed  # noqa: E402
+from search_engine import FALLBACK, BareTantivy, BareWhoosh, vocabulary  # noqa: E402
 
 QUERIES = {
     "single term": ["convention", "coordination", "culture", "partenaires", "projets"],
@@ -226,11 +226,7 @@ def main() -> None:
             print(f"reusing the database and index in {data} (remove it to rebuild)", flush=True)
         else:
             build_database(url, args.docs, args.words, args.seed)
-        app = create_app({
-            "TESTING": True, "SECRET_KEY": "bench-" + "x" * 40, "DATA_DIR": str(data), "DATABASE_URL": url,
-            "STORAGE_DIR": str(data / "files"), "INDEX_DIR": str(data / "index"),
-            "MAIL_OUTBOX_DIR": str(data / "mail"), "WTF_CSRF_ENABLED": False,
-        })
+        app = bench_app(data, url)
         factory = app.extensions["db_factory"]
         root = Path(app.config["INDEX_DIR"])
 

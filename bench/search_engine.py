@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchkit import percentile, timed  # noqa: E402
 
 from documents.search import (  # noqa: E402
     IndexEntry,
@@ -116,22 +118,6 @@ def make_corpus(n: int, words_per_doc: int, seed: int) -> tuple[list[IndexEntry]
             )
         )
     return entries, texts
-
-
-def percentile(values: list[float], p: float) -> float:
-    values = sorted(values)
-    k = max(0, min(len(values) - 1, round(p / 100 * (len(values) - 1))))
-    return values[k]
-
-
-def timed(fn: Callable[[], object], repeat: int) -> list[float]:
-    fn()  # warm-up (caches, first searcher)
-    out = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - start) * 1000)
-    return out
 
 
 class BareWhoosh:

@@ -27,32 +27,16 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from benchkit import bench_app, percentile, timed  # noqa: E402
 
 SIGNABLE = ["convention", "avenant", "contrat_objectifs", "protocole"]
 OTHERS = ["bilan", "compte_rendu", "cahier_des_charges", "autre"]
 PASSWORD = "Bench-password-2026!"
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))]
-
-
-def timed(fn: Callable[[], object], repeat: int) -> list[float]:
-    """Milliseconds of ``repeat`` calls after one warm-up call."""
-    fn()
-    out = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - start) * 1000)
-    return out
 
 
 def build(url: str, n: int, waiting: int, seed: int) -> None:
@@ -123,17 +107,12 @@ def main() -> None:
     from documents.models import DocStatus, Document, SignatureStep, User
     from documents.signatures.waiting import MAX_ROWS
     from documents.unitofwork import unit_of_work
-    from intranet import create_app
 
     with contextlib.ExitStack() as stack:
         data = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="signatures-bench-")))
         url = args.database_url or f"sqlite:///{data / 'intranet.sqlite3'}"
         build(url, args.docs, args.waiting, args.seed)
-        app = create_app({
-            "TESTING": True, "SECRET_KEY": "bench-" + "x" * 40, "DATA_DIR": str(data), "DATABASE_URL": url,
-            "STORAGE_DIR": str(data / "files"), "INDEX_DIR": str(data / "index"),
-            "MAIL_OUTBOX_DIR": str(data / "mail"), "WTF_CSRF_ENABLED": False,
-        })
+        app = bench_app(data, url)
         factory = app.extensions["db_factory"]
         backend = url.split(":", 1)[0]
         print(f"\nbackend {backend}, {args.docs} documents, {args.waiting} en signature, {args.repeat} runs each, "

@@ -33,28 +33,13 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from benchkit import bench_app, percentile, timed  # noqa: E402
 
 PASSWORD = "Bench-password-2026!"
 LINES = ["mission_coordination", "projets_coordination", "formation", "sensibilisation"]
 FIELDS = {"mission_coordination": "montant_mission_coordination", "projets_coordination": "montant_projets_coordination",
           "formation": "montant_formation", "sensibilisation": "montant_sensibilisation"}
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))]
-
-
-def timed(fn: Callable[[], object], repeat: int) -> list[float]:
-    """Milliseconds of ``repeat`` calls after one warm-up call."""
-    fn()
-    out = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - start) * 1000)
-    return out
 
 
 def build(url: str, years: int, seed: int) -> dict[str, int]:
@@ -160,12 +145,9 @@ def main() -> None:
 
         from documents.agreements import timeline as T
         from documents.models import AgreementAmount, Document, User
-        from intranet import create_app
         from testkit import csrf_token
 
-        app = create_app({"TESTING": True, "SECRET_KEY": "bench-" + "x" * 40, "DATA_DIR": str(data_dir),
-                          "DATABASE_URL": url, "STORAGE_DIR": str(data_dir / "files"),
-                          "INDEX_DIR": str(data_dir / "index"), "MAIL_OUTBOX_DIR": str(data_dir / "mail")})
+        app = bench_app(data_dir, url, WTF_CSRF_ENABLED=True)
         client = app.test_client()
         token = csrf_token(client, "/connexion")
         assert client.post("/connexion", data={"email": "national@bench.fr", "password": PASSWORD,
