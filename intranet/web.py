@@ -14,8 +14,9 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from documents import audit, permissions
-from documents.errors import DomainError
+from documents import archive, audit, permissions
+from documents.errors import DomainError, NotFound
+from documents.models import Document
 from intranet import frenchfilters
 from intranet.extensions import db
 
@@ -130,6 +131,21 @@ def deny(object_type: str, object_id: object, *, region_code: str | None = None,
            region_code=region_code, details={"path": request.path, "method": request.method})
     db.session.commit()
     abort(status)
+
+
+def deny_document(document_id: int) -> None:
+    """Log the denial of a document the user may not read (or that does not exist) and answer 404."""
+    existing = db.session.get(Document, document_id)
+    deny("document", document_id, region_code=existing.region_code if existing else None)
+
+
+def readable_document(document_id: int, *, include_trash: bool = False) -> Document:
+    """The document if the current user may read it; otherwise the denial is logged and the answer is 404."""
+    try:
+        return archive.get_document(db.session, current_actor(), document_id, include_trash=include_trash)
+    except NotFound:
+        deny_document(document_id)
+        raise  # deny() aborts; this keeps type checkers aware that nothing is returned
 
 
 def admin_required(view: F) -> F:

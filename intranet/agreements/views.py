@@ -16,7 +16,7 @@ from flask_login import login_required
 from wtforms import StringField, SubmitField
 from wtforms.validators import Length, Optional
 
-from documents import archive, locking, permissions, regions
+from documents import locking, permissions, regions
 from documents.agreements import amounts as A
 from documents.agreements import timeline as T
 from documents.errors import NotFound, PermissionDenied, ValidationError
@@ -25,7 +25,7 @@ from documents.models import Document
 from intranet.agreements import bp
 from intranet.extensions import db
 from intranet.forms import FrenchForm
-from intranet.web import client_ip, current_actor, deny, writer_required
+from intranet.web import client_ip, current_actor, deny, readable_document, writer_required
 
 
 class AmountsForm(FrenchForm):
@@ -66,20 +66,11 @@ def amounts_panel(doc: Document) -> dict[str, Any] | None:
     }
 
 
-def _document(document_id: int) -> Document:
-    try:
-        return archive.get_document(db.session, current_actor(), document_id)
-    except NotFound:
-        doc = db.session.get(Document, document_id)
-        deny("document", document_id, region_code=doc.region_code if doc is not None else None)
-        raise
-
-
 @bp.route("/documents/<id:document_id>/montants", methods=["GET", "POST"])
 @writer_required
 def amounts(document_id: int) -> Any:
     """Enter or correct the four lines of an agreement (the document page holds the same form)."""
-    doc = _document(document_id)
+    doc = readable_document(document_id)
     if not A.is_agreement(doc):
         raise ValidationError("Les montants ne s'enregistrent que sur une convention, un avenant ou un contrat "
                               "d'objectifs : changez d'abord le type du document.")

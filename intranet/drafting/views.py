@@ -46,7 +46,7 @@ from intranet.drafting.forms import (
 )
 from intranet.extensions import db, storage
 from intranet.forms import show_errors
-from intranet.web import admin_required, client_ip, current_actor, deny, writer_required
+from intranet.web import admin_required, client_ip, current_actor, deny, deny_document, writer_required
 
 
 def _data_dir(name: str) -> Path:
@@ -303,8 +303,7 @@ def _draft(document_id: int) -> tuple[Any, list[Generation]]:
     try:
         return drafting.draft_generations(db.session, current_actor(), document_id)
     except NotFound:
-        existing = db.session.get(drafting.Document, document_id)
-        deny("document", document_id, region_code=existing.region_code if existing else None)
+        deny_document(document_id)
         raise
 
 

@@ -46,7 +46,7 @@ from intranet.library.forms import EditForm, LinkForm, MetadataForm, UploadForm,
 from intranet.library.linkform import link_form as _link_form
 from intranet.library.preview import html_preview
 from intranet.pagination import paginate, parse_page_args
-from intranet.web import PARIS, client_ip, current_actor, deny, record, writer_required
+from intranet.web import PARIS, client_ip, current_actor, deny, readable_document, record, writer_required
 
 #: How far the échéances dashboard looks ahead (days), and its first section.
 HORIZON_SHORT, HORIZON_LONG = 30, 90
@@ -66,14 +66,8 @@ def today_paris() -> dt.date:
 
 def _document(document_id: int) -> Document:
     """The document if the user may read it; otherwise log the denial and answer 404."""
-    user = current_actor()
-    try:
-        # Only administrators open trashed documents (to restore or purge them).
-        return archive.get_document(db.session, user, document_id, include_trash=permissions.is_admin(user))
-    except NotFound:
-        existing = db.session.get(Document, document_id)
-        deny("document", document_id, region_code=existing.region_code if existing else None)
-        raise  # deny() aborts; this keeps type checkers aware that nothing is returned
+    # Only administrators open trashed documents (to restore or purge them).
+    return readable_document(document_id, include_trash=permissions.is_admin(current_actor()))
 
 
 def _version(doc: Document, number: int) -> DocumentVersion:

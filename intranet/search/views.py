@@ -25,9 +25,8 @@ from flask_login import login_required
 from sqlalchemy import event, select
 from werkzeug.routing import BuildError
 
-from documents import archive, health, heartbeat, indexer
-from documents.errors import NotFound
-from documents.models import DocStatus, DocType, Document, IndexOutbox, Region
+from documents import health, heartbeat, indexer
+from documents.models import DocStatus, DocType, IndexOutbox, Region
 from documents.models.archive import DOC_STATUS_LABELS, DOC_TYPE_LABELS
 from documents.models.committees import LABELS as COMMITTEE_LABELS
 from documents.models.committees import CommitteeLevel, MinutesStatus
@@ -37,7 +36,7 @@ from intranet.extensions import db
 from intranet.pagination import Page
 from intranet.search import bp
 from intranet.search.forms import FACETS, SORTS, SearchForm, selected_filters, wants_models
-from intranet.web import current_actor, deny
+from intranet.web import current_actor, readable_document
 
 logger = logging.getLogger(__name__)
 
@@ -309,13 +308,7 @@ def index() -> Any:
 @login_required
 def document(document_id: int) -> Any:
     """Search the text of every version of one document (scoped by the document's read permission)."""
-    user = current_actor()
-    try:
-        doc = archive.get_document(db.session, user, document_id)
-    except NotFound:
-        existing = db.session.get(Document, document_id)
-        deny("document", document_id, region_code=existing.region_code if existing else None)
-        raise
+    doc = readable_document(document_id)
     form = SearchForm(formdata=request.args)
     query = (form.q.data or "").strip()
     results: SearchResults | None = None

@@ -12,9 +12,9 @@ from flask import abort, current_app, flash, g, redirect, render_template, reque
 from flask_login import login_required
 from sqlalchemy import select
 
-from documents import archive, permissions, signatures
+from documents import permissions, signatures
 from documents.bounds import row_id
-from documents.errors import DomainError, NotFound, PermissionDenied
+from documents.errors import DomainError, PermissionDenied
 from documents.frenchtext import french_order
 from documents.models import DocType, Document, Organisation, Region, StepKind, User
 from documents.signatures.track import SIGNABLE_TYPES
@@ -22,7 +22,7 @@ from intranet.extensions import db, storage
 from intranet.signatures import bp
 from intranet.signatures.forms import ReturnForm, SendForm, SignForm
 from intranet.signatures.settings import reminder_days
-from intranet.web import client_ip, current_actor, deny, writer_required
+from intranet.web import client_ip, current_actor, deny, readable_document, writer_required
 
 #: Accounts offered as the recipient to remind (the field accepts any name besides).
 MAX_RECIPIENTS = 300
@@ -88,12 +88,7 @@ def _panel_helper() -> dict[str, Any]:
 def _document(document_id: int) -> Document:
     """A document the user may change; otherwise the denial is logged (404 if unreadable, 403 if read-only)."""
     user = current_actor()
-    try:
-        doc = archive.get_document(db.session, user, document_id)
-    except NotFound:
-        existing = db.session.get(Document, document_id)
-        deny("document", document_id, region_code=existing.region_code if existing else None)
-        raise
+    doc = readable_document(document_id)
     if not permissions.can_write_region(user, doc.region_code):
         deny("document", doc.id, region_code=doc.region_code, status=403)
     return doc
