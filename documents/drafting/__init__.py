@@ -31,9 +31,8 @@ from __future__ import annotations
 from documents import generation
 from documents.drafting.amending import (
     amendable_agreements,
-    amended_agreement,
     drafts_an_avenant,
-    values_from_agreement,
+    with_amended_agreement,
 )
 from documents.drafting.batch import (
     NOTHING_PRODUCED,
@@ -104,7 +103,6 @@ __all__ = [
     "TemplateRejected",
     "ValuesInvalid",
     "amendable_agreements",
-    "amended_agreement",
     "batch_interrupted",
     "batch_zip_path",
     "common_fields",
@@ -135,5 +133,5 @@ __all__ = [
     "template_fields",
     "upload_template",
     "validate",
-    "values_from_agreement",
+    "with_amended_agreement",
 ]

@@ -73,9 +73,13 @@ def amended_agreement(session: Session, actor: User | None, *, output_type: str,
     return target
 
 
-def values_from_agreement(raw: dict[str, Any], target: Document) -> dict[str, Any]:
-    """``raw`` with the date of the modified convention filled in when it was left empty."""
+def with_amended_agreement(session: Session, actor: User | None, raw: dict[str, Any], *, output_type: str,
+                           region_code: str | None, document_id: int) -> tuple[Document, dict[str, Any]]:
+    """The agreement an avenant will modify (``amended_agreement``), and ``raw`` with its date filled in
+    « convention_date » when that was left empty."""
+    target = amended_agreement(session, actor, output_type=output_type, region_code=region_code,
+                               document_id=document_id)
     when: dt.date | None = target.signature_date or target.effective_date
     if when is not None and not str(raw.get("convention_date") or "").strip():
-        return {**raw, "convention_date": when.isoformat()}
-    return raw
+        return target, {**raw, "convention_date": when.isoformat()}
+    return target, raw

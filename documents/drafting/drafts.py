@@ -112,9 +112,8 @@ def _prepare(session: Session, *, actor: User | None, template: TemplateInfo, ra
     raw = _plain_raw(raw)
     modifies = None
     if modifies_id is not None:
-        modifies = amending.amended_agreement(session, actor, output_type=template.output_type,
-                                              region_code=region_code, document_id=modifies_id)
-        raw = amending.values_from_agreement(raw, modifies)
+        modifies, raw = amending.with_amended_agreement(session, actor, raw, output_type=template.output_type,
+                                                        region_code=region_code, document_id=modifies_id)
     names = set(template.analysis["variables"])
     if region is not None:
         # The region chosen for filing is the one written in the document.

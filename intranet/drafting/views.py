@@ -251,9 +251,9 @@ def draft(template_id: int) -> Any:
         raw = drafting.prefill(db.session, template, region_code, year)
         if modifies_id is not None:
             try:
-                raw = drafting.values_from_agreement(raw, drafting.amended_agreement(
-                    db.session, current_actor(), output_type=template.output_type, region_code=region_code,
-                    document_id=modifies_id))
+                _amended, raw = drafting.with_amended_agreement(
+                    db.session, current_actor(), raw, output_type=template.output_type, region_code=region_code,
+                    document_id=modifies_id)
             except ValidationError as exc:
                 errors = dict(exc.errors)
         if request.method == "POST":
