@@ -23,7 +23,7 @@ from documents.db import utcnow
 from documents.errors import PermissionDenied, ValidationError
 from documents.mail import Message, valid_address
 from documents.models import DocStatus, Document, Organisation, SignatureStep, StepKind, User
-from documents.signatures.track import SignatureError, Track, is_signable, step_label, track_of
+from documents.signatures.track import SignatureError, Track, is_signable, step_label, track_of, track_url
 from documents.storage import Storage
 
 MAX_LABEL = 300
@@ -100,14 +100,14 @@ def _tell_recipient(session: Session, document: Document, step: SignatureStep, *
                     recipient: User, base_url: str) -> bool:
     """Queue a message telling ``recipient`` the document waits for them; False when they have no usable address."""
     address = (recipient.email or "").strip()
-    if actor is not None and recipient.id == actor.id or not valid_address(address):
+    if (actor is not None and recipient.id == actor.id) or not valid_address(address):
         return False
     sender = actor.display_name if actor is not None else "L'intranet"
     lines = ["Bonjour,", "", f"{sender} vous a confié ce document pour signature le {step.step_date:%d/%m/%Y}.", "",
              f"Document : {document.title} (n° {document.id})", f"Type : {document.type_label}",
              f"Région : {document.region_label}"]
     if base_url:
-        lines += ["", f"Le circuit de signature : {base_url.rstrip('/')}/documents/{document.id}#signature"]
+        lines += ["", f"Le circuit de signature : {track_url(base_url, document.id)}"]
     lines += ["", "Une relance vous sera envoyée si le document attend trop longtemps.", "",
               "— Intranet Passeurs d'images (message automatique)"]
     mailqueue.enqueue(session, Message(to=[address], subject=f"[Passeurs d'images] À signer : {document.title}"[:200],

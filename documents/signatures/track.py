@@ -29,6 +29,11 @@ class SignatureError(DomainError):
     status = 409
 
 
+def track_url(base_url: str, document_id: int) -> str:
+    """The address of a document's signature track on the intranet at ``base_url`` ("" without one)."""
+    return f"{base_url.rstrip('/')}/documents/{document_id}#signature" if base_url else ""
+
+
 def is_signable(document: Document) -> bool:
     """True for a convention, an avenant, a contrat d'objectifs or a protocole."""
     return document.doc_type in SIGNABLE_TYPES

@@ -21,7 +21,7 @@ from documents.errors import ValidationError
 from documents.mail import Message, valid_address
 from documents.models import DocStatus, DocType, Document, SignatureStep, StepKind, User
 from documents.regions import covered_codes
-from documents.signatures.track import SIGNABLE_TYPES, Track, build, current_signatories, steps_of
+from documents.signatures.track import SIGNABLE_TYPES, Track, build, current_signatories, steps_of, track_url
 
 #: Days a document may wait at one step before a reminder, by type (settings may change them).
 DEFAULT_REMINDER_DAYS: dict[str, int] = {
@@ -179,7 +179,7 @@ def signature_reminders(session: Session, today: dt.date, *, delays: Mapping[str
                 report.skipped.append((doc.id, "aucun destinataire actif avec une adresse valide"))
                 continue
             item = _awaiting(session, doc, track, today)
-            url = f"{base_url.rstrip('/')}/documents/{doc.id}#signature" if base_url else ""
+            url = track_url(base_url, doc.id)
             mailqueue.enqueue(session, Message(
                 to=to, subject=f"[Passeurs d'images] Signature en attente : {doc.title}"[:200],
                 body=_body(item, url)), origin=f"signature:{doc.id}:{track.cycle}:{today.isoformat()}")
