@@ -92,6 +92,7 @@ def load_config(environ: dict[str, str] | None = None) -> dict[str, Any]:
         "TRUSTED_PROXIES": int(env.get("INTRANET_TRUSTED_PROXIES") or 0),
         "OCR_SETTINGS": _ocr_settings(env),
         "EXTRACTION_SETTINGS": _extraction_settings(env),
+        "SEARCH_TIME_LIMIT": _search_time_limit(env),
     }
 
 
@@ -165,6 +166,22 @@ def _extraction_settings(env: dict[str, str]) -> Any:
 
     return PoolSettings(workers=count("INTRANET_EXTRACTION_WORKERS", 0, 0),
                         max_files=count("INTRANET_EXTRACTION_MAX_FILES", DEFAULT_MAX_FILES, 1))
+
+
+def _search_time_limit(env: dict[str, str]) -> float:
+    """``INTRANET_SEARCH_TIME_LIMIT``: seconds a search may take before it is refused with a message (0.1 to 30)."""
+    from documents.search import DEFAULT_TIME_LIMIT
+
+    raw = (env.get("INTRANET_SEARCH_TIME_LIMIT") or "").strip().replace(",", ".")
+    if not raw:
+        return DEFAULT_TIME_LIMIT
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"INTRANET_SEARCH_TIME_LIMIT doit être un nombre de secondes (reçu « {raw[:40]} »).") from None
+    if not 0.1 <= value <= 30:
+        raise ConfigError(f"INTRANET_SEARCH_TIME_LIMIT doit être compris entre 0,1 et 30 secondes (reçu {raw[:40]}).")
+    return value
 
 
 def deploy_problems(config: dict[str, Any]) -> list[str]:

@@ -148,6 +148,9 @@ def make_app(database_url: str, data_dir: Any, **overrides: Any) -> Any:
         "STORAGE_DIR": str(data_dir / "files"),
         "INDEX_DIR": str(data_dir / "index"),
         "MAIL_OUTBOX_DIR": str(data_dir / "mail"),
+        # The suite runs two workers beside Chromium and LibreOffice: a search page may be starved of CPU
+        # for a second. The bound itself is tested on the verbs (tests/documents/test_search.py).
+        "SEARCH_TIME_LIMIT": 10.0,
         **overrides,
     })
 

@@ -30,7 +30,7 @@ from documents.models import DocStatus, DocType, IndexOutbox, Region
 from documents.models.archive import DOC_STATUS_LABELS, DOC_TYPE_LABELS
 from documents.models.committees import LABELS as COMMITTEE_LABELS
 from documents.models.committees import CommitteeLevel, MinutesStatus
-from documents.search import NATIONAL, SearchIndexError, SearchQueryError, SearchResults
+from documents.search import DEFAULT_TIME_LIMIT, NATIONAL, SearchIndexError, SearchQueryError, SearchResults
 from documents.search.engines import AnyIndex
 from intranet.extensions import db
 from intranet.pagination import Page
@@ -93,7 +93,8 @@ def run_search(query: str, *, user: Any, all_regions: bool = False, filters: dic
                 sync_drain()
             return indexer.search_archive(db.session, get_index(), query, user=user, all_regions=all_regions,
                                           filters=filters, sort=sort,  # type: ignore[arg-type]  # the sort was checked against the form's choices
-                                          page=page, per_page=per_page, include_models=include_models)
+                                          page=page, per_page=per_page, include_models=include_models,
+                                          time_limit=current_app.config.get("SEARCH_TIME_LIMIT", DEFAULT_TIME_LIMIT))
         except SearchQueryError:
             raise
         except SearchIndexError:

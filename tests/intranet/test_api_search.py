@@ -146,3 +146,23 @@ def test_openapi_documents_the_operation(client: Any) -> None:
     names = {p["name"] for p in op["parameters"]}
     assert {"q", "page", "per_page", "type", "region", "year", "status", "sort"} <= names
     assert {"200", "400", "401", "503"} <= set(op["responses"])
+
+
+def test_the_search_time_limit_comes_from_the_configuration(app: Any, client: Any, bearer: Any,
+                                                            corpus: dict[str, Any]) -> None:
+    headers = bearer("idf")
+    assert client.get("/api/v1/search?q=coordination", headers=headers).status_code == 200
+    app.config["SEARCH_TIME_LIMIT"] = 1e-9
+    refused = client.get("/api/v1/search?q=coordination", headers=headers)
+    assert refused.status_code == 400 and "trop de temps" in refused.get_json()["error"]["message"]
+
+
+def test_search_time_limit_setting_is_checked() -> None:
+    from intranet.config import ConfigError, _search_time_limit
+
+    assert _search_time_limit({}) == 1.0
+    assert _search_time_limit({"INTRANET_SEARCH_TIME_LIMIT": "2,5"}) == 2.5
+    for raw, message in (("vite", "nombre de secondes"), ("0", "entre 0,1 et 30"), ("1e400", "entre 0,1 et 30"),
+                         ("nan", "entre 0,1 et 30")):
+        with pytest.raises(ConfigError, match=message):
+            _search_time_limit({"INTRANET_SEARCH_TIME_LIMIT": raw})
